@@ -1,0 +1,281 @@
+package io.moestreams.gateway;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.moestreams.avro.DispatchManifest;
+import io.moestreams.avro.ExpertResult;
+import io.moestreams.avro.InferenceResponse;
+import io.moestreams.avro.ResponseStatus;
+import io.moestreams.schemas.Tensors;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Reassembles each request: waits for its manifest and every expected expert result (in any order), sums the
+ * contributions per position in the token's expert order starting from 0.0f — exactly the reference layer's
+ * order — and emits the response. Duplicates (same request and expert) are ignored. A wall-clock punctuator
+ * answers every request whose deadline passed with TIMEOUT (or PARTIAL) naming the missing experts.
+ *
+ * <p>State: manifests and results wait in persistent stores; a timer index keyed by big-endian time orders the
+ * deadlines; a done-marker per answered request keeps late duplicates out until it is purged.
+ */
+final class CombinerProcessor implements Processor<String, Object, String, InferenceResponse> {
+
+    private static final Logger LOGGER = LoggerFactory.getLogger(CombinerProcessor.class);
+
+    static final byte TIMER_DEADLINE = 'T';
+    static final byte TIMER_PURGE_DONE = 'P';
+    static final byte TIMER_PURGE_ORPHANS = 'O';
+
+    private final GatewayConfig config;
+    private final InFlightLedger ledger;
+    private final long retentionMs;
+    private final Counter duplicates;
+    private final EnumMap<ResponseStatus, Counter> responses = new EnumMap<>(ResponseStatus.class);
+    private final Timer latency;
+
+    private ProcessorContext<String, InferenceResponse> context;
+    private KeyValueStore<String, DispatchManifest> manifests;
+    private KeyValueStore<String, ExpertResult> results;
+    private KeyValueStore<Bytes, String> timers;
+    private KeyValueStore<String, Long> done;
+
+    CombinerProcessor(GatewayConfig config, InFlightLedger ledger, MeterRegistry meters) {
+        this.config = config;
+        this.ledger = ledger;
+        this.retentionMs = Math.max(60_000, config.defaultTimeout().toMillis());
+        this.duplicates = Counter.builder("moe.combiner.duplicates")
+                .description("expert results or manifests seen more than once and ignored").register(meters);
+        for (ResponseStatus s : ResponseStatus.values()) {
+            responses.put(s, Counter.builder("moe.combiner.responses").tag("status", s.name()).register(meters));
+        }
+        this.latency = Timer.builder("moe.combiner.latency")
+                .description("request arrival to response emission")
+                .publishPercentiles(0.5, 0.99).register(meters);
+    }
+
+    @Override
+    public void init(ProcessorContext<String, InferenceResponse> context) {
+        this.context = context;
+        this.manifests = context.getStateStore(CombinerTopology.MANIFESTS_STORE);
+        this.results = context.getStateStore(CombinerTopology.RESULTS_STORE);
+        this.timers = context.getStateStore(CombinerTopology.TIMERS_STORE);
+        this.done = context.getStateStore(CombinerTopology.DONE_STORE);
+        context.schedule(Duration.ofMillis(100), PunctuationType.WALL_CLOCK_TIME, this::fireTimers);
+    }
+
+    @Override
+    public void process(Record<String, Object> record) {
+        Object value = record.value();
+        if (value instanceof DispatchManifest m) {
+            onManifest(m);
+        } else if (value instanceof ExpertResult r) {
+            onResult(r);
+        } else if (value != null) {
+            throw new IllegalStateException("unexpected record type " + value.getClass().getName());
+        }
+    }
+
+    private void onManifest(DispatchManifest m) {
+        String id = m.getRequestId();
+        if (done.get(id) != null || manifests.get(id) != null) {
+            duplicates.increment();
+            return;
+        }
+        manifests.put(id, m);
+        timers.put(timerKey(m.getDeadlineMs(), TIMER_DEADLINE, id), id);
+        tryComplete(m);
+    }
+
+    private void onResult(ExpertResult r) {
+        String id = r.getRequestId();
+        if (done.get(id) != null) {
+            duplicates.increment();
+            return;
+        }
+        String key = resultKey(id, r.getExpert());
+        if (results.get(key) != null) {
+            duplicates.increment();
+            return;
+        }
+        results.put(key, r);
+        DispatchManifest m = manifests.get(id);
+        if (m == null) {
+            // The result overtook its manifest; purge it later should the manifest never come.
+            timers.put(timerKey(context.currentSystemTimeMs() + retentionMs, TIMER_PURGE_ORPHANS, id), id);
+            return;
+        }
+        tryComplete(m);
+    }
+
+    private void tryComplete(DispatchManifest m) {
+        String id = m.getRequestId();
+        List<ExpertResult> got = new ArrayList<>(m.getExperts().size());
+        for (int e : m.getExperts()) {
+            ExpertResult r = results.get(resultKey(id, e));
+            if (r == null) {
+                return;
+            }
+            got.add(r);
+        }
+        emit(m, got, List.of(), ResponseStatus.OK, null);
+    }
+
+    private void emit(DispatchManifest m, List<ExpertResult> got, List<Integer> missing, ResponseStatus status,
+                      String error) {
+        String id = m.getRequestId();
+        long now = context.currentSystemTimeMs();
+        float[] output = status == ResponseStatus.TIMEOUT ? null : combine(m, got);
+        InferenceResponse response = InferenceResponse.newBuilder()
+                .setRequestId(id)
+                .setStatus(status)
+                .setOutput(output == null ? null : Tensors.f32(output, m.getSeqLen(), m.getHiddenSize()))
+                .setTokenExperts(m.getTokenExperts())
+                .setTokenWeights(m.getTokenWeights())
+                .setDropped(m.getDropped())
+                .setMissingExperts(missing)
+                .setError(error)
+                .setReceivedAtMs(m.getReceivedAtMs())
+                .setCompletedAtMs(now)
+                .build();
+        context.forward(new Record<>(id, response, now));
+        responses.get(status).increment();
+        latency.record(Math.max(0, now - m.getReceivedAtMs()), TimeUnit.MILLISECONDS);
+        for (int e : m.getExperts()) {
+            results.delete(resultKey(id, e));
+        }
+        manifests.delete(id);
+        timers.delete(timerKey(m.getDeadlineMs(), TIMER_DEADLINE, id));
+        done.put(id, now);
+        timers.put(timerKey(now + retentionMs, TIMER_PURGE_DONE, id), id);
+        ledger.settled(id);
+    }
+
+    /** Σ_j contribution of the token's j-th expert, in rank order, starting from 0.0f (the reference's order). */
+    static float[] combine(DispatchManifest m, List<ExpertResult> got) {
+        int s = m.getSeqLen();
+        int d = m.getHiddenSize();
+        float[] out = new float[s * d];
+        int maxExpert = -1;
+        for (ExpertResult r : got) {
+            maxExpert = Math.max(maxExpert, r.getExpert());
+        }
+        float[][] outputs = new float[maxExpert + 1][];
+        int[][] rowOf = new int[maxExpert + 1][];
+        for (ExpertResult r : got) {
+            int e = r.getExpert();
+            outputs[e] = Tensors.toFloats(r.getOutput());
+            int[] rows = new int[s];
+            java.util.Arrays.fill(rows, -1);
+            List<Integer> positions = r.getPositions();
+            for (int i = 0; i < positions.size(); i++) {
+                int t = positions.get(i);
+                if (t >= 0 && t < s) {
+                    rows[t] = i;
+                }
+            }
+            rowOf[e] = rows;
+        }
+        List<List<Integer>> tokenExperts = m.getTokenExperts();
+        for (int t = 0; t < s; t++) {
+            List<Integer> experts = tokenExperts.get(t);
+            int base = t * d;
+            for (int e : experts) {
+                if (e > maxExpert || outputs[e] == null || rowOf[e][t] < 0) {
+                    continue; // missing contribution (PARTIAL)
+                }
+                float[] src = outputs[e];
+                int off = rowOf[e][t] * d;
+                for (int i = 0; i < d; i++) {
+                    out[base + i] += src[off + i];
+                }
+            }
+        }
+        return out;
+    }
+
+    private void fireTimers(long now) {
+        List<KeyValue<Bytes, String>> due = new ArrayList<>();
+        try (KeyValueIterator<Bytes, String> it = timers.all()) {
+            while (it.hasNext()) {
+                KeyValue<Bytes, String> kv = it.next();
+                if (timerTime(kv.key) > now) {
+                    break;
+                }
+                due.add(kv);
+            }
+        }
+        for (KeyValue<Bytes, String> kv : due) {
+            timers.delete(kv.key);
+            String id = kv.value;
+            byte kind = kv.key.get()[Long.BYTES];
+            if (kind == TIMER_DEADLINE) {
+                DispatchManifest m = manifests.get(id);
+                if (m != null && done.get(id) == null) {
+                    expire(m);
+                }
+            } else if (kind == TIMER_PURGE_DONE) {
+                done.delete(id);
+            } else if (kind == TIMER_PURGE_ORPHANS && manifests.get(id) == null) {
+                List<String> stale = new ArrayList<>();
+                try (KeyValueIterator<String, ExpertResult> it = results.prefixScan(id + '\u0000',
+                        new StringSerializer())) {
+                    it.forEachRemaining(r -> stale.add(r.key));
+                }
+                stale.forEach(results::delete);
+            }
+        }
+    }
+
+    private void expire(DispatchManifest m) {
+        String id = m.getRequestId();
+        List<ExpertResult> got = new ArrayList<>();
+        List<Integer> missing = new ArrayList<>();
+        for (int e : m.getExperts()) {
+            ExpertResult r = results.get(resultKey(id, e));
+            if (r == null) {
+                missing.add(e);
+            } else {
+                got.add(r);
+            }
+        }
+        ResponseStatus status = config.partialOnTimeout() ? ResponseStatus.PARTIAL : ResponseStatus.TIMEOUT;
+        String error = "deadline passed before expert(s) " + missing + " answered ("
+                + (m.getDeadlineMs() - m.getReceivedAtMs()) + " ms after arrival)";
+        LOGGER.debug("Request timed out waiting for experts {}", missing);
+        emit(m, got, missing, status, error);
+    }
+
+    static String resultKey(String requestId, int expert) {
+        return requestId + '\u0000' + String.format("%06d", expert);
+    }
+
+    static Bytes timerKey(long timeMs, byte kind, String requestId) {
+        byte[] id = requestId.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(Long.BYTES + 1 + id.length);
+        b.putLong(Math.max(0, timeMs)).put(kind).put(id);
+        return Bytes.wrap(b.array());
+    }
+
+    static long timerTime(Bytes key) {
+        return ByteBuffer.wrap(key.get()).getLong();
+    }
+}

@@ -1,0 +1,120 @@
+package io.moestreams.gateway;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Credit-based backpressure: while any expert has more in-flight tokens than its credit, the intake is paused
+ * (Kafka Streams {@code pause()}: its consumers stop fetching, so the backlog stays in Kafka and memory stays
+ * flat); it resumes once every expert is back under its credit. Nothing is dropped for flow reasons.
+ *
+ * <p>Visible as the gauge {@code moe.gateway.throttled} (1 while paused), {@code moe.gateway.inflight.tokens}
+ * per expert, the counter {@code moe.gateway.throttle.events} per expert, and one INFO line per transition.
+ */
+public final class FlowController implements AutoCloseable {
+
+    private static final Logger LOGGER = LoggerFactory.getLogger(FlowController.class);
+
+    /** What the controller pauses and resumes. */
+    public interface Intake {
+        void pause();
+
+        void resume();
+    }
+
+    private final InFlightLedger ledger;
+    private final long creditTokens;
+    private final Intake intake;
+    private final Thread thread;
+    private final AtomicInteger throttled = new AtomicInteger();
+    private final Counter[] throttleEvents;
+    private volatile boolean running = true;
+
+    public FlowController(InFlightLedger ledger, long creditTokens, Intake intake, MeterRegistry meters) {
+        this.ledger = ledger;
+        this.creditTokens = creditTokens;
+        this.intake = intake;
+        this.throttleEvents = new Counter[ledger.numExperts()];
+        Gauge.builder("moe.gateway.throttled", throttled, AtomicInteger::get)
+                .description("1 while intake is paused because an expert exceeded its in-flight credit")
+                .register(meters);
+        for (int e = 0; e < ledger.numExperts(); e++) {
+            final int expert = e;
+            Gauge.builder("moe.gateway.inflight.tokens", ledger, l -> l.inFlight(expert))
+                    .tag("expert", Integer.toString(e))
+                    .description("tokens dispatched to the expert and not yet combined")
+                    .register(meters);
+            throttleEvents[e] = Counter.builder("moe.gateway.throttle.events")
+                    .tag("expert", Integer.toString(e))
+                    .description("times this expert's in-flight tokens paused the intake")
+                    .register(meters);
+        }
+        this.thread = new Thread(this::loop, "moe-gateway-flow-control");
+        this.thread.setDaemon(true);
+    }
+
+    public void start() {
+        thread.start();
+    }
+
+    /** One control step; public for tests. Returns true while throttling. */
+    public boolean step(long nowMs) {
+        ledger.expire(nowMs);
+        int hot = -1;
+        for (int e = 0; e < ledger.numExperts(); e++) {
+            if (ledger.inFlight(e) > creditTokens) {
+                hot = e;
+                break;
+            }
+        }
+        if (hot >= 0 && throttled.get() == 0) {
+            throttled.set(1);
+            throttleEvents[hot].increment();
+            LOGGER.info("Expert {} is throttling intake: {} in-flight tokens > credit {}; pausing the gateway",
+                    hot, ledger.inFlight(hot), creditTokens);
+            intake.pause();
+        } else if (hot < 0 && throttled.get() == 1) {
+            throttled.set(0);
+            LOGGER.info("All experts are back under their in-flight credit of {} tokens; resuming the gateway",
+                    creditTokens);
+            intake.resume();
+        }
+        return throttled.get() == 1;
+    }
+
+    public boolean throttling() {
+        return throttled.get() == 1;
+    }
+
+    private void loop() {
+        while (running) {
+            try {
+                step(System.currentTimeMillis());
+                synchronized (this) {
+                    wait(20);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (RuntimeException e) {
+                LOGGER.warn("Flow control step failed: {}", e.toString());
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        thread.interrupt();
+        try {
+            thread.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,133 @@
+package io.moestreams.gateway;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.moestreams.core.model.ExpertSelection;
+import io.moestreams.core.model.MoeModel;
+import io.moestreams.schemas.SchemaRegistryClient;
+import io.moestreams.schemas.Topics;
+import io.moestreams.schemas.TypedTopics;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.Topology;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * The gateway process: provisions the topics, then runs the intake (gating) and the combiner as two Kafka Streams
+ * applications ({@code <id>} and {@code <id>-combiner}) so the flow controller can pause intake while the
+ * combiner keeps draining. Loads the router weights only, never the experts.
+ */
+public final class GatewayApp implements AutoCloseable {
+
+    private static final Logger LOGGER = LoggerFactory.getLogger(GatewayApp.class);
+
+    private final MoeModel model;
+    private final KafkaStreams intake;
+    private final KafkaStreams combiner;
+    private final FlowController flow;
+    private final InFlightLedger ledger;
+
+    private GatewayApp(MoeModel model, KafkaStreams intake, KafkaStreams combiner, FlowController flow,
+                       InFlightLedger ledger) {
+        this.model = model;
+        this.intake = intake;
+        this.combiner = combiner;
+        this.flow = flow;
+        this.ledger = ledger;
+    }
+
+    public static GatewayApp start(GatewayConfig config, MeterRegistry meters) {
+        MoeModel model = MoeModel.load(config.modelDir(), ExpertSelection.none());
+        try {
+            Topics topics = new Topics(config.topicPrefix());
+            SchemaRegistryClient registry = new SchemaRegistryClient(config.schemaRegistryUrl());
+            TypedTopics typed = new TypedTopics(topics, registry);
+            int numExperts = model.config().numExperts();
+            try (Admin admin = Admin.create(adminProps(config))) {
+                TopicProvisioner.ensure(admin, config, topics, numExperts);
+            }
+            InFlightLedger ledger = new InFlightLedger(numExperts, 5_000);
+            Topology gating = GatewayTopology.build(config, topics, typed, model.config(), model.router(), ledger, meters);
+            Topology combining = CombinerTopology.build(config, topics, typed, ledger, meters);
+            KafkaStreams intake = new KafkaStreams(gating, streamsProps(config, config.applicationId()));
+            KafkaStreams combiner = new KafkaStreams(combining,
+                    streamsProps(config, config.applicationId() + "-combiner"));
+            FlowController flow = new FlowController(ledger, config.inFlightCreditTokens(),
+                    new FlowController.Intake() {
+                        @Override
+                        public void pause() {
+                            intake.pause();
+                        }
+
+                        @Override
+                        public void resume() {
+                            intake.resume();
+                        }
+                    }, meters);
+            combiner.start();
+            intake.start();
+            flow.start();
+            LOGGER.info("Gateway started: application {} on {}, {} experts, topic prefix '{}'",
+                    config.applicationId(), config.bootstrapServers(), numExperts, config.topicPrefix());
+            return new GatewayApp(model, intake, combiner, flow, ledger);
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
+    }
+
+    static Map<String, Object> adminProps(GatewayConfig config) {
+        Map<String, Object> p = new HashMap<>(config.kafka());
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        return p;
+    }
+
+    static Properties streamsProps(GatewayConfig config, String applicationId) {
+        Properties p = new Properties();
+        p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) config.replicationFactor());
+        p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), TopicProvisioner.MAX_MESSAGE_BYTES);
+        p.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), 1);
+        p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 50);
+        if (config.stateDir() != null) {
+            p.put(StreamsConfig.STATE_DIR_CONFIG, config.stateDir().toString());
+        }
+        p.putAll(config.kafka());
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
+        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        return p;
+    }
+
+    public InFlightLedger ledger() {
+        return ledger;
+    }
+
+    public boolean throttling() {
+        return flow.throttling();
+    }
+
+    public KafkaStreams.State intakeState() {
+        return intake.state();
+    }
+
+    public KafkaStreams.State combinerState() {
+        return combiner.state();
+    }
+
+    @Override
+    public void close() {
+        flow.close();
+        intake.close(Duration.ofSeconds(15));
+        combiner.close(Duration.ofSeconds(15));
+        model.close();
+        LOGGER.info("Gateway stopped");
+    }
+}

@@ -1,0 +1,150 @@
+package io.moestreams.gateway;
+
+import io.moestreams.schemas.config.ConfigException;
+import io.moestreams.schemas.config.LayeredConfig;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Validated gateway settings (defaults → file → env → command line). Everything that is not a {@code moe.*}
+ * key is a Kafka client property and reaches the Streams clients unchanged.
+ *
+ * @param applicationId         Kafka Streams application id of the intake; the combiner uses {@code <id>-combiner}
+ * @param bootstrapServers      Kafka bootstrap servers
+ * @param schemaRegistryUrl     Confluent-API schema registry base URL
+ * @param topicPrefix           prefix of every topic name
+ * @param modelDir              model directory (only the router weights are loaded)
+ * @param maxSeqLen             longest accepted sequence, in tokens
+ * @param maxRequestBytes       largest accepted request record value, in bytes
+ * @param defaultTimeout        deadline of a request that carries none, counted from its arrival
+ * @param partialOnTimeout      at the deadline emit PARTIAL with the contributions that did arrive (else TIMEOUT)
+ * @param inFlightCreditTokens  per expert: tokens dispatched but not yet combined above which intake pauses
+ * @param defaultPartitions     partitions of every topic the platform creates
+ * @param expertPartitions      per-expert partition overrides (hot experts get more)
+ * @param replicationFactor     replication factor of the created topics
+ * @param dedupeRetention       how long request ids are remembered for duplicate detection
+ * @param stateDir              Kafka Streams state directory (null = Streams default)
+ * @param kafka                 Kafka client properties, passed through unchanged
+ */
+public record GatewayConfig(
+        String applicationId,
+        String bootstrapServers,
+        String schemaRegistryUrl,
+        String topicPrefix,
+        Path modelDir,
+        int maxSeqLen,
+        int maxRequestBytes,
+        Duration defaultTimeout,
+        boolean partialOnTimeout,
+        long inFlightCreditTokens,
+        int defaultPartitions,
+        Map<Integer, Integer> expertPartitions,
+        short replicationFactor,
+        Duration dedupeRetention,
+        Path stateDir,
+        Map<String, String> kafka) {
+
+    public static final String APPLICATION_ID = "moe.gateway.application-id";
+    public static final String BOOTSTRAP = "moe.bootstrap-servers";
+    public static final String REGISTRY = "moe.schema-registry-url";
+    public static final String TOPIC_PREFIX = "moe.topic-prefix";
+    public static final String MODEL_DIR = "moe.model-dir";
+    public static final String MAX_SEQ_LEN = "moe.gateway.max-seq-len";
+    public static final String MAX_REQUEST_BYTES = "moe.gateway.max-request-bytes";
+    public static final String DEFAULT_TIMEOUT_MS = "moe.gateway.default-timeout-ms";
+    public static final String PARTIAL_ON_TIMEOUT = "moe.combiner.partial-on-timeout";
+    public static final String INFLIGHT_CREDIT = "moe.gateway.inflight-credit-tokens";
+    public static final String PARTITIONS = "moe.topics.partitions";
+    public static final String EXPERT_PARTITIONS = "moe.topics.expert-partitions";
+    public static final String REPLICATION = "moe.topics.replication-factor";
+    public static final String DEDUPE_RETENTION_MS = "moe.gateway.dedupe-retention-ms";
+    public static final String STATE_DIR = "moe.gateway.state-dir";
+
+    /** Every gateway setting with its default (null = required or optional without default). */
+    public static Map<String, String> defaults() {
+        Map<String, String> d = new LinkedHashMap<>();
+        d.put(APPLICATION_ID, "moe-gateway");
+        d.put(BOOTSTRAP, null);
+        d.put(REGISTRY, null);
+        d.put(TOPIC_PREFIX, "moe.");
+        d.put(MODEL_DIR, null);
+        d.put(MAX_SEQ_LEN, "2048");
+        d.put(MAX_REQUEST_BYTES, Integer.toString(16 * 1024 * 1024));
+        d.put(DEFAULT_TIMEOUT_MS, "30000");
+        d.put(PARTIAL_ON_TIMEOUT, "false");
+        d.put(INFLIGHT_CREDIT, "65536");
+        d.put(PARTITIONS, "4");
+        d.put(EXPERT_PARTITIONS, "");
+        d.put(REPLICATION, "1");
+        d.put(DEDUPE_RETENTION_MS, Long.toString(Duration.ofHours(1).toMillis()));
+        d.put(STATE_DIR, null);
+        return d;
+    }
+
+    public GatewayConfig {
+        require(applicationId, APPLICATION_ID);
+        require(bootstrapServers, BOOTSTRAP);
+        require(schemaRegistryUrl, REGISTRY);
+        require(topicPrefix, TOPIC_PREFIX);
+        if (modelDir == null) {
+            throw new ConfigException(MODEL_DIR, "is required: the model directory (moe.json + model.safetensors)");
+        }
+        if (maxSeqLen < 1) {
+            throw new ConfigException(MAX_SEQ_LEN, "expected >= 1, found " + maxSeqLen);
+        }
+        if (maxRequestBytes < 64) {
+            throw new ConfigException(MAX_REQUEST_BYTES, "expected >= 64, found " + maxRequestBytes);
+        }
+        if (defaultTimeout == null || defaultTimeout.isNegative() || defaultTimeout.isZero()) {
+            throw new ConfigException(DEFAULT_TIMEOUT_MS, "expected > 0");
+        }
+        if (inFlightCreditTokens < 1) {
+            throw new ConfigException(INFLIGHT_CREDIT, "expected >= 1, found " + inFlightCreditTokens);
+        }
+        if (defaultPartitions < 1) {
+            throw new ConfigException(PARTITIONS, "expected >= 1, found " + defaultPartitions);
+        }
+        if (replicationFactor < 1) {
+            throw new ConfigException(REPLICATION, "expected >= 1, found " + replicationFactor);
+        }
+        expertPartitions = Map.copyOf(expertPartitions == null ? Map.of() : expertPartitions);
+        kafka = Map.copyOf(kafka == null ? Map.of() : kafka);
+    }
+
+    private static void require(String value, String key) {
+        if (value == null || value.isBlank()) {
+            throw new ConfigException(key, "is required (set it in the config file, via "
+                    + LayeredConfig.envName(key) + " or on the command line)");
+        }
+    }
+
+    /** Builds the record from layered settings. */
+    public static GatewayConfig from(LayeredConfig c) {
+        String state = c.stringOrNull(STATE_DIR);
+        return new GatewayConfig(
+                c.string(APPLICATION_ID),
+                c.stringOrNull(BOOTSTRAP),
+                c.stringOrNull(REGISTRY),
+                c.string(TOPIC_PREFIX),
+                c.stringOrNull(MODEL_DIR) == null ? null : Path.of(c.string(MODEL_DIR)),
+                c.intValue(MAX_SEQ_LEN, 1, 1 << 20),
+                c.intValue(MAX_REQUEST_BYTES, 64, Integer.MAX_VALUE),
+                Duration.ofMillis(c.longValue(DEFAULT_TIMEOUT_MS, 1, Long.MAX_VALUE / 4)),
+                c.bool(PARTIAL_ON_TIMEOUT),
+                c.longValue(INFLIGHT_CREDIT, 1, Long.MAX_VALUE),
+                c.intValue(PARTITIONS, 1, 10_000),
+                c.intMap(EXPERT_PARTITIONS),
+                (short) c.intValue(REPLICATION, 1, Short.MAX_VALUE),
+                Duration.ofMillis(c.longValue(DEDUPE_RETENTION_MS, 1, Long.MAX_VALUE / 4)),
+                state == null ? null : Path.of(state),
+                c.kafkaProperties());
+    }
+
+    /** Partitions of the topic of expert {@code e}. */
+    public int partitionsOf(int expert) {
+        return expertPartitions.getOrDefault(expert, defaultPartitions);
+    }
+}

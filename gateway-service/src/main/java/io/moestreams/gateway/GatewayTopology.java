@@ -1,0 +1,69 @@
+package io.moestreams.gateway;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.moestreams.avro.DispatchBlock;
+import io.moestreams.avro.DispatchManifest;
+import io.moestreams.avro.InferenceResponse;
+import io.moestreams.avro.DeadLetter;
+import io.moestreams.core.config.MoeConfig;
+import io.moestreams.core.routing.Router;
+import io.moestreams.schemas.Topics;
+import io.moestreams.schemas.TypedTopics;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.serialization.Serializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.state.Stores;
+
+/**
+ * The gating topology: a pure function of its configuration and the router.
+ *
+ * <pre>
+ * requests ─► gateway-requests-source ─► gateway-validate-route ─┬─► gateway-dispatch-sink   ─► expert.&lt;e&gt;
+ *                                          [gateway-request-ids]  ├─► gateway-manifest-sink   ─► manifests
+ *                                                                 ├─► gateway-response-sink   ─► responses (REJECTED)
+ *                                                                 └─► gateway-dead-letter-sink ─► dead-letter
+ * </pre>
+ */
+public final class GatewayTopology {
+
+    public static final String SOURCE = "gateway-requests-source";
+    public static final String PROCESSOR = "gateway-validate-route";
+    public static final String REQUEST_IDS_STORE = "gateway-request-ids";
+    public static final String DISPATCH_SINK = "gateway-dispatch-sink";
+    public static final String MANIFEST_SINK = "gateway-manifest-sink";
+    public static final String RESPONSE_SINK = "gateway-response-sink";
+    public static final String DEAD_LETTER_SINK = "gateway-dead-letter-sink";
+
+    private GatewayTopology() {
+    }
+
+    @SuppressWarnings("unchecked")
+    public static Topology build(GatewayConfig config, Topics topics, TypedTopics typed, MoeConfig model,
+                                 Router router, InFlightLedger ledger, MeterRegistry meters) {
+        Topology topology = new Topology();
+        topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), topics.requests());
+        topology.addProcessor(PROCESSOR,
+                () -> new GatewayProcessor(config, model, router, typed.requests().valueSerde().deserializer(),
+                        ledger, meters),
+                SOURCE);
+        topology.addStateStore(Stores.keyValueStoreBuilder(
+                Stores.persistentKeyValueStore(REQUEST_IDS_STORE), Serdes.String(), Serdes.Long()), PROCESSOR);
+
+        Serializer<Object> dispatch = (Serializer<Object>) (Serializer<?>) typed.expert(0).valueSerde().serializer();
+        topology.addSink(DISPATCH_SINK,
+                (key, value, ctx) -> topics.expert(((DispatchBlock) value).getExpert()),
+                new StringSerializer(), dispatch, PROCESSOR);
+        Serializer<DispatchManifest> manifests = typed.manifests().valueSerde().serializer();
+        topology.addSink(MANIFEST_SINK, topics.manifests(), new StringSerializer(),
+                (Serializer<Object>) (Serializer<?>) manifests, PROCESSOR);
+        Serializer<InferenceResponse> responses = typed.responses().valueSerde().serializer();
+        topology.addSink(RESPONSE_SINK, topics.responses(), new StringSerializer(),
+                (Serializer<Object>) (Serializer<?>) responses, PROCESSOR);
+        Serializer<DeadLetter> deadLetters = typed.deadLetter().valueSerde().serializer();
+        topology.addSink(DEAD_LETTER_SINK, topics.deadLetter(), new StringSerializer(),
+                (Serializer<Object>) (Serializer<?>) deadLetters, PROCESSOR);
+        return topology;
+    }
+}

@@ -1,0 +1,86 @@
+package io.moestreams.gateway;
+
+import io.moestreams.schemas.Topics;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Creates the platform's topics up front (broker auto-create stays off): requests, one topic per expert with its
+ * own partition count, expert-results and manifests (co-partitioned: same count, so the combiner never
+ * repartitions), responses and dead-letter. Existing topics are kept; a co-partitioning mismatch is an error.
+ */
+public final class TopicProvisioner {
+
+    private static final Logger LOGGER = LoggerFactory.getLogger(TopicProvisioner.class);
+
+    /** Largest record the platform's topics accept (a request or its response is one record). */
+    public static final int MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+    private TopicProvisioner() {
+    }
+
+    /** The topics and their partition counts for a model with {@code numExperts} experts. */
+    public static Map<String, Integer> plan(GatewayConfig config, Topics topics, int numExperts) {
+        Map<String, Integer> plan = new LinkedHashMap<>();
+        int p = config.defaultPartitions();
+        plan.put(topics.requests(), p);
+        for (int e = 0; e < numExperts; e++) {
+            plan.put(topics.expert(e), config.partitionsOf(e));
+        }
+        plan.put(topics.expertResults(), p);
+        plan.put(topics.manifests(), p);
+        plan.put(topics.responses(), p);
+        plan.put(topics.deadLetter(), 1);
+        return plan;
+    }
+
+    public static void ensure(Admin admin, GatewayConfig config, Topics topics, int numExperts) {
+        Map<String, Integer> plan = plan(config, topics, numExperts);
+        List<NewTopic> create = new ArrayList<>();
+        plan.forEach((name, partitions) -> create.add(new NewTopic(name, partitions, config.replicationFactor())
+                .configs(Map.of("max.message.bytes", Integer.toString(MAX_MESSAGE_BYTES)))));
+        try {
+            var result = admin.createTopics(create);
+            int created = 0;
+            for (var entry : result.values().entrySet()) {
+                try {
+                    entry.getValue().get(30, TimeUnit.SECONDS);
+                    created++;
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof TopicExistsException)) {
+                        throw new IllegalStateException("cannot create topic " + entry.getKey() + ": "
+                                + e.getCause().getMessage(), e.getCause());
+                    }
+                }
+            }
+            Map<String, TopicDescription> described = admin.describeTopics(plan.keySet()).allTopicNames()
+                    .get(30, TimeUnit.SECONDS);
+            int results = described.get(topics.expertResults()).partitions().size();
+            int manifests = described.get(topics.manifests()).partitions().size();
+            if (results != manifests) {
+                throw new IllegalStateException("topics " + topics.expertResults() + " (" + results + " partitions) and "
+                        + topics.manifests() + " (" + manifests + " partitions) must have the same partition count "
+                        + "so the combiner can join them without repartitioning");
+            }
+            LOGGER.info("Topics ready: {} created, {} in all (prefix '{}')", created, plan.size(), topics.prefix());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while creating topics", e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot create or describe the platform's topics at "
+                    + config.bootstrapServers() + ": " + e.getMessage(), e);
+        }
+    }
+}

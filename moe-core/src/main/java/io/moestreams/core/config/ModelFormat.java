@@ -1,0 +1,29 @@
+package io.moestreams.core.config;
+
+/** Tensor naming scheme of a model directory (see DESIGN.md, "Model format"). */
+public enum ModelFormat {
+    /** Hugging Face Mixtral: {@code gate.weight}, {@code experts.{i}.w1/w2/w3.weight}. */
+    MIXTRAL("mixtral"),
+    /** Hugging Face SwitchTransformers: {@code router.classifier.weight}, {@code experts.expert_{i}.wi/wo.weight}. */
+    SWITCH("switch");
+
+    private final String json;
+
+    ModelFormat(String json) {
+        this.json = json;
+    }
+
+    /** The spelling used in {@code moe.json}. */
+    public String json() {
+        return json;
+    }
+
+    public static ModelFormat fromJson(String value) {
+        for (ModelFormat f : values()) {
+            if (f.json.equals(value)) {
+                return f;
+            }
+        }
+        throw new ModelConfigException("format", "one of mixtral, switch", String.valueOf(value));
+    }
+}

@@ -1,0 +1,25 @@
+package io.moestreams.core.ffn;
+
+/**
+ * One expert feed-forward network, evaluated over a batch of rows with one GEMM chain.
+ * Not thread-safe: it reuses its buffers across calls.
+ */
+public interface ExpertFfn extends AutoCloseable {
+
+    int expertId();
+
+    int hiddenSize();
+
+    /**
+     * out[i] = scale[i] · expert(rows[i]) for i &lt; n.
+     *
+     * @param rows  row-major [n, hiddenSize]; only the first n·d values are read
+     * @param n     number of rows, &gt;= 1
+     * @param scale per-row gate weights (length &gt;= n), or null for 1
+     * @param out   row-major [n, hiddenSize]; only the first n·d values are written
+     */
+    void forward(float[] rows, int n, float[] scale, float[] out);
+
+    @Override
+    void close();
+}
