@@ -54,6 +54,7 @@ public final class GatewayApp implements AutoCloseable {
             try (Admin admin = Admin.create(adminProps(config))) {
                 TopicProvisioner.ensure(admin, config, topics, numExperts);
             }
+            SchemaCatalog.registerAll(registry, topics, numExperts);
             InFlightLedger ledger = new InFlightLedger(numExperts, 5_000);
             Topology gating = GatewayTopology.build(config, topics, typed, model.config(), model.router(), ledger, meters);
             Topology combining = CombinerTopology.build(config, topics, typed, ledger, meters);
@@ -72,6 +73,8 @@ public final class GatewayApp implements AutoCloseable {
                             intake.resume();
                         }
                     }, meters);
+            logTransitions(intake, "intake");
+            logTransitions(combiner, "combiner");
             combiner.start();
             intake.start();
             flow.start();
@@ -82,6 +85,37 @@ public final class GatewayApp implements AutoCloseable {
             model.close();
             throw e;
         }
+    }
+
+    private static void logTransitions(KafkaStreams streams, String name) {
+        streams.setStateListener((now, before) -> {
+            if (now == KafkaStreams.State.RUNNING || now == KafkaStreams.State.ERROR
+                    || now == KafkaStreams.State.NOT_RUNNING) {
+                LOGGER.info("Gateway {} is {}", name, now);
+            }
+        });
+    }
+
+    /**
+     * Waits until both Streams applications are RUNNING (their first rebalance is over), so requests sent
+     * afterwards are served without start-up delay.
+     *
+     * @return false if the timeout passed first
+     */
+    public boolean awaitRunning(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            KafkaStreams.State a = intake.state();
+            KafkaStreams.State b = combiner.state();
+            if (a == KafkaStreams.State.ERROR || b == KafkaStreams.State.ERROR) {
+                throw new IllegalStateException("gateway failed to start: intake " + a + ", combiner " + b);
+            }
+            if (a == KafkaStreams.State.RUNNING && b == KafkaStreams.State.RUNNING) {
+                return true;
+            }
+            Thread.sleep(20);
+        }
+        return false;
     }
 
     static Map<String, Object> adminProps(GatewayConfig config) {

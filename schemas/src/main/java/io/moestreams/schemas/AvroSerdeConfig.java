@@ -6,7 +6,9 @@ import org.apache.kafka.common.config.ConfigException;
 
 /**
  * Configuration keys of {@link AvroSerializer}, {@link AvroDeserializer} and {@link AvroSerde}; the
- * names are Confluent's, so the same client properties work with either implementation.
+ * names are Confluent's, so the same client properties work with either implementation. Serdes
+ * configured from {@code schema.registry.url} share one {@link SchemaRegistryClient} per URL
+ * ({@link SchemaRegistryClient#shared}); of a comma-separated list, the first URL is used.
  */
 public final class AvroSerdeConfig {
 
@@ -29,7 +31,7 @@ public final class AvroSerdeConfig {
     }
     String first = url.toString().split(",")[0].trim();
     try {
-      return new SchemaRegistryClient(first);
+      return SchemaRegistryClient.shared(first);
     } catch (IllegalArgumentException e) {
       throw new ConfigException(SCHEMA_REGISTRY_URL, url, e.getMessage());
     }

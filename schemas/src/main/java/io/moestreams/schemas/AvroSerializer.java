@@ -1,7 +1,8 @@
 package io.moestreams.schemas;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
@@ -42,13 +43,44 @@ public class AvroSerializer<T extends SpecificRecord> implements Serializer<T> {
 
   private record TopicSchema(String topic, Schema schema) {}
 
-  private static final class Output extends ByteArrayOutputStream {
-    Output() {
-      super(4096);
+  /** An unsynchronized growable byte sink (ByteArrayOutputStream locks on every write). */
+  private static final class Output extends OutputStream {
+    private byte[] buf = new byte[4096];
+    private int count;
+
+    void reset() {
+      count = 0;
     }
 
     int capacity() {
       return buf.length;
+    }
+
+    byte[] toByteArray() {
+      return Arrays.copyOf(buf, count);
+    }
+
+    private void ensure(int extra) {
+      int needed = count + extra;
+      if (needed < 0) {
+        throw new IllegalStateException("serialized record exceeds 2 GiB");
+      }
+      if (needed > buf.length) {
+        buf = Arrays.copyOf(buf, Math.max(needed, (int) Math.min(Integer.MAX_VALUE - 8, 2L * buf.length)));
+      }
+    }
+
+    @Override
+    public void write(int b) {
+      ensure(1);
+      buf[count++] = (byte) b;
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) {
+      ensure(len);
+      System.arraycopy(b, off, buf, count, len);
+      count += len;
     }
   }
 
@@ -106,7 +138,8 @@ public class AvroSerializer<T extends SpecificRecord> implements Serializer<T> {
     out.write(id >>> 8);
     out.write(id);
     try {
-      BinaryEncoder encoder = EncoderFactory.get().binaryEncoder(out, buffer.encoder);
+      // direct (unbuffered) encoder: writes large bytes fields straight from the record's buffer
+      BinaryEncoder encoder = EncoderFactory.get().directBinaryEncoder(out, buffer.encoder);
       buffer.encoder = encoder;
       writer(data, schema).write(data, encoder);
       encoder.flush();
@@ -154,15 +187,13 @@ public class AvroSerializer<T extends SpecificRecord> implements Serializer<T> {
     return id;
   }
 
-  @SuppressWarnings("unchecked")
   private DatumWriter<Object> writer(T data, Schema schema) {
     DatumWriter<Object> writer = writers.get(schema);
     if (writer == null) {
       SpecificData model = data instanceof SpecificRecordBase base
           ? base.getSpecificData()
           : SpecificData.getForClass(data.getClass());
-      // SpecificDatumWriter<Object> cannot be constructed from a SpecificData directly with a type
-      writer = (DatumWriter<Object>) (DatumWriter<?>) new SpecificDatumWriter<>(schema, model);
+      writer = new SpecificDatumWriter<>(schema, model);
       DatumWriter<Object> previous = writers.putIfAbsent(schema, writer);
       if (previous != null) {
         writer = previous;

@@ -80,6 +80,16 @@ public final class SchemaRegistryClient {
 
   private record SubjectSchema(String subject, String schemaJson) {}
 
+  private static final Map<String, SchemaRegistryClient> SHARED = new ConcurrentHashMap<>();
+
+  /**
+   * The process-wide client of {@code baseUrl} (default timeouts), created on first use. Serdes
+   * configured from Kafka properties use it, so their caches and HTTP connections are shared.
+   */
+  public static SchemaRegistryClient shared(String baseUrl) {
+    return SHARED.computeIfAbsent(normalize(baseUrl), SchemaRegistryClient::new);
+  }
+
   /** A client with the default timeouts (connect 5 s, request 10 s). */
   public SchemaRegistryClient(String baseUrl) {
     this(baseUrl, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT);
@@ -91,9 +101,18 @@ public final class SchemaRegistryClient {
    * @throws IllegalArgumentException if the URL is not an absolute http(s) URL
    */
   public SchemaRegistryClient(String baseUrl, Duration connectTimeout, Duration requestTimeout) {
-    Objects.requireNonNull(baseUrl, "baseUrl");
     Objects.requireNonNull(connectTimeout, "connectTimeout");
     this.requestTimeout = Objects.requireNonNull(requestTimeout, "requestTimeout");
+    this.baseUrl = normalize(baseUrl);
+    this.http = HttpClient.newBuilder()
+        .connectTimeout(connectTimeout)
+        .followRedirects(HttpClient.Redirect.NORMAL)
+        .build();
+  }
+
+  /** Validates the URL and strips trailing slashes. */
+  private static String normalize(String baseUrl) {
+    Objects.requireNonNull(baseUrl, "baseUrl");
     String trimmed = baseUrl.trim();
     while (trimmed.endsWith("/")) {
       trimmed = trimmed.substring(0, trimmed.length() - 1);
@@ -110,11 +129,7 @@ public final class SchemaRegistryClient {
       throw new IllegalArgumentException("schema registry URL '" + baseUrl
           + "' must be an absolute http(s) URL such as http://127.0.0.1:8081/apis/ccompat/v7");
     }
-    this.baseUrl = trimmed;
-    this.http = HttpClient.newBuilder()
-        .connectTimeout(connectTimeout)
-        .followRedirects(HttpClient.Redirect.NORMAL)
-        .build();
+    return trimmed;
   }
 
   /** The API root URL, without trailing slash. */
@@ -149,6 +164,19 @@ public final class SchemaRegistryClient {
     registered.putIfAbsent(key, id);
     byId.putIfAbsent(id, schema);
     return id;
+  }
+
+  /**
+   * Registers schema text exactly as given (not parsed here, not cached), e.g. from a file or a tool.
+   *
+   * @throws SchemaRegistryException 422 / 42201 when the registry finds the schema invalid, 409 when
+   *     incompatible
+   */
+  public int register(String subject, String schemaJson) {
+    Objects.requireNonNull(schemaJson, "schemaJson");
+    JsonNode answer = send("POST", "/subjects/" + encode(subject) + "/versions",
+        JSON.createObjectNode().put("schema", schemaJson), "register a schema under subject '" + subject + "'");
+    return intField(answer, "id", "register");
   }
 
   /**

@@ -1,0 +1,54 @@
+package io.moestreams.cli;
+
+import io.micrometer.core.instrument.Metrics;
+import io.moestreams.expert.ExpertConfig;
+import io.moestreams.expert.ExpertService;
+import io.moestreams.schemas.config.LayeredConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/** {@code moe expert --experts 0,3}: expert workers against any cluster, until Ctrl-C. */
+@Command(name = "expert", mixinStandardHelpOptions = true,
+        description = "Serve some experts: join each one's consumer group, load only their weights, run batched FFNs.")
+final class ExpertCommand implements Callable<Integer> {
+
+    @Mixin
+    ServiceOptions options = new ServiceOptions();
+
+    @Option(names = "--experts", paramLabel = "IDS", description = "Experts to serve: 3, 0,1,5 or 0-7.")
+    String experts;
+
+    @Option(names = "--max-batch-tokens", description = "Close a micro-batch at this many tokens (default 512).")
+    Integer maxBatchTokens;
+
+    @Option(names = "--max-batch-wait-ms", description = "...or this long after its first block (default 5).")
+    Long maxBatchWaitMs;
+
+    @Option(names = "--worker-id", description = "Name of this worker in results and transactional ids.")
+    String workerId;
+
+    @Override
+    public Integer call() throws Exception {
+        Map<String, String> o = options.overrides();
+        ServiceOptions.put(o, ExpertConfig.EXPERTS, experts);
+        ServiceOptions.put(o, ExpertConfig.MAX_BATCH_TOKENS, maxBatchTokens == null ? null : maxBatchTokens.toString());
+        ServiceOptions.put(o, ExpertConfig.MAX_BATCH_WAIT_MS, maxBatchWaitMs == null ? null : maxBatchWaitMs.toString());
+        ServiceOptions.put(o, ExpertConfig.WORKER_ID, workerId);
+        ExpertConfig config = ExpertConfig.from(
+                LayeredConfig.load(ExpertConfig.defaults(), options.config, System.getenv(), o));
+        ExpertService service = ExpertService.start(config, Metrics.globalRegistry);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            service.close();
+            stopped.countDown();
+        }, "moe-expert-shutdown"));
+        System.err.println("moe expert: serving " + config.experts() + "; Ctrl-C stops it");
+        stopped.await();
+        return 0;
+    }
+}

@@ -1,0 +1,51 @@
+package io.moestreams.cli;
+
+import io.micrometer.core.instrument.Metrics;
+import io.moestreams.gateway.GatewayApp;
+import io.moestreams.gateway.GatewayConfig;
+import io.moestreams.schemas.config.LayeredConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/** {@code moe gateway}: the gating and combiner topologies against any cluster, until Ctrl-C. */
+@Command(name = "gateway", mixinStandardHelpOptions = true,
+        description = "Run the gateway (validate, gate, dispatch) and the combiner against a Kafka cluster.")
+final class GatewayCommand implements Callable<Integer> {
+
+    @Mixin
+    ServiceOptions options = new ServiceOptions();
+
+    @Option(names = "--max-seq-len", description = "Longest accepted sequence in tokens.")
+    Integer maxSeqLen;
+
+    @Option(names = "--partitions", description = "Partitions of the topics the platform creates.")
+    Integer partitions;
+
+    @Option(names = "--expert-partitions", paramLabel = "E:N,...",
+            description = "Per-expert partition overrides, e.g. 3:8,5:4 (hot experts get more).")
+    String expertPartitions;
+
+    @Override
+    public Integer call() throws Exception {
+        Map<String, String> o = options.overrides();
+        ServiceOptions.put(o, GatewayConfig.MAX_SEQ_LEN, maxSeqLen == null ? null : maxSeqLen.toString());
+        ServiceOptions.put(o, GatewayConfig.PARTITIONS, partitions == null ? null : partitions.toString());
+        ServiceOptions.put(o, GatewayConfig.EXPERT_PARTITIONS, expertPartitions);
+        GatewayConfig config = GatewayConfig.from(
+                LayeredConfig.load(GatewayConfig.defaults(), options.config, System.getenv(), o));
+        GatewayApp app = GatewayApp.start(config, Metrics.globalRegistry);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            app.close();
+            stopped.countDown();
+        }, "moe-gateway-shutdown"));
+        System.err.println("moe gateway: running; Ctrl-C stops it");
+        stopped.await();
+        return 0;
+    }
+}

@@ -1,0 +1,151 @@
+package io.moestreams.cli;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.moestreams.core.config.MoeConfig;
+import io.moestreams.core.config.MoeConfigJson;
+import io.moestreams.core.jsonl.JsonlException;
+import io.moestreams.core.jsonl.RequestJsonlReader;
+import io.moestreams.core.jsonl.RequestLine;
+import io.moestreams.core.jsonl.ResponseJsonlWriter;
+import io.moestreams.core.jsonl.ResponseLine;
+import io.moestreams.embedded.EmbeddedStack;
+import io.moestreams.schemas.Topics;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.Callable;
+
+/** {@code moe infer}: requests through the Kafka pipeline, one output line per input line. */
+@Command(name = "infer", mixinStandardHelpOptions = true,
+        description = "Run requests through the Kafka pipeline. Without --bootstrap-servers it starts the embedded "
+                + "broker, registry, gateway and experts for the run.")
+final class InferCommand implements Callable<Integer> {
+
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model directory.")
+    Path model;
+
+    @Option(names = "--input", required = true, paramLabel = "FILE", description = "Request JSONL.")
+    Path input;
+
+    @Option(names = "--output", required = true, paramLabel = "FILE", description = "Response JSONL to write.")
+    Path output;
+
+    @Option(names = "--bootstrap-servers", paramLabel = "B",
+            description = "A running cluster whose gateway and experts serve the model (else: embedded).")
+    String bootstrapServers;
+
+    @Option(names = "--schema-registry", paramLabel = "URL", description = "Its Confluent-API schema registry.")
+    String schemaRegistry;
+
+    @Option(names = "--topic-prefix", defaultValue = Topics.DEFAULT_PREFIX,
+            description = "Topic prefix (default ${DEFAULT-VALUE}).")
+    String topicPrefix;
+
+    @Option(names = "--start-services",
+            description = "With --bootstrap-servers: also run the gateway and all experts in this process.")
+    boolean startServices;
+
+    @Option(names = "--timeout-s", defaultValue = "300", description = "Give up after (default ${DEFAULT-VALUE} s).")
+    long timeoutSeconds;
+
+    @Override
+    public Integer call() throws Exception {
+        MoeConfig config = MoeConfigJson.read(model.resolve(MoeConfigJson.FILE_NAME));
+        List<Object> lines = readInput(config.hiddenSize());
+        boolean embedded = bootstrapServers == null;
+        if (!embedded && schemaRegistry == null) {
+            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                    "--schema-registry is required with --bootstrap-servers");
+        }
+        EmbeddedStack stack = embedded ? EmbeddedStack.start() : null;
+        try {
+            String bootstrap = embedded ? stack.bootstrapServers() : bootstrapServers;
+            String registry = embedded ? stack.schemaRegistryUrl() : schemaRegistry;
+            LocalPipeline pipeline = null;
+            if (embedded || startServices) {
+                Set<Integer> all = new TreeSet<>();
+                for (int e = 0; e < config.numExperts(); e++) {
+                    all.add(e);
+                }
+                pipeline = LocalPipeline.start(model, bootstrap, registry, topicPrefix, List.of(all), Map.of(),
+                        Map.of(), new SimpleMeterRegistry());
+            }
+            try {
+                run(lines, bootstrap, registry);
+            } finally {
+                if (pipeline != null) {
+                    pipeline.close();
+                }
+            }
+        } finally {
+            if (stack != null) {
+                stack.close();
+            }
+        }
+        return 0;
+    }
+
+    /** Request lines, or ResponseLine for lines rejected before sending (bad JSON, duplicate id in the file). */
+    private List<Object> readInput(int hidden) throws Exception {
+        List<Object> lines = new ArrayList<>();
+        Map<String, Integer> firstLine = new HashMap<>();
+        try (RequestJsonlReader in = RequestJsonlReader.open(input, hidden)) {
+            while (true) {
+                try {
+                    RequestLine line = in.next();
+                    if (line == null) {
+                        break;
+                    }
+                    Integer first = firstLine.putIfAbsent(line.id(), lines.size() + 1);
+                    if (first != null) {
+                        lines.add(ResponseLine.rejected(line.id(), "requestId: duplicate request id '" + line.id()
+                                + "' (line " + (lines.size() + 1) + " repeats line " + first + ")"));
+                    } else {
+                        lines.add(line);
+                    }
+                } catch (JsonlException e) {
+                    lines.add(ResponseLine.rejected(e.id() == null ? "line-" + e.lineNumber() : e.id(),
+                            e.getMessage()));
+                }
+            }
+        }
+        return lines;
+    }
+
+    private void run(List<Object> lines, String bootstrap, String registry) throws Exception {
+        List<InferenceClient.Input> inputs = new ArrayList<>();
+        long tokens = 0;
+        for (Object o : lines) {
+            if (o instanceof RequestLine r) {
+                inputs.add(Conversions.input(r));
+                tokens += r.seqLen();
+            }
+        }
+        ProgressBar bar = new ProgressBar(System.err, "infer", inputs.size());
+        long t0 = System.nanoTime();
+        Map<String, InferenceClient.Answer> answers;
+        try (InferenceClient client = new InferenceClient(bootstrap, registry, new Topics(topicPrefix), Map.of())) {
+            answers = client.run(inputs, Duration.ofSeconds(timeoutSeconds), bar::update);
+        }
+        double secs = (System.nanoTime() - t0) / 1e9;
+        try (ResponseJsonlWriter out = ResponseJsonlWriter.open(output)) {
+            for (Object o : lines) {
+                if (o instanceof RequestLine r) {
+                    out.write(Conversions.line(answers.get(r.id()).response()));
+                } else {
+                    out.write((ResponseLine) o);
+                }
+            }
+        }
+        System.err.printf("moe infer: %d requests, %d tokens in %.2f s (%.0f tokens/s) -> %s%n",
+                inputs.size(), tokens, secs, tokens / secs, output);
+    }
+}

@@ -1,0 +1,43 @@
+package io.moestreams.cli;
+
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** Options shared by the service commands; each maps onto a {@code moe.*} setting (command line wins). */
+final class ServiceOptions {
+
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "Properties file: moe.* settings and Kafka client properties (e.g. security.protocol).")
+    Path config;
+
+    @Option(names = "--bootstrap-servers", paramLabel = "B", description = "Kafka bootstrap servers.")
+    String bootstrapServers;
+
+    @Option(names = "--schema-registry", paramLabel = "URL",
+            description = "Confluent-API schema registry URL (e.g. http://host:8081 or .../apis/ccompat/v7).")
+    String schemaRegistry;
+
+    @Option(names = "--model", paramLabel = "DIR", description = "Model directory (moe.json + model.safetensors).")
+    Path model;
+
+    @Option(names = "--topic-prefix", paramLabel = "P", description = "Prefix of every topic (default moe.).")
+    String topicPrefix;
+
+    Map<String, String> overrides() {
+        Map<String, String> o = new LinkedHashMap<>();
+        put(o, "moe.bootstrap-servers", bootstrapServers);
+        put(o, "moe.schema-registry-url", schemaRegistry);
+        put(o, "moe.model-dir", model == null ? null : model.toString());
+        put(o, "moe.topic-prefix", topicPrefix);
+        return o;
+    }
+
+    static void put(Map<String, String> o, String key, String value) {
+        if (value != null) {
+            o.put(key, value);
+        }
+    }
+}

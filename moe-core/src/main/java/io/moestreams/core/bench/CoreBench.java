@@ -1,0 +1,125 @@
+package io.moestreams.core.bench;
+
+import io.moestreams.core.config.Activation;
+import io.moestreams.core.ffn.MixtralExpertFfn;
+import io.moestreams.core.ffn.Nd4jSupport;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Plain-Java benchmark of the expert compute, measuring in one run, per batch size b:
+ * <ul>
+ *   <li>the raw ND4J sgemm rate of [b,d]×[d,f] (GFLOP/s = 2·b·d·f per call);</li>
+ *   <li>the batched Mixtral expert (silu, with gate-weight scaling, copies in and out of Java arrays included):
+ *       rows/s and effective GFLOP/s = 3·2·b·d·f per forward;</li>
+ *   <li>their ratio (expert / raw).</li>
+ * </ul>
+ * Each measurement warms up first, then takes the median of {@value #RUNS} timed runs of about
+ * {@code runSeconds} each. Usage: {@code CoreBench [d] [f] [b1,b2,...]} (defaults 1024 4096 1,8,32,128,512).
+ */
+public final class CoreBench {
+
+    static final int RUNS = 5;
+    private static final double DEFAULT_RUN_SECONDS = 0.4;
+
+    private CoreBench() {
+    }
+
+    /**
+     * One line of the table.
+     *
+     * @param batch             rows per call, b
+     * @param rawGflops         median sgemm [b,d]×[d,f] GFLOP/s
+     * @param expertRowsPerSec  median expert rows per second
+     * @param expertGflops      median expert effective GFLOP/s (3·2·b·d·f per forward)
+     * @param ratio             expertGflops / rawGflops
+     */
+    public record Row(int batch, double rawGflops, double expertRowsPerSec, double expertGflops, double ratio) {
+    }
+
+    public static void main(String[] args) {
+        int d = args.length > 0 ? Integer.parseInt(args[0]) : 1024;
+        int f = args.length > 1 ? Integer.parseInt(args[1]) : 4096;
+        int[] batches = args.length > 2 ? Arrays.stream(args[2].split(",")).mapToInt(Integer::parseInt).toArray()
+                : new int[] {1, 8, 32, 128, 512};
+        run(d, f, batches, System.out);
+    }
+
+    /** Runs the benchmark and prints the table to {@code out}. */
+    public static List<Row> run(int d, int f, int[] batches, PrintStream out) {
+        return run(d, f, batches, out, DEFAULT_RUN_SECONDS);
+    }
+
+    static List<Row> run(int d, int f, int[] batches, PrintStream out, double runSeconds) {
+        int threads = Nd4jSupport.configure();
+        SplittableRandom random = new SplittableRandom(42);
+        float[] w1 = gaussian(random, f * d, 1.0 / Math.sqrt(d));
+        float[] w3 = gaussian(random, f * d, 1.0 / Math.sqrt(d));
+        float[] w2 = gaussian(random, d * f, 1.0 / Math.sqrt(f));
+        INDArray rawW = Nd4j.create(gaussian(random, d * f, 1.0 / Math.sqrt(d)), new long[] {d, f}, 'c');
+        out.printf("CoreBench d=%d f=%d, %d threads, %s, median of %d runs of ~%.1f s%n", d, f, threads,
+                Nd4j.factory().blas().getBlasVendor(), RUNS, runSeconds);
+        out.printf("%6s %14s %14s %16s %8s%n", "b", "raw GFLOP/s", "expert rows/s", "expert GFLOP/s", "ratio");
+        List<Row> rows = new ArrayList<>();
+        try (MixtralExpertFfn expert = new MixtralExpertFfn(0, d, f, Activation.SILU, w1, w3, w2)) {
+            for (int b : batches) {
+                INDArray x = Nd4j.create(gaussian(random, b * d, 1.0), new long[] {b, d}, 'c');
+                INDArray y = Nd4j.createUninitialized(DataType.FLOAT, new long[] {b, f}, 'c');
+                double rawSeconds = medianSecondsPerCall(() -> Nd4j.gemm(x, rawW, y, false, false, 1.0, 0.0),
+                        runSeconds);
+                float[] in = gaussian(random, b * d, 1.0);
+                float[] scale = gaussian(random, b, 1.0);
+                float[] result = new float[b * d];
+                double expertSeconds = medianSecondsPerCall(() -> expert.forward(in, b, scale, result), runSeconds);
+                double flop = 2.0 * b * d * f;
+                double raw = flop / rawSeconds / 1e9;
+                double eff = 3 * flop / expertSeconds / 1e9;
+                Row row = new Row(b, raw, b / expertSeconds, eff, eff / raw);
+                rows.add(row);
+                out.printf("%6d %14.1f %14.0f %16.1f %8.2f%n", b, raw, row.expertRowsPerSec(), eff, row.ratio());
+                x.close();
+                y.close();
+            }
+        }
+        rawW.close();
+        return rows;
+    }
+
+    /** Warms up for about one run, then returns the median over {@link #RUNS} runs of the seconds per call. */
+    private static double medianSecondsPerCall(Runnable call, double runSeconds) {
+        long budget = (long) (runSeconds * 1e9);
+        // warm-up, which also sizes a run
+        long iterations = 0;
+        long start = System.nanoTime();
+        while (System.nanoTime() - start < budget || iterations < 3) {
+            call.run();
+            iterations++;
+        }
+        double perCall = (System.nanoTime() - start) / (double) iterations;
+        long perRun = Math.max(1, (long) (budget / perCall));
+        double[] samples = new double[RUNS];
+        for (int r = 0; r < RUNS; r++) {
+            long t0 = System.nanoTime();
+            for (long i = 0; i < perRun; i++) {
+                call.run();
+            }
+            samples[r] = (System.nanoTime() - t0) / 1e9 / perRun;
+        }
+        Arrays.sort(samples);
+        return samples[RUNS / 2];
+    }
+
+    private static float[] gaussian(SplittableRandom random, int n, double std) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) (random.nextGaussian() * std);
+        }
+        return v;
+    }
+}

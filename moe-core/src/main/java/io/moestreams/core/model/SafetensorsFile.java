@@ -1,0 +1,408 @@
+package io.moestreams.core.model;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.moestreams.core.config.ModelConfigException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
+import java.nio.ShortBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A read-only view of a {@code .safetensors} file: an 8-byte little-endian header length, a JSON header
+ * {@code {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__"?: {..}}} and the data section.
+ *
+ * <p>Opening reads and validates only the header. The bytes of a tensor are memory-mapped (read-only) when that
+ * tensor is read, and only its own byte range, in chunks of at most 1 GiB, so files larger than 2 GB work and a
+ * process that reads a subset of the tensors never touches the pages of the others. {@link #tensorsRead()} lists
+ * which tensors had their bytes mapped.
+ *
+ * <p>Thread-safe for concurrent reads.
+ */
+public final class SafetensorsFile implements AutoCloseable {
+
+    /** The header size limit of the safetensors format. */
+    static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
+    static final int DEFAULT_CHUNK_BYTES = 1 << 30;
+    private static final int CONVERT_BLOCK = 1 << 16;
+    private static final int MAX_NEARBY = 12;
+    private static final String METADATA_KEY = "__metadata__";
+
+    private static final ObjectMapper MAPPER = new ObjectMapper(
+            JsonFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build());
+
+    private final Path path;
+    private final FileChannel channel;
+    private final long dataStart;
+    private final long dataSize;
+    private final Map<String, TensorInfo> tensors;
+    private final Map<String, String> metadata;
+    private final Set<String> tensorsRead = new LinkedHashSet<>();
+    private volatile boolean closed;
+
+    private SafetensorsFile(Path path, FileChannel channel, long dataStart, long dataSize,
+                            Map<String, TensorInfo> tensors, Map<String, String> metadata) {
+        this.path = path;
+        this.channel = channel;
+        this.dataStart = dataStart;
+        this.dataSize = dataSize;
+        this.tensors = tensors;
+        this.metadata = metadata;
+    }
+
+    /**
+     * Opens a file and validates its header: header length within the file, valid JSON, every tensor's dtype
+     * known, offsets inside the data section and equal in length to shape × dtype size.
+     *
+     * @throws ModelConfigException naming the file or the tensor, with what was expected and what was found
+     */
+    public static SafetensorsFile open(Path file) {
+        String fileName = file.getFileName() == null ? file.toString() : file.getFileName().toString();
+        FileChannel channel;
+        try {
+            channel = FileChannel.open(file, StandardOpenOption.READ);
+        } catch (NoSuchFileException e) {
+            throw new ModelConfigException(fileName, "file not found: " + file);
+        } catch (IOException e) {
+            throw new ModelConfigException(fileName, "cannot open " + file + ": " + e.getMessage(), e);
+        }
+        try {
+            long fileSize = channel.size();
+            if (fileSize < 8) {
+                throw new ModelConfigException(fileName, "at least 8 bytes (the header length)",
+                        fileSize + " bytes: file truncated or not a safetensors file");
+            }
+            ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            readFully(channel, lenBuf, 0);
+            long headerLen = lenBuf.getLong(0);
+            if (headerLen < 2 || headerLen > MAX_HEADER_BYTES) {
+                throw new ModelConfigException(fileName, "a header length between 2 and " + MAX_HEADER_BYTES
+                        + " bytes", Long.toUnsignedString(headerLen) + ": not a safetensors file");
+            }
+            if (8 + headerLen > fileSize) {
+                throw new ModelConfigException(fileName, "a header of " + headerLen + " bytes after the 8-byte length",
+                        "a file of only " + fileSize + " bytes: file truncated");
+            }
+            ByteBuffer headerBuf = ByteBuffer.allocate((int) headerLen);
+            readFully(channel, headerBuf, 8);
+            String headerText = new String(headerBuf.array(), StandardCharsets.UTF_8);
+            long dataStart = 8 + headerLen;
+            long dataSize = fileSize - dataStart;
+            Map<String, String> metadata = new LinkedHashMap<>();
+            Map<String, TensorInfo> tensors = parseHeader(fileName, headerText, dataSize, metadata);
+            return new SafetensorsFile(file, channel, dataStart, dataSize, Collections.unmodifiableMap(tensors),
+                    Collections.unmodifiableMap(metadata));
+        } catch (IOException e) {
+            closeQuietly(channel);
+            throw new ModelConfigException(fileName, "cannot read " + file + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            closeQuietly(channel);
+            throw e;
+        }
+    }
+
+    private static Map<String, TensorInfo> parseHeader(String fileName, String headerText, long dataSize,
+                                                       Map<String, String> metadata) {
+        JsonNode root;
+        try (JsonParser parser = MAPPER.createParser(headerText)) {
+            root = MAPPER.readTree(parser);
+        } catch (JsonProcessingException e) {
+            throw new ModelConfigException(fileName, "header is not valid JSON: " + e.getOriginalMessage(), e);
+        } catch (IOException e) {
+            throw new ModelConfigException(fileName, "header cannot be parsed: " + e.getMessage(), e);
+        }
+        if (root == null || !root.isObject()) {
+            throw new ModelConfigException(fileName, "a JSON object as header", root == null ? "nothing"
+                    : root.getNodeType().name().toLowerCase(java.util.Locale.ROOT));
+        }
+        Map<String, TensorInfo> tensors = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> entry = it.next();
+            String name = entry.getKey();
+            JsonNode node = entry.getValue();
+            if (METADATA_KEY.equals(name)) {
+                if (!node.isObject()) {
+                    throw new ModelConfigException(METADATA_KEY, "an object of strings", node.getNodeType().name());
+                }
+                node.fields().forEachRemaining(m -> metadata.put(m.getKey(),
+                        m.getValue().isTextual() ? m.getValue().textValue() : m.getValue().toString()));
+                continue;
+            }
+            tensors.put(name, parseTensor(name, node, dataSize));
+        }
+        return tensors;
+    }
+
+    private static TensorInfo parseTensor(String name, JsonNode node, long dataSize) {
+        if (!node.isObject()) {
+            throw new ModelConfigException(name, "an object {dtype, shape, data_offsets}", node.toString());
+        }
+        for (Iterator<String> keys = node.fieldNames(); keys.hasNext(); ) {
+            String key = keys.next();
+            if (!key.equals("dtype") && !key.equals("shape") && !key.equals("data_offsets")) {
+                throw new ModelConfigException(name, "only the keys dtype, shape, data_offsets", "key " + key);
+            }
+        }
+        JsonNode dtypeNode = node.get("dtype");
+        if (dtypeNode == null || !dtypeNode.isTextual()) {
+            throw new ModelConfigException(name, "a dtype string", String.valueOf(dtypeNode));
+        }
+        SafetensorsDtype dtype = SafetensorsDtype.fromHeader(dtypeNode.textValue()).orElseThrow(() ->
+                new ModelConfigException(name, "dtype F32, F16 or BF16", "unknown dtype " + dtypeNode.textValue()));
+        JsonNode shapeNode = node.get("shape");
+        if (shapeNode == null || !shapeNode.isArray()) {
+            throw new ModelConfigException(name, "a shape array", String.valueOf(shapeNode));
+        }
+        long[] shape = new long[shapeNode.size()];
+        for (int i = 0; i < shape.length; i++) {
+            JsonNode dim = shapeNode.get(i);
+            if (!dim.isIntegralNumber() || !dim.canConvertToLong() || dim.longValue() < 0) {
+                throw new ModelConfigException(name, "non-negative integer dimensions", "shape " + shapeNode);
+            }
+            shape[i] = dim.longValue();
+        }
+        JsonNode offsets = node.get("data_offsets");
+        if (offsets == null || !offsets.isArray() || offsets.size() != 2
+                || !offsets.get(0).isIntegralNumber() || !offsets.get(1).isIntegralNumber()
+                || !offsets.get(0).canConvertToLong() || !offsets.get(1).canConvertToLong()) {
+            throw new ModelConfigException(name, "data_offsets [begin, end]", String.valueOf(offsets));
+        }
+        long begin = offsets.get(0).longValue();
+        long end = offsets.get(1).longValue();
+        if (begin < 0 || end < begin) {
+            throw new ModelConfigException(name, "data_offsets with 0 <= begin <= end", offsets.toString());
+        }
+        if (end > dataSize) {
+            throw new ModelConfigException(name, "data_offsets within the data section of " + dataSize + " bytes",
+                    offsets + ": file truncated");
+        }
+        long expectedBytes;
+        try {
+            long count = 1;
+            for (long dim : shape) {
+                count = Math.multiplyExact(count, dim);
+            }
+            expectedBytes = Math.multiplyExact(count, dtype.byteSize());
+        } catch (ArithmeticException e) {
+            throw new ModelConfigException(name, "a shape whose size fits in 64 bits", Arrays.toString(shape));
+        }
+        if (end - begin != expectedBytes) {
+            throw new ModelConfigException(name, expectedBytes + " bytes (shape " + Arrays.toString(shape) + " x "
+                    + dtype + " " + dtype.byteSize() + " bytes)", (end - begin) + " bytes in data_offsets " + offsets);
+        }
+        return new TensorInfo(name, dtype, shape, begin, end);
+    }
+
+    /** The file this was opened from. */
+    public Path path() {
+        return path;
+    }
+
+    /** Tensor names in header order. */
+    public Set<String> names() {
+        return tensors.keySet();
+    }
+
+    public boolean contains(String name) {
+        return tensors.containsKey(name);
+    }
+
+    /** The {@code __metadata__} entries (empty if absent). */
+    public Map<String, String> metadata() {
+        return metadata;
+    }
+
+    /** Size of the data section in bytes. */
+    public long dataSize() {
+        return dataSize;
+    }
+
+    /**
+     * The header entry of a tensor.
+     *
+     * @throws ModelConfigException if there is no such tensor; the message lists the tensors nearby
+     */
+    public TensorInfo info(String name) {
+        TensorInfo info = tensors.get(name);
+        if (info == null) {
+            throw new ModelConfigException(name, "missing tensor in " + path.getFileName() + "; " + nearby(name));
+        }
+        return info;
+    }
+
+    /**
+     * Checks that a tensor exists, has a float dtype and has exactly the expected shape.
+     *
+     * @throws ModelConfigException naming the tensor, the expected and the found shape
+     */
+    public TensorInfo requireShape(String name, long... expectedShape) {
+        TensorInfo info = info(name);
+        if (!info.hasShape(expectedShape)) {
+            throw new ModelConfigException(name, "shape " + Arrays.toString(expectedShape),
+                    "shape " + info.shapeString());
+        }
+        if (!info.dtype().readableAsF32()) {
+            throw new ModelConfigException(name, "dtype F32, F16 or BF16", "dtype " + info.dtype());
+        }
+        return info;
+    }
+
+    /** Reads a tensor converted to F32 after checking its shape (see {@link #requireShape}). */
+    public float[] readF32(String name, long... expectedShape) {
+        requireShape(name, expectedShape);
+        return readF32(name);
+    }
+
+    /**
+     * Reads a tensor, converting F16 and BF16 to F32 exactly, row-major as stored.
+     *
+     * @throws ModelConfigException if the tensor is missing, not F32/F16/BF16, or too large for one array
+     */
+    public float[] readF32(String name) {
+        return readF32(name, DEFAULT_CHUNK_BYTES);
+    }
+
+    float[] readF32(String name, int chunkBytes) {
+        if (closed) {
+            throw new IllegalStateException("safetensors file " + path + " is closed");
+        }
+        TensorInfo info = info(name);
+        SafetensorsDtype dtype = info.dtype();
+        if (!dtype.readableAsF32()) {
+            throw new ModelConfigException(name, "dtype F32, F16 or BF16", "dtype " + dtype);
+        }
+        long count = info.numElements();
+        if (count > Integer.MAX_VALUE - 8) {
+            throw new ModelConfigException(name, "at most " + (Integer.MAX_VALUE - 8) + " elements",
+                    count + " elements (shape " + info.shapeString() + ")");
+        }
+        float[] out = new float[(int) count];
+        synchronized (tensorsRead) {
+            tensorsRead.add(name);
+        }
+        int elemSize = dtype.byteSize();
+        int perChunk = Math.max(1, chunkBytes / elemSize);
+        long position = dataStart + info.begin();
+        int done = 0;
+        short[] block = dtype == SafetensorsDtype.F32 ? null : new short[Math.min(CONVERT_BLOCK, (int) count)];
+        try {
+            while (done < count) {
+                int n = (int) Math.min(count - done, perChunk);
+                MappedByteBuffer mapped = channel.map(FileChannel.MapMode.READ_ONLY, position, (long) n * elemSize);
+                mapped.order(ByteOrder.LITTLE_ENDIAN);
+                if (dtype == SafetensorsDtype.F32) {
+                    mapped.asFloatBuffer().get(out, done, n);
+                } else {
+                    convertHalf(mapped.asShortBuffer(), dtype, block, out, done, n);
+                }
+                position += (long) n * elemSize;
+                done += n;
+            }
+        } catch (IOException e) {
+            throw new ModelConfigException(name, "cannot map bytes of " + path + ": " + e.getMessage(), e);
+        }
+        return out;
+    }
+
+    private static void convertHalf(ShortBuffer src, SafetensorsDtype dtype, short[] block, float[] out, int offset,
+                                    int n) {
+        int done = 0;
+        while (done < n) {
+            int m = Math.min(block.length, n - done);
+            src.get(block, 0, m);
+            int base = offset + done;
+            if (dtype == SafetensorsDtype.F16) {
+                for (int i = 0; i < m; i++) {
+                    out[base + i] = HalfFloats.f16ToFloat(block[i]);
+                }
+            } else {
+                for (int i = 0; i < m; i++) {
+                    out[base + i] = HalfFloats.bf16ToFloat(block[i]);
+                }
+            }
+            done += m;
+        }
+    }
+
+    /** Names of the tensors whose bytes have been mapped so far, in first-read order (diagnostics and tests). */
+    public Set<String> tensorsRead() {
+        synchronized (tensorsRead) {
+            return Collections.unmodifiableSet(new LinkedHashSet<>(tensorsRead));
+        }
+    }
+
+    /** Describes the tensors sharing the longest dotted prefix with {@code name}. */
+    String nearby(String name) {
+        if (tensors.isEmpty()) {
+            return "the file has no tensors";
+        }
+        String prefix = name;
+        while (true) {
+            int dot = prefix.lastIndexOf('.', prefix.length() - 2);
+            prefix = dot < 0 ? "" : prefix.substring(0, dot + 1);
+            List<String> found = new ArrayList<>();
+            int total = 0;
+            for (String candidate : tensors.keySet()) {
+                if (candidate.startsWith(prefix)) {
+                    total++;
+                    if (found.size() < MAX_NEARBY) {
+                        found.add(candidate);
+                    }
+                }
+            }
+            if (total > 0 || prefix.isEmpty()) {
+                String more = total > found.size() ? " and " + (total - found.size()) + " more" : "";
+                return (prefix.isEmpty() ? "the file has " : "tensors under '" + prefix + "': ") + found + more;
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        closeQuietly(channel);
+    }
+
+    @Override
+    public String toString() {
+        return "SafetensorsFile[" + path + ", tensors=" + tensors.size() + "]";
+    }
+
+    private static void readFully(FileChannel channel, ByteBuffer buffer, long position) throws IOException {
+        long pos = position;
+        while (buffer.hasRemaining()) {
+            int n = channel.read(buffer, pos);
+            if (n < 0) {
+                throw new IOException("unexpected end of file at byte " + pos);
+            }
+            pos += n;
+        }
+    }
+
+    private static void closeQuietly(FileChannel channel) {
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // nothing useful to do: the channel is read-only
+        }
+    }
+}

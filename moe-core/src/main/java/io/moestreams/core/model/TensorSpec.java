@@ -1,0 +1,63 @@
+package io.moestreams.core.model;
+
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * A tensor to be written by {@link SafetensorsWriter}: name, stored dtype and shape.
+ *
+ * @param name  tensor name
+ * @param dtype stored element type (F32, F16 or BF16)
+ * @param shape dimensions (copied)
+ */
+public record TensorSpec(String name, SafetensorsDtype dtype, long[] shape) {
+
+    public TensorSpec {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(dtype, "dtype");
+        if (!dtype.readableAsF32()) {
+            throw new IllegalArgumentException("tensor " + name + ": dtype must be F32, F16 or BF16, found " + dtype);
+        }
+        shape = Objects.requireNonNull(shape, "shape").clone();
+        for (long dim : shape) {
+            if (dim < 0) {
+                throw new IllegalArgumentException("tensor " + name + ": negative dimension in shape "
+                        + Arrays.toString(shape));
+            }
+        }
+    }
+
+    @Override
+    public long[] shape() {
+        return shape.clone();
+    }
+
+    /** Product of the dimensions. */
+    public long numElements() {
+        long n = 1;
+        for (long dim : shape) {
+            n = Math.multiplyExact(n, dim);
+        }
+        return n;
+    }
+
+    /** Stored size in bytes. */
+    public long byteLength() {
+        return Math.multiplyExact(numElements(), dtype.byteSize());
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof TensorSpec t && name.equals(t.name) && dtype == t.dtype && Arrays.equals(shape, t.shape);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(name, dtype, Arrays.hashCode(shape));
+    }
+
+    @Override
+    public String toString() {
+        return "TensorSpec[name=" + name + ", dtype=" + dtype + ", shape=" + Arrays.toString(shape) + "]";
+    }
+}

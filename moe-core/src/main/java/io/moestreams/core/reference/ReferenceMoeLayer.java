@@ -1,0 +1,159 @@
+package io.moestreams.core.reference;
+
+import io.moestreams.core.config.MoeConfig;
+import io.moestreams.core.ffn.ExpertFfn;
+import io.moestreams.core.model.MoeModel;
+import io.moestreams.core.routing.Assignment;
+import io.moestreams.core.routing.CapacityPlanner;
+import io.moestreams.core.routing.Router;
+import io.moestreams.core.routing.RouterOutput;
+import java.util.Objects;
+
+/**
+ * The whole MoE layer computed in-process, without Kafka: the ground truth the distributed pipeline is compared
+ * against ({@code moe reference}).
+ *
+ * <p>For one sequence: route ({@link Router#route}), apply capacity ({@link CapacityPlanner#plan}), then for each
+ * expert one batched forward over all the rows routed to it (ascending position), each row scaled by its gate
+ * weight inside the expert (the same {@link ExpertFfn#forward} call the expert workers make), then combine.
+ *
+ * <p><b>Summation order (the contract the distributed combiner reproduces bit for bit):</b> for every position
+ * t, {@code output[t][i] = 0.0f}, then {@code output[t][i] += contribution of assignment.experts()[t][0]}, then
+ * {@code += contribution of experts()[t][1]}, and so on in rank order, each addition a single F32 addition.
+ * A contribution is the expert's output row already multiplied by the gate weight (in F32). A position without
+ * experts (dropped) stays all zeros.
+ *
+ * <p>Uses the model's shared expert FFNs, so calls are serialised ({@code synchronized}).
+ */
+public final class ReferenceMoeLayer {
+
+    private final MoeModel model;
+    private final MoeConfig config;
+    private final Router router;
+    private final int hiddenSize;
+    private final int numExperts;
+
+    /**
+     * @throws IllegalArgumentException if the model was not loaded with every expert
+     */
+    public ReferenceMoeLayer(MoeModel model) {
+        this.model = Objects.requireNonNull(model, "model");
+        this.config = model.config();
+        this.router = model.router();
+        this.hiddenSize = config.hiddenSize();
+        this.numExperts = config.numExperts();
+        if (model.loadedExperts().length != numExperts) {
+            throw new IllegalArgumentException("model: the reference layer needs all " + numExperts
+                    + " experts loaded, found " + java.util.Arrays.toString(model.loadedExperts()));
+        }
+    }
+
+    public MoeConfig config() {
+        return config;
+    }
+
+    /**
+     * Runs the layer over one sequence.
+     *
+     * @param requestId seeds noisy / random routing
+     * @param tokens    row-major [seqLen, hidden_size], finite
+     * @param seqLen    S &gt;= 1
+     * @throws IllegalArgumentException naming the field or the position of a non-finite value
+     */
+    public synchronized LayerOutput forward(String requestId, float[] tokens, int seqLen) {
+        validate(requestId, tokens, seqLen);
+        RouterOutput routing = router.route(requestId, tokens, seqLen);
+        Assignment assignment = CapacityPlanner.plan(routing, config);
+        int d = hiddenSize;
+        int[][] experts = assignment.experts();
+        float[][] weights = assignment.weights();
+
+        // rows per expert, in ascending position order
+        int[] count = new int[numExperts];
+        for (int t = 0; t < seqLen; t++) {
+            for (int e : experts[t]) {
+                count[e]++;
+            }
+        }
+        int[][] positions = new int[numExperts][];
+        float[][] scales = new float[numExperts][];
+        for (int e = 0; e < numExperts; e++) {
+            positions[e] = new int[count[e]];
+            scales[e] = new float[count[e]];
+        }
+        // rowOf[t][j]: row of token t's j-th contribution inside its expert's batch
+        int[][] rowOf = new int[seqLen][];
+        int[] filled = new int[numExperts];
+        for (int t = 0; t < seqLen; t++) {
+            rowOf[t] = new int[experts[t].length];
+            for (int j = 0; j < experts[t].length; j++) {
+                int e = experts[t][j];
+                int r = filled[e]++;
+                positions[e][r] = t;
+                scales[e][r] = weights[t][j];
+                rowOf[t][j] = r;
+            }
+        }
+        float[][] results = new float[numExperts][];
+        for (int e = 0; e < numExperts; e++) {
+            int n = count[e];
+            if (n == 0) {
+                continue;
+            }
+            float[] rows = new float[n * d];
+            for (int r = 0; r < n; r++) {
+                System.arraycopy(tokens, positions[e][r] * d, rows, r * d, d);
+            }
+            results[e] = new float[n * d];
+            model.expert(e).forward(rows, n, scales[e], results[e]);
+        }
+
+        float[] output = new float[seqLen * d];
+        for (int t = 0; t < seqLen; t++) {
+            int base = t * d;
+            for (int i = 0; i < d; i++) {
+                output[base + i] = 0.0f;
+            }
+            for (int j = 0; j < experts[t].length; j++) {
+                float[] contribution = results[experts[t][j]];
+                int src = rowOf[t][j] * d;
+                for (int i = 0; i < d; i++) {
+                    output[base + i] += contribution[src + i];
+                }
+            }
+        }
+        return new LayerOutput(output, assignment, routing);
+    }
+
+    private void validate(String requestId, float[] tokens, int seqLen) {
+        if (requestId == null) {
+            throw new IllegalArgumentException("requestId: expected a request id, found null");
+        }
+        if (tokens == null) {
+            throw new IllegalArgumentException("tokens: expected [seqLen, " + hiddenSize + "] values, found null");
+        }
+        if (seqLen < 1 || tokens.length == 0) {
+            throw new IllegalArgumentException("tokens: expected a non-empty sequence, found seqLen " + seqLen
+                    + " with " + tokens.length + " values");
+        }
+        if (tokens.length != (long) seqLen * hiddenSize) {
+            if (tokens.length % seqLen == 0) {
+                throw new IllegalArgumentException("tokens: expected hidden size " + hiddenSize
+                        + " (hidden_size of the model), found " + (tokens.length / seqLen) + " values per token");
+            }
+            throw new IllegalArgumentException("tokens: expected " + seqLen + " x " + hiddenSize + " = "
+                    + ((long) seqLen * hiddenSize) + " values, found " + tokens.length);
+        }
+        for (int k = 0; k < tokens.length; k++) {
+            if (!Float.isFinite(tokens[k])) {
+                throw new IllegalArgumentException("tokens[" + (k / hiddenSize) + "][" + (k % hiddenSize)
+                        + "]: expected a finite value, found " + tokens[k]);
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "ReferenceMoeLayer[" + model + "]";
+    }
+}
