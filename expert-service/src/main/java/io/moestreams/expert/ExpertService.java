@@ -73,6 +73,17 @@ public final class ExpertService implements AutoCloseable {
         return null;
     }
 
+    /** Partitions of expert {@code e}'s topic this process owns right now (0 if it does not serve e). */
+    public int ownedPartitions(int expert) {
+        int n = 0;
+        for (ExpertWorker w : workers) {
+            if (w.expert() == expert) {
+                n += w.ownedPartitions();
+            }
+        }
+        return n;
+    }
+
     public boolean alive() {
         return threads.stream().allMatch(Thread::isAlive);
     }

@@ -78,6 +78,8 @@ final class ExpertWorker implements Runnable {
     private final DistributionSummary batchTokens;
     private final Timer compute;
 
+    private final java.util.concurrent.atomic.AtomicInteger ownedPartitions =
+            new java.util.concurrent.atomic.AtomicInteger();
     private volatile boolean running = true;
     private volatile Throwable failure;
     private volatile KafkaConsumer<String, byte[]> consumer;
@@ -112,6 +114,11 @@ final class ExpertWorker implements Runnable {
         return expert;
     }
 
+    /** Partitions of the expert's topic this worker owns right now. */
+    int ownedPartitions() {
+        return ownedPartitions.get();
+    }
+
     Throwable failure() {
         return failure;
     }
@@ -128,6 +135,7 @@ final class ExpertWorker implements Runnable {
             c.subscribe(List.of(topic), new ConsumerRebalanceListener() {
                 @Override
                 public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+                    ownedPartitions.set(Math.max(0, c.assignment().size() - partitions.size()));
                     if (!pending.isEmpty() || !bad.isEmpty()) {
                         clearBatch();
                         rewindNeeded = true;
@@ -136,6 +144,7 @@ final class ExpertWorker implements Runnable {
 
                 @Override
                 public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+                    ownedPartitions.set(c.assignment().size());
                     LOGGER.info("Expert {} worker {} now owns {} partition(s) of {}", expert, config.workerId(),
                             c.assignment().size(), topic);
                 }

@@ -11,13 +11,14 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
-import java.util.stream.Stream;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Stream;
 
 /**
  * The gateway and expert workers in this process, against a given cluster — what {@code infer} and {@code demo}
@@ -25,19 +26,27 @@ import java.util.Set;
  */
 final class LocalPipeline implements AutoCloseable {
 
-    private final GatewayApp gateway;
-    private final List<ExpertService> experts;
+    private final Map<String, String> common;
+    private final Map<String, String> expertExtra;
+    private final MeterRegistry meters;
     private final Path stateDir;
+    private GatewayApp gateway;
+    private final List<ExpertService> experts = new ArrayList<>();
+    private int nextWorker;
 
-    private LocalPipeline(GatewayApp gateway, List<ExpertService> experts, Path stateDir) {
-        this.gateway = gateway;
-        this.experts = experts;
+    private LocalPipeline(Map<String, String> common, Map<String, String> expertExtra, MeterRegistry meters,
+                          Path stateDir) {
+        this.common = common;
+        this.expertExtra = expertExtra;
+        this.meters = meters;
         this.stateDir = stateDir;
     }
 
     /**
-     * @param expertGroups one expert process per entry, serving that set of experts
-     * @param extra        extra {@code moe.*} / Kafka settings for both services (e.g. state dir, credit)
+     * Starts the gateway (and waits until it is RUNNING) and one expert process per entry of {@code expertGroups}.
+     *
+     * @param gatewayExtra extra {@code moe.*} / Kafka settings of the gateway (e.g. credit, application id)
+     * @param expertExtra  extra settings of every expert process (e.g. group prefix)
      */
     static LocalPipeline start(Path modelDir, String bootstrap, String registry, String topicPrefix,
                                List<Set<Integer>> expertGroups, Map<String, String> gatewayExtra,
@@ -47,43 +56,54 @@ final class LocalPipeline implements AutoCloseable {
         common.put("moe.schema-registry-url", registry);
         common.put("moe.topic-prefix", topicPrefix);
         common.put("moe.model-dir", modelDir.toString());
-        Map<String, String> g = new LinkedHashMap<>(common);
-        // A fresh state directory: local state of an earlier run belongs to an earlier cluster.
         Path stateDir;
         try {
+            // A fresh state directory: local state of an earlier run belongs to an earlier cluster.
             stateDir = Files.createTempDirectory("moe-gateway-state-");
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create a state directory for the gateway", e);
         }
-        g.put(GatewayConfig.STATE_DIR, stateDir.toString());
-        g.putAll(gatewayExtra);
-        GatewayApp gateway = GatewayApp.start(GatewayConfig.from(
-                LayeredConfig.load(GatewayConfig.defaults(), null, Map.of(), g)), meters);
-        List<ExpertService> services = new ArrayList<>();
+        LocalPipeline p = new LocalPipeline(common, Map.copyOf(expertExtra), meters, stateDir);
         try {
-            int i = 0;
+            Map<String, String> g = new LinkedHashMap<>(common);
+            g.put(GatewayConfig.STATE_DIR, stateDir.toString());
+            g.putAll(gatewayExtra);
+            p.gateway = GatewayApp.start(GatewayConfig.from(
+                    LayeredConfig.load(GatewayConfig.defaults(), null, Map.of(), g)), meters);
             for (Set<Integer> group : expertGroups) {
-                Map<String, String> e = new LinkedHashMap<>(common);
-                e.put(ExpertConfig.EXPERTS, join(group));
-                e.put(ExpertConfig.WORKER_ID, "local-" + i++);
-                e.putAll(expertExtra);
-                services.add(ExpertService.start(ExpertConfig.from(
-                        LayeredConfig.load(ExpertConfig.defaults(), null, Map.of(), e)), meters));
+                p.startExperts(group);
             }
-            if (!gateway.awaitRunning(java.time.Duration.ofSeconds(120))) {
+            if (!p.gateway.awaitRunning(Duration.ofSeconds(120))) {
                 throw new IllegalStateException("the gateway did not reach RUNNING within 120 s");
             }
+            return p;
         } catch (InterruptedException ex) {
             Thread.currentThread().interrupt();
-            services.forEach(ExpertService::close);
-            gateway.close();
+            p.close();
             throw new IllegalStateException("interrupted while starting the pipeline", ex);
         } catch (RuntimeException ex) {
-            services.forEach(ExpertService::close);
-            gateway.close();
+            p.close();
             throw ex;
         }
-        return new LocalPipeline(gateway, services, stateDir);
+    }
+
+    /** Starts one more expert process serving {@code group}; it joins each expert's consumer group. */
+    synchronized ExpertService startExperts(Set<Integer> group) {
+        Map<String, String> e = new LinkedHashMap<>(common);
+        e.put(ExpertConfig.EXPERTS, join(group));
+        e.put(ExpertConfig.WORKER_ID, "local-" + nextWorker++);
+        e.putAll(expertExtra);
+        ExpertService service = ExpertService.start(ExpertConfig.from(
+                LayeredConfig.load(ExpertConfig.defaults(), null, Map.of(), e)), meters);
+        experts.add(service);
+        return service;
+    }
+
+    /** Stops one expert process (its uncommitted work is aborted and consumed again by the group). */
+    synchronized void stopExperts(ExpertService service) {
+        if (experts.remove(service)) {
+            service.close();
+        }
     }
 
     private static String join(Set<Integer> experts) {
@@ -102,9 +122,12 @@ final class LocalPipeline implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         experts.forEach(ExpertService::close);
-        gateway.close();
+        experts.clear();
+        if (gateway != null) {
+            gateway.close();
+        }
         deleteRecursively(stateDir);
     }
 

@@ -21,7 +21,7 @@ import org.nd4j.linalg.factory.Nd4j;
  *   <li>their ratio (expert / raw).</li>
  * </ul>
  * Each measurement warms up first, then takes the median of {@value #RUNS} timed runs of about
- * {@code runSeconds} each. Usage: {@code CoreBench [d] [f] [b1,b2,...]} (defaults 1024 4096 1,8,32,128,512).
+ * {@code runSeconds} each; raw and expert runs alternate so that both see the same machine load. Usage: {@code CoreBench [d] [f] [b1,b2,...]} (defaults 1024 4096 1,8,32,128,512).
  */
 public final class CoreBench {
 
@@ -71,12 +71,14 @@ public final class CoreBench {
             for (int b : batches) {
                 INDArray x = Nd4j.create(gaussian(random, b * d, 1.0), new long[] {b, d}, 'c');
                 INDArray y = Nd4j.createUninitialized(DataType.FLOAT, new long[] {b, f}, 'c');
-                double rawSeconds = medianSecondsPerCall(() -> Nd4j.gemm(x, rawW, y, false, false, 1.0, 0.0),
-                        runSeconds);
                 float[] in = gaussian(random, b * d, 1.0);
                 float[] scale = gaussian(random, b, 1.0);
                 float[] result = new float[b * d];
-                double expertSeconds = medianSecondsPerCall(() -> expert.forward(in, b, scale, result), runSeconds);
+                double[] seconds = interleavedMedians(runSeconds,
+                        () -> Nd4j.gemm(x, rawW, y, false, false, 1.0, 0.0),
+                        () -> expert.forward(in, b, scale, result));
+                double rawSeconds = seconds[0];
+                double expertSeconds = seconds[1];
                 double flop = 2.0 * b * d * f;
                 double raw = flop / rawSeconds / 1e9;
                 double eff = 3 * flop / expertSeconds / 1e9;
@@ -91,28 +93,39 @@ public final class CoreBench {
         return rows;
     }
 
-    /** Warms up for about one run, then returns the median over {@link #RUNS} runs of the seconds per call. */
-    private static double medianSecondsPerCall(Runnable call, double runSeconds) {
+    /**
+     * Median seconds per call of each task. Each task is warmed up for about one run (which also sizes its
+     * runs), then the timed runs alternate between the tasks so that both see the same machine load.
+     */
+    private static double[] interleavedMedians(double runSeconds, Runnable... tasks) {
         long budget = (long) (runSeconds * 1e9);
-        // warm-up, which also sizes a run
-        long iterations = 0;
-        long start = System.nanoTime();
-        while (System.nanoTime() - start < budget || iterations < 3) {
-            call.run();
-            iterations++;
-        }
-        double perCall = (System.nanoTime() - start) / (double) iterations;
-        long perRun = Math.max(1, (long) (budget / perCall));
-        double[] samples = new double[RUNS];
-        for (int r = 0; r < RUNS; r++) {
-            long t0 = System.nanoTime();
-            for (long i = 0; i < perRun; i++) {
-                call.run();
+        long[] perRun = new long[tasks.length];
+        for (int k = 0; k < tasks.length; k++) {
+            long iterations = 0;
+            long start = System.nanoTime();
+            while (System.nanoTime() - start < budget || iterations < 3) {
+                tasks[k].run();
+                iterations++;
             }
-            samples[r] = (System.nanoTime() - t0) / 1e9 / perRun;
+            double perCall = (System.nanoTime() - start) / (double) iterations;
+            perRun[k] = Math.max(1, (long) (budget / perCall));
         }
-        Arrays.sort(samples);
-        return samples[RUNS / 2];
+        double[][] samples = new double[tasks.length][RUNS];
+        for (int r = 0; r < RUNS; r++) {
+            for (int k = 0; k < tasks.length; k++) {
+                long t0 = System.nanoTime();
+                for (long i = 0; i < perRun[k]; i++) {
+                    tasks[k].run();
+                }
+                samples[k][r] = (System.nanoTime() - t0) / 1e9 / perRun[k];
+            }
+        }
+        double[] medians = new double[tasks.length];
+        for (int k = 0; k < tasks.length; k++) {
+            Arrays.sort(samples[k]);
+            medians[k] = samples[k][RUNS / 2];
+        }
+        return medians;
     }
 
     private static float[] gaussian(SplittableRandom random, int n, double std) {

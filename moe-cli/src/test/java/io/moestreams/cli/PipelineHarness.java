@@ -1,0 +1,111 @@
+package io.moestreams.cli;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.moestreams.core.config.MoeConfig;
+import io.moestreams.core.gen.ModelGenerator;
+import io.moestreams.core.jsonl.RequestJsonlReader;
+import io.moestreams.core.jsonl.RequestLine;
+import io.moestreams.core.jsonl.ResponseLine;
+import io.moestreams.core.model.ExpertSelection;
+import io.moestreams.core.model.MoeModel;
+import io.moestreams.core.model.SafetensorsDtype;
+import io.moestreams.core.reference.LayerOutput;
+import io.moestreams.core.reference.ReferenceMoeLayer;
+import io.moestreams.core.gen.RequestGenerator;
+import io.moestreams.embedded.EmbeddedStack;
+import io.moestreams.embedded.SharedStack;
+import io.moestreams.schemas.Topics;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Test support: a generated model, requests, a pipeline on the shared embedded stack with its own topics. */
+final class PipelineHarness {
+
+    private static final AtomicInteger RUN = new AtomicInteger();
+
+    final EmbeddedStack stack = SharedStack.get();
+    final int run = RUN.incrementAndGet();
+    final Topics topics = new Topics("it" + run + "-" + System.nanoTime() % 100000 + ".");
+    final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+
+    static MoeConfig model(Path dir, String format, String router, String activation, Double capacityFactor,
+                           String overflow, int hidden, int ffn, int experts, long seed) throws Exception {
+        MoeConfig config = GenerateModelCommand.config(format, hidden, ffn, experts, router, activation,
+                capacityFactor, overflow, "", seed);
+        ModelGenerator.generate(dir, config, SafetensorsDtype.parseWritable("F32"));
+        return config;
+    }
+
+    static List<RequestLine> requests(Path dir, int count, int hidden, int minLen, int maxLen, long seed)
+            throws Exception {
+        Path file = dir.resolve("requests-" + seed + ".jsonl");
+        RequestGenerator.generate(file, count, hidden, minLen, maxLen, seed);
+        List<RequestLine> lines = new ArrayList<>();
+        try (RequestJsonlReader in = RequestJsonlReader.open(file, hidden)) {
+            for (RequestLine l = in.next(); l != null; l = in.next()) {
+                lines.add(l);
+            }
+        }
+        Files.delete(file);
+        return lines;
+    }
+
+    LocalPipeline start(Path modelDir, List<Set<Integer>> expertGroups, Map<String, String> gatewayExtra) {
+        Map<String, String> g = new LinkedHashMap<>();
+        g.put("moe.gateway.application-id", "gw-it" + run);
+        g.putAll(gatewayExtra);
+        return LocalPipeline.start(modelDir, stack.bootstrapServers(), stack.schemaRegistryUrl(), topics.prefix(),
+                expertGroups, g, Map.of("moe.expert.group-prefix", "ex-it" + run + "-"), meters);
+    }
+
+    InferenceClient client() {
+        return new InferenceClient(stack.bootstrapServers(), stack.schemaRegistryUrl(), topics, Map.of());
+    }
+
+    static List<InferenceClient.Input> inputs(List<RequestLine> lines) {
+        return lines.stream().map(Conversions::input).toList();
+    }
+
+    static List<LayerOutput> reference(Path modelDir, List<RequestLine> lines) {
+        List<LayerOutput> out = new ArrayList<>();
+        try (MoeModel model = MoeModel.load(modelDir, ExpertSelection.all())) {
+            ReferenceMoeLayer layer = new ReferenceMoeLayer(model);
+            for (RequestLine l : lines) {
+                out.add(layer.forward(l.id(), l.tokens(), l.seqLen()));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The pipeline's answer equals the reference: same experts, weights and dropped positions, and outputs within
+     * 1e-5 of the largest reference magnitude of that request.
+     */
+    static void assertEqualsReference(String id, LayerOutput ref, ResponseLine got) {
+        assertEquals(io.moestreams.core.jsonl.ResponseStatus.OK, got.status(), id + ": " + got.error());
+        assertEquals(ref.seqLen(), got.seqLen(), id + " seqLen");
+        assertTrue(java.util.Arrays.deepEquals(ref.assignment().experts(), got.experts()), id + " experts differ");
+        assertTrue(java.util.Arrays.deepEquals(ref.assignment().weights(), got.weights()), id + " weights differ");
+        assertArrayEquals(ref.assignment().dropped(), got.dropped(), id + " dropped differ");
+        float[] r = ref.output();
+        float[] o = got.output();
+        double maxRef = 0;
+        double maxDiff = 0;
+        for (int i = 0; i < r.length; i++) {
+            maxRef = Math.max(maxRef, Math.abs(r[i]));
+            maxDiff = Math.max(maxDiff, Math.abs((double) r[i] - o[i]));
+        }
+        assertTrue(maxDiff <= 1e-5 * maxRef, id + ": max |diff| " + maxDiff + " > 1e-5 x " + maxRef);
+    }
+}
