@@ -112,7 +112,7 @@ public final class EmbeddedKafka implements AutoCloseable {
         int controllerPort = ports[1];
         Path dir;
         try {
-            dir = Files.createTempDirectory("moe-kafka-");
+            dir = StaleDirs.create("moe-kafka-");
         } catch (IOException e) {
             throw new UncheckedIOException("could not create a temporary directory for the Kafka broker", e);
         }

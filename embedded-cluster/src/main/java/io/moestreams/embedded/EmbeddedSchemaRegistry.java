@@ -161,7 +161,7 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
     private static Launched launch(ApicurioDistribution.Choice choice, Path launcher, int httpPort, int managementPort) {
         Path dir;
         try {
-            dir = Files.createTempDirectory("moe-apicurio-");
+            dir = StaleDirs.create("moe-apicurio-");
             Files.createDirectories(dir.resolve("tmp"));
         } catch (IOException e) {
             throw new UncheckedIOException("could not create a temporary directory for Apicurio Registry", e);

@@ -63,9 +63,16 @@ final class LocalPipeline implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create a state directory for the gateway", e);
         }
-        LocalPipeline p = new LocalPipeline(common, Map.copyOf(expertExtra), meters, stateDir);
+        // Runs on other topic prefixes get their own Streams application and consumer groups.
+        String suffix = topicPrefix.equals(io.moestreams.schemas.Topics.DEFAULT_PREFIX) ? ""
+                : "-" + topicPrefix.replaceAll("[^A-Za-z0-9_-]", "");
+        Map<String, String> e = new LinkedHashMap<>();
+        e.put(ExpertConfig.GROUP_PREFIX, "moe-expert" + suffix + "-");
+        e.putAll(expertExtra);
+        LocalPipeline p = new LocalPipeline(common, Map.copyOf(e), meters, stateDir);
         try {
             Map<String, String> g = new LinkedHashMap<>(common);
+            g.put(GatewayConfig.APPLICATION_ID, "moe-gateway" + suffix);
             g.put(GatewayConfig.STATE_DIR, stateDir.toString());
             g.putAll(gatewayExtra);
             p.gateway = GatewayApp.start(GatewayConfig.from(
