@@ -44,6 +44,9 @@ import kafka.tools.StorageTool;
  * directory that {@link #close()} deletes. Sized for one machine: every internal topic has replication
  * factor 1 so consumer groups and transactions work, rebalances start without delay, topics are never
  * auto-created (the platform creates its own).
+ *
+ * <p>The broker's threads are not daemons: a JVM that started one exits only after {@link #close()} or
+ * {@code System.exit} (a shutdown hook then stops the broker and deletes its directory).
  */
 public final class EmbeddedKafka implements AutoCloseable {
 

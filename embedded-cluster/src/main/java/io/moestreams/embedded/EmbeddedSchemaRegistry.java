@@ -66,7 +66,7 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
             "  while kill -0 \"$child\" 2>/dev/null; do",
             "    n=$((n + 1))",
             "    if [ \"$n\" -gt 50 ]; then kill -KILL \"$child\" 2>/dev/null; break; fi",
-            "    sleep 0.1",
+            "    sleep 0.1 2>/dev/null || sleep 1",
             "  done",
             "}",
             "trap 'stop_child; exit 143' TERM INT HUP",
@@ -76,7 +76,7 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
             "    rm -rf \"$workdir\"",
             "    exit 0",
             "  fi",
-            "  sleep 0.5",
+            "  sleep 0.5 2>/dev/null || sleep 1",
             "done",
             "wait \"$child\"");
 
@@ -213,7 +213,9 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
         if ("false".equalsIgnoreCase(System.getProperty("moe.embedded.registry.cds", "true"))) {
             return new CdsArchive(null, null, null);
         }
-        String jdk = choice.jdk().version().replaceAll("[^A-Za-z0-9._-]", "_");
+        // an archive only fits the JVM build that wrote it: name it by JDK version and home
+        String jdk = choice.jdk().version().replaceAll("[^A-Za-z0-9._-]", "_") + "-"
+                + Integer.toHexString(choice.jdk().home().toString().hashCode());
         Path archive = ApicurioDistribution.cacheDir().resolve("cds")
                 .resolve("apicurio-" + choice.version() + "-java-" + jdk + ".jsa");
         if (Files.isRegularFile(archive)) {

@@ -143,7 +143,7 @@ class EmbeddedKafkaIT {
     }
 
     @Test
-    void closeStopsTheBrokerWithinASecondAndDeletesItsDirectory() throws Exception {
+    void closeStopsTheBrokerPromptlyAndDeletesItsDirectory() throws Exception {
         // Given a second broker, on its own ports and directory
         EmbeddedKafka other = EmbeddedKafka.start(Map.of("message.max.bytes", "2097152"));
         Path dir = other.directory();

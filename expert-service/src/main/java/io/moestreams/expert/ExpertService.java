@@ -1,6 +1,7 @@
 package io.moestreams.expert;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.moestreams.core.config.MoeConfigJson;
 import io.moestreams.core.model.ExpertSelection;
 import io.moestreams.core.model.MoeModel;
 import io.moestreams.schemas.SchemaRegistryClient;
@@ -33,15 +34,16 @@ public final class ExpertService implements AutoCloseable {
     }
 
     public static ExpertService start(ExpertConfig config, MeterRegistry meters) {
+        // checked before loading: MoeModel.load would reject the id too, but without naming the setting
+        int numExperts = MoeConfigJson.read(config.modelDir().resolve(MoeConfigJson.FILE_NAME)).numExperts();
+        for (int e : config.experts()) {
+            if (e >= numExperts) {
+                throw new ConfigException(ExpertConfig.EXPERTS, "expert " + e + " does not exist: the model has "
+                        + numExperts + " experts (0.." + (numExperts - 1) + ")");
+            }
+        }
         MoeModel model = MoeModel.load(config.modelDir(), ExpertSelection.of(config.experts()));
         try {
-            int numExperts = model.config().numExperts();
-            for (int e : config.experts()) {
-                if (e >= numExperts) {
-                    throw new ConfigException(ExpertConfig.EXPERTS, "expert " + e + " does not exist: the model has "
-                            + numExperts + " experts (0.." + (numExperts - 1) + ")");
-                }
-            }
             Topics topics = new Topics(config.topicPrefix());
             TypedTopics typed = new TypedTopics(topics, new SchemaRegistryClient(config.schemaRegistryUrl()));
             List<ExpertWorker> workers = new ArrayList<>();
@@ -61,6 +63,11 @@ public final class ExpertService implements AutoCloseable {
             model.close();
             throw e;
         }
+    }
+
+    /** The loaded model (only the served experts); for tests of what was read. */
+    MoeModel model() {
+        return model;
     }
 
     /** The first worker failure, if any (a fenced or crashed worker). */

@@ -1,5 +1,6 @@
 package io.moestreams.core.jsonl;
 
+import io.moestreams.core.routing.Assignment;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -40,6 +41,26 @@ public record ResponseLine(String id, ResponseStatus status, float[] output, int
                 throw new IllegalArgumentException("experts[" + t + "]/weights[" + t + "]: expected equal lengths");
             }
         }
+    }
+
+    /**
+     * A successful response from a layer's output and its routing after capacity (arrays are copied).
+     *
+     * @param output row-major [seqLen, hiddenSize]
+     */
+    public static ResponseLine ok(String id, float[] output, int seqLen, int hiddenSize, Assignment assignment) {
+        if (assignment.seqLen() != seqLen) {
+            throw new IllegalArgumentException("assignment: expected seqLen " + seqLen + ", found "
+                    + assignment.seqLen());
+        }
+        int[][] experts = new int[seqLen][];
+        float[][] weights = new float[seqLen][];
+        for (int t = 0; t < seqLen; t++) {
+            experts[t] = assignment.experts()[t].clone();
+            weights[t] = assignment.weights()[t].clone();
+        }
+        return new ResponseLine(id, ResponseStatus.OK, output.clone(), seqLen, hiddenSize, experts, weights,
+                assignment.dropped().clone(), null);
     }
 
     /** A rejected request: no output, the reason in {@code error}. */

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.moestreams.core.routing.Assignment;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.StringReader;
@@ -158,6 +159,23 @@ class JsonlTest {
         assertTrue(lines.get(0).contains("\"experts\":[[2,0],[],[1]],\"weights\":[[0.6,0.4],[],[0.33333334]],"
                 + "\"dropped\":[1]}"), lines.get(0));
         assertTrue(lines.get(2).contains("\"error\":\"tokens[0][1]: expected a finite value, found NaN\""));
+    }
+
+    @Test
+    void okResponseCopiesTheAssignment() {
+        // Given a layer output of 2 tokens, the second dropped
+        Assignment a = new Assignment(2, new int[][] {{1, 0}, {}}, new float[][] {{0.7f, 0.3f}, {}}, new int[] {1}, 1);
+        float[] output = {1f, 2f, 0f, 0f};
+        // When turned into a response line
+        ResponseLine r = ResponseLine.ok("x", output, 2, 2, a);
+        output[0] = 9f;
+        // Then status OK, routing per token and drops are carried, and the arrays are copies
+        assertEquals(ResponseStatus.OK, r.status());
+        assertArrayEquals(new float[] {1f, 2f, 0f, 0f}, r.output());
+        assertArrayEquals(new int[][] {{1, 0}, {}}, r.experts());
+        assertArrayEquals(new float[] {0.7f, 0.3f}, r.weights()[0]);
+        assertArrayEquals(new int[] {1}, r.dropped());
+        assertNull(r.error());
     }
 
     @Test
