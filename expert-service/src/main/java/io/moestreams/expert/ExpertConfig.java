@@ -48,6 +48,9 @@ public record ExpertConfig(
     public static final String MAX_BATCH_WAIT_MS = "moe.expert.max-batch-wait-ms";
     public static final String WORKER_ID = "moe.expert.worker-id";
 
+    /** Largest range a spec like {@code 0-7} may span. */
+    static final int MAX_EXPERT_RANGE = 1 << 16;
+
     public static Map<String, String> defaults() {
         Map<String, String> d = new LinkedHashMap<>();
         d.put(BOOTSTRAP, null);
@@ -111,7 +114,7 @@ public record ExpertConfig(
                 if (dash > 0) {
                     int from = Integer.parseInt(p.substring(0, dash).trim());
                     int to = Integer.parseInt(p.substring(dash + 1).trim());
-                    if (to < from) {
+                    if (to < from || to - from >= MAX_EXPERT_RANGE) {
                         throw new NumberFormatException();
                     }
                     for (int e = from; e <= to; e++) {
@@ -121,10 +124,20 @@ public record ExpertConfig(
                     out.add(Integer.parseInt(p));
                 }
             } catch (NumberFormatException e) {
-                throw new ConfigException(EXPERTS, "expected expert ids like 3, 0,1,5 or 0-7, found '" + spec + "'");
+                throw new ConfigException(EXPERTS, "expected expert ids like 3, 0,1,5 or 0-7 (a range spans at most "
+                        + MAX_EXPERT_RANGE + " ids), found '" + spec + "'");
             }
         }
         return out;
+    }
+
+    /** Kafka properties may hold credentials (sasl.jaas.config): only their keys are printed. */
+    @Override
+    public String toString() {
+        return "ExpertConfig[bootstrapServers=" + bootstrapServers + ", schemaRegistryUrl=" + schemaRegistryUrl
+                + ", topicPrefix=" + topicPrefix + ", modelDir=" + modelDir + ", experts=" + experts
+                + ", groupPrefix=" + groupPrefix + ", maxBatchTokens=" + maxBatchTokens + ", maxBatchWait="
+                + maxBatchWait + ", workerId=" + workerId + ", kafka keys=" + new TreeSet<>(kafka.keySet()) + "]";
     }
 
     public static ExpertConfig from(LayeredConfig c) {

@@ -8,6 +8,7 @@ import io.moestreams.avro.DeadLetter;
 import io.moestreams.avro.DispatchBlock;
 import io.moestreams.avro.ExpertResult;
 import io.moestreams.core.ffn.ExpertFfn;
+import io.moestreams.schemas.SchemaRegistryException;
 import io.moestreams.schemas.Tensors;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.TypedTopics;
@@ -184,14 +185,65 @@ final class ExpertWorker implements Runnable {
                 rewind(c);
                 continue;
             }
-            for (ConsumerRecord<String, byte[]> r : records) {
-                add(r);
+            try {
+                drain(c, producer, records);
+            } catch (RegistryUnavailable e) {
+                // Transient: nothing of this batch is committed; consume it again once the registry answers.
+                LOGGER.warn("Expert {} worker {}: schema registry unavailable ({}); retrying in {} ms", expert,
+                        config.workerId(), e.getMessage(), REGISTRY_RETRY.toMillis());
+                rewind(c);
+                backOff();
             }
-            boolean full = pendingRows >= config.maxBatchTokens();
-            boolean due = (!pending.isEmpty() || !bad.isEmpty())
-                    && System.nanoTime() - batchStartNanos >= waitNanos;
-            if (full || due || (records.isEmpty() && (!pending.isEmpty() || !bad.isEmpty()))) {
-                flush(c, producer);
+        }
+    }
+
+    private void drain(KafkaConsumer<String, byte[]> c, KafkaProducer<String, byte[]> producer,
+                       ConsumerRecords<String, byte[]> records) {
+        for (ConsumerRecord<String, byte[]> r : records) {
+            if (!running) {
+                return; // stop promptly: what is not committed is consumed again by the next owner
+            }
+            add(r);
+            // the token bound closes the batch mid-poll; the rest of this poll starts the next batch
+            if (pendingRows >= config.maxBatchTokens() && !flush(c, producer)) {
+                return; // aborted and rewound: the rest of this poll will be consumed again
+            }
+        }
+        boolean full = pendingRows >= config.maxBatchTokens();
+        boolean due = (!pending.isEmpty() || !bad.isEmpty())
+                && System.nanoTime() - batchStartNanos >= config.maxBatchWait().toNanos();
+        if (full || due || (records.isEmpty() && (!pending.isEmpty() || !bad.isEmpty()))) {
+            flush(c, producer);
+        }
+    }
+
+    /** The registry could not be asked (down, 5xx): retry later instead of dead-lettering good records. */
+    static final class RegistryUnavailable extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        RegistryUnavailable(Throwable cause) {
+            super(cause.getMessage(), cause);
+        }
+    }
+
+    static final Duration REGISTRY_RETRY = Duration.ofSeconds(1);
+
+    static boolean registryUnavailable(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SchemaRegistryException sre) {
+                return sre.isUnreachable() || sre.httpStatus() >= 500;
+            }
+        }
+        return false;
+    }
+
+    private void backOff() {
+        synchronized (this) {
+            try {
+                wait(REGISTRY_RETRY.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                running = false;
             }
         }
     }
@@ -207,6 +259,9 @@ final class ExpertWorker implements Runnable {
                 throw new SerializationException("empty record");
             }
         } catch (SerializationException e) {
+            if (registryUnavailable(e)) {
+                throw new RegistryUnavailable(e);
+            }
             bad.add(new Bad(r, "undecodable dispatch block: " + e.getMessage(), "value", r.key()));
             return;
         }
@@ -224,6 +279,16 @@ final class ExpertWorker implements Runnable {
         if (block.getExpert() != expert) {
             return "expert: block for expert " + block.getExpert() + " arrived on the topic of expert " + expert;
         }
+        try {
+            Tensors.validate(block.getHidden(), "hidden");
+        } catch (IllegalArgumentException e) {
+            return "hidden: " + e.getMessage();
+        }
+        try {
+            Tensors.validate(block.getGateWeights(), "gateWeights");
+        } catch (IllegalArgumentException e) {
+            return "gateWeights: " + e.getMessage();
+        }
         List<Integer> shape = block.getHidden().getShape();
         int n = block.getPositions().size();
         if (shape.size() != 2 || shape.get(1) != hiddenSize) {
@@ -237,7 +302,8 @@ final class ExpertWorker implements Runnable {
         return null;
     }
 
-    private void flush(KafkaConsumer<String, byte[]> c, KafkaProducer<String, byte[]> producer) {
+    /** Computes and commits the batch; false if the transaction was aborted and the partitions rewound. */
+    private boolean flush(KafkaConsumer<String, byte[]> c, KafkaProducer<String, byte[]> producer) {
         int n = pendingRows;
         int d = hiddenSize;
         List<ProducerRecord<String, byte[]>> out = new ArrayList<>(pending.size() + bad.size());
@@ -270,7 +336,7 @@ final class ExpertWorker implements Runnable {
                         .setWorkerId(config.workerId())
                         .build();
                 out.add(new ProducerRecord<>(resultsTopic, it.block.getRequestId(),
-                        resultSerializer.serialize(resultsTopic, result)));
+                        serialize(resultSerializer, resultsTopic, result)));
             }
         }
         String dlq = topics.deadLetter();
@@ -287,7 +353,7 @@ final class ExpertWorker implements Runnable {
                     .setRequestId(b.requestId)
                     .setTimestampMs(System.currentTimeMillis())
                     .build();
-            out.add(new ProducerRecord<>(dlq, b.requestId, deadLetterSerializer.serialize(dlq, letter)));
+            out.add(new ProducerRecord<>(dlq, b.requestId, serialize(deadLetterSerializer, dlq, letter)));
         }
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
         for (Item it : pending) {
@@ -311,6 +377,7 @@ final class ExpertWorker implements Runnable {
             tokens.increment(n);
             blocks.increment(blockCount);
             deadLetters.increment(badCount);
+            return true;
         } catch (ProducerFencedException | InvalidProducerEpochException e) {
             throw e;
         } catch (KafkaException e) {
@@ -322,6 +389,18 @@ final class ExpertWorker implements Runnable {
                 throw e;
             }
             rewind(c);
+            return false;
+        }
+    }
+
+    private static <T> byte[] serialize(Serializer<T> serializer, String topic, T value) {
+        try {
+            return serializer.serialize(topic, value);
+        } catch (SerializationException e) {
+            if (registryUnavailable(e)) {
+                throw new RegistryUnavailable(e);
+            }
+            throw e;
         }
     }
 
@@ -386,6 +465,8 @@ final class ExpertWorker implements Runnable {
         Properties p = new Properties();
         p.put(ProducerConfig.LINGER_MS_CONFIG, 1);
         p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 64 * 1024 * 1024);
+        // See GatewayApp: avoids the retriable out-of-order rejection of a new transaction's first batches.
+        p.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1);
         p.putAll(config.kafka());
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);

@@ -307,4 +307,41 @@ class ExpertConfigTest {
         assertThrows(UnsupportedOperationException.class, () -> c.experts().add(1));
         assertTrue(c.workerId().startsWith("worker-"), c.workerId());
     }
+
+    @Test
+    void rejectsARangeSpanningTooManyIdsBeforeBuildingIt() {
+        // Given a range of two billion ids / When parsed / Then it is refused naming the key and the limit
+        ConfigException e = assertThrows(ConfigException.class, () -> ExpertConfig.parseExperts("0-2000000000"));
+        assertNamesKey(e, ExpertConfig.EXPERTS, Integer.toString(ExpertConfig.MAX_EXPERT_RANGE));
+    }
+
+    @Test
+    void toStringPrintsKafkaKeysButNeverTheirValues() {
+        // Given a SASL secret among the Kafka properties
+        Map<String, String> o = required();
+        o.put("sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule password=\"s3cret\";");
+        ExpertConfig config = load(null, Map.of(), o);
+
+        // When printed / Then the key shows and the secret does not
+        assertTrue(config.toString().contains("sasl.jaas.config"), config.toString());
+        assertFalse(config.toString().contains("s3cret"), config.toString());
+    }
+
+    @Test
+    void onlyAnUnreachableOrFailingRegistryCountsAsTransient() {
+        // Given registry failures of several kinds, wrapped as a deserializer wraps them
+        var unreachable = new org.apache.kafka.common.errors.SerializationException("x",
+                new io.moestreams.schemas.SchemaRegistryException("down", -1, -1, null, null));
+        var serverError = new org.apache.kafka.common.errors.SerializationException("x",
+                new io.moestreams.schemas.SchemaRegistryException("boom", 503, 50301, "busy", null));
+        var notFound = new org.apache.kafka.common.errors.SerializationException("x",
+                new io.moestreams.schemas.SchemaRegistryException("gone", 404, 40403, "no schema", null));
+        var corrupt = new org.apache.kafka.common.errors.SerializationException("unknown magic byte 0x07");
+
+        // Then only the first two are retried instead of dead-lettered
+        assertTrue(ExpertWorker.registryUnavailable(unreachable));
+        assertTrue(ExpertWorker.registryUnavailable(serverError));
+        assertFalse(ExpertWorker.registryUnavailable(notFound));
+        assertFalse(ExpertWorker.registryUnavailable(corrupt));
+    }
 }
