@@ -159,9 +159,7 @@ final class CombinerProcessor implements Processor<String, Object, String, Infer
         context.forward(new Record<>(id, response, now));
         responses.get(status).increment();
         latency.record(Math.max(0, now - m.getReceivedAtMs()), TimeUnit.MILLISECONDS);
-        for (int e : m.getExperts()) {
-            results.delete(resultKey(id, e));
-        }
+        deleteResults(id); // every stored result of the request, also one from an expert the manifest does not list
         manifests.delete(id);
         timers.delete(timerKey(m.getDeadlineMs(), TIMER_DEADLINE, id));
         done.put(id, now);
@@ -235,14 +233,18 @@ final class CombinerProcessor implements Processor<String, Object, String, Infer
             } else if (kind == TIMER_PURGE_DONE) {
                 done.delete(id);
             } else if (kind == TIMER_PURGE_ORPHANS && manifests.get(id) == null) {
-                List<String> stale = new ArrayList<>();
-                try (KeyValueIterator<String, ExpertResult> it = results.prefixScan(id + '\u0000',
-                        new StringSerializer())) {
-                    it.forEachRemaining(r -> stale.add(r.key));
-                }
-                stale.forEach(results::delete);
+                deleteResults(id);
             }
         }
+    }
+
+    private void deleteResults(String requestId) {
+        List<String> stale = new ArrayList<>();
+        try (KeyValueIterator<String, ExpertResult> it = results.prefixScan(requestId + '\u0000',
+                new StringSerializer())) {
+            it.forEachRemaining(r -> stale.add(r.key));
+        }
+        stale.forEach(results::delete);
     }
 
     private void expire(DispatchManifest m) {

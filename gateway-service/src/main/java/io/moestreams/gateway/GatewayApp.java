@@ -59,8 +59,11 @@ public final class GatewayApp implements AutoCloseable {
             Topology gating = GatewayTopology.build(config, topics, typed, model.config(), model.router(), ledger, meters);
             Topology combining = CombinerTopology.build(config, topics, typed, ledger, meters);
             KafkaStreams intake = new KafkaStreams(gating, streamsProps(config, config.applicationId()));
-            KafkaStreams combiner = new KafkaStreams(combining,
-                    streamsProps(config, config.applicationId() + "-combiner"));
+            Properties combinerProps = streamsProps(config, config.applicationId() + "-combiner");
+            // The combiner handles manifests and results in any order, so a task never idles waiting for the
+            // other input partition to be fetched (the default waits up to fetch.max.wait.ms).
+            combinerProps.putIfAbsent(StreamsConfig.MAX_TASK_IDLE_MS_CONFIG, -1L);
+            KafkaStreams combiner = new KafkaStreams(combining, combinerProps);
             FlowController flow = new FlowController(ledger, config.inFlightCreditTokens(),
                     new FlowController.Intake() {
                         @Override
@@ -130,6 +133,9 @@ public final class GatewayApp implements AutoCloseable {
         p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) config.replicationFactor());
         p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), TopicProvisioner.MAX_MESSAGE_BYTES);
         p.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), 1);
+        // One produce request in flight: a new transaction's first batches then never race each other into the
+        // broker's retriable out-of-order rejection (KAFKA-18202), which costs a retry backoff per partition.
+        p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION), 1);
         p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 50);
         if (config.stateDir() != null) {
             p.put(StreamsConfig.STATE_DIR_CONFIG, config.stateDir().toString());

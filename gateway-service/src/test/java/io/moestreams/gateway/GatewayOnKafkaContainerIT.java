@@ -1,0 +1,99 @@
+package io.moestreams.gateway;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.moestreams.avro.DispatchManifest;
+import io.moestreams.avro.InferenceRequest;
+import io.moestreams.embedded.SharedStack;
+import io.moestreams.schemas.Tensors;
+import io.moestreams.schemas.TypedTopics;
+import io.moestreams.schemas.config.LayeredConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.testcontainers.junit.jupiter.Container;
+import org.testcontainers.junit.jupiter.Testcontainers;
+import org.testcontainers.kafka.KafkaContainer;
+import org.testcontainers.utility.DockerImageName;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The whole gateway process against the production broker image (apache/kafka, KRaft) instead of the embedded
+ * broker. Needs Docker; without it the class is skipped. The schema registry is the embedded one.
+ */
+@Testcontainers(disabledWithoutDocker = true)
+class GatewayOnKafkaContainerIT {
+
+    /** The broker image matching the Kafka client version; override with -Dmoe.test.kafka-image=... */
+    private static final String IMAGE = System.getProperty("moe.test.kafka-image", "apache/kafka:4.3.1");
+
+    @Container
+    private static final KafkaContainer KAFKA = new KafkaContainer(DockerImageName.parse(IMAGE));
+
+    @Test
+    void gatewayOnTheBrokerImageDispatchesARequestAndWritesItsManifest(@TempDir Path dir) throws Exception {
+        // Given a small model and the gateway started against the container
+        Path model = GatewayTestSupport.generateModel(dir.resolve("model"), """
+                {"format": "mixtral", "hidden_size": 8, "intermediate_size": 16, "num_experts": 2,
+                 "router": {"type": "topk_softmax", "top_k": 1}}
+                """);
+        String prefix = GatewayTestSupport.unique("gw-container") + ".";
+        String registry = SharedStack.get().schemaRegistryUrl();
+        GatewayConfig config = GatewayConfig.from(LayeredConfig.load(GatewayConfig.defaults(), null, Map.of(),
+                Map.of(GatewayConfig.APPLICATION_ID, prefix + "app",
+                        GatewayConfig.BOOTSTRAP, KAFKA.getBootstrapServers(),
+                        GatewayConfig.REGISTRY, registry,
+                        GatewayConfig.TOPIC_PREFIX, prefix,
+                        GatewayConfig.MODEL_DIR, model.toString(),
+                        GatewayConfig.STATE_DIR, dir.resolve("state").toString(),
+                        GatewayConfig.PARTITIONS, "1")));
+        TypedTopics typed = GatewayTestSupport.typedTopics(prefix);
+        try (GatewayApp app = GatewayApp.start(config, new SimpleMeterRegistry());
+             KafkaProducer<String, InferenceRequest> producer = new KafkaProducer<>(
+                     Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.getBootstrapServers()),
+                     new StringSerializer(), typed.requests().valueSerde().serializer());
+             KafkaConsumer<String, DispatchManifest> consumer = new KafkaConsumer<>(
+                     Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.getBootstrapServers(),
+                             ConsumerConfig.GROUP_ID_CONFIG, prefix + "reader",
+                             ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"),
+                     new StringDeserializer(), typed.manifests().valueSerde().deserializer())) {
+            assertTrue(app.awaitRunning(Duration.ofSeconds(90)), "gateway running");
+
+            // When one request is produced
+            float[] rows = new float[3 * 8];
+            for (int i = 0; i < rows.length; i++) {
+                rows[i] = (i % 5) - 2f;
+            }
+            producer.send(new ProducerRecord<>(typed.names().requests(), "c1",
+                    new InferenceRequest("c1", Tensors.f32(rows, 3, 8), null))).get();
+
+            // Then its manifest appears on the manifests topic (polled with a deadline)
+            consumer.subscribe(List.of(typed.names().manifests()));
+            DispatchManifest manifest = null;
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (manifest == null && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, DispatchManifest> r : consumer.poll(Duration.ofMillis(200))) {
+                    manifest = r.value();
+                }
+            }
+            assertNotNull(manifest, "manifest of c1 within 60 s");
+            assertEquals("c1", manifest.getRequestId());
+            assertEquals(3, manifest.getSeqLen());
+            assertEquals(3, manifest.getTokenExperts().size());
+        }
+    }
+}
