@@ -229,12 +229,7 @@ final class ExpertWorker implements Runnable {
     static final Duration REGISTRY_RETRY = Duration.ofSeconds(1);
 
     static boolean registryUnavailable(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SchemaRegistryException sre) {
-                return sre.isUnreachable() || sre.httpStatus() >= 500;
-            }
-        }
-        return false;
+        return SchemaRegistryException.isTransient(e);
     }
 
     private void backOff() {

@@ -8,7 +8,12 @@ import io.moestreams.avro.ExpertResult;
 import io.moestreams.avro.InferenceResponse;
 import io.moestreams.avro.ResponseStatus;
 import io.moestreams.schemas.Tensors;
+import io.moestreams.schemas.SchemaRegistryException;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.errors.StreamsException;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.PunctuationType;
@@ -37,7 +42,7 @@ import java.util.concurrent.TimeUnit;
  * <p>State: manifests and results wait in persistent stores; a timer index keyed by big-endian time orders the
  * deadlines; a done-marker per answered request keeps late duplicates out until it is purged.
  */
-final class CombinerProcessor implements Processor<String, Object, String, InferenceResponse> {
+final class CombinerProcessor implements Processor<String, byte[], String, Object> {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(CombinerProcessor.class);
 
@@ -49,21 +54,36 @@ final class CombinerProcessor implements Processor<String, Object, String, Infer
     private final InFlightLedger ledger;
     private final long retentionMs;
     private final Counter duplicates;
+    private final Counter malformed;
     private final EnumMap<ResponseStatus, Counter> responses = new EnumMap<>(ResponseStatus.class);
     private final Timer latency;
 
-    private ProcessorContext<String, InferenceResponse> context;
+    private final String manifestsTopic;
+    private final Deserializer<DispatchManifest> manifestDeserializer;
+    private final Deserializer<ExpertResult> resultDeserializer;
+    private final Counter deadLetters;
+    private ProcessorContext<String, Object> context;
     private KeyValueStore<String, DispatchManifest> manifests;
     private KeyValueStore<String, ExpertResult> results;
     private KeyValueStore<Bytes, String> timers;
     private KeyValueStore<String, Long> done;
 
-    CombinerProcessor(GatewayConfig config, InFlightLedger ledger, MeterRegistry meters) {
+    CombinerProcessor(GatewayConfig config, String manifestsTopic, Deserializer<DispatchManifest> manifestDeserializer,
+                      Deserializer<ExpertResult> resultDeserializer, InFlightLedger ledger, MeterRegistry meters) {
+        this.manifestsTopic = manifestsTopic;
+        this.manifestDeserializer = manifestDeserializer;
+        this.resultDeserializer = resultDeserializer;
+        this.deadLetters = Counter.builder("moe.combiner.dead.letters")
+                .description("manifests or results that could not be decoded, sent to the dead-letter topic")
+                .register(meters);
         this.config = config;
         this.ledger = ledger;
         this.retentionMs = Math.max(60_000, config.defaultTimeout().toMillis());
         this.duplicates = Counter.builder("moe.combiner.duplicates")
                 .description("expert results or manifests seen more than once and ignored").register(meters);
+        this.malformed = Counter.builder("moe.combiner.malformed.results")
+                .description("expert results whose shape or positions do not match the manifest; ignored")
+                .register(meters);
         for (ResponseStatus s : ResponseStatus.values()) {
             responses.put(s, Counter.builder("moe.combiner.responses").tag("status", s.name()).register(meters));
         }
@@ -73,7 +93,7 @@ final class CombinerProcessor implements Processor<String, Object, String, Infer
     }
 
     @Override
-    public void init(ProcessorContext<String, InferenceResponse> context) {
+    public void init(ProcessorContext<String, Object> context) {
         this.context = context;
         this.manifests = context.getStateStore(CombinerTopology.MANIFESTS_STORE);
         this.results = context.getStateStore(CombinerTopology.RESULTS_STORE);
@@ -83,15 +103,37 @@ final class CombinerProcessor implements Processor<String, Object, String, Infer
     }
 
     @Override
-    public void process(Record<String, Object> record) {
-        Object value = record.value();
+    public void process(Record<String, byte[]> record) {
+        RecordMetadata md = context.recordMetadata().orElseThrow();
+        boolean isManifest = md.topic().equals(manifestsTopic);
+        Object value;
+        try {
+            value = isManifest
+                    ? manifestDeserializer.deserialize(md.topic(), record.headers(), record.value())
+                    : resultDeserializer.deserialize(md.topic(), record.headers(), record.value());
+        } catch (SerializationException e) {
+            if (SchemaRegistryException.isTransient(e)) {
+                // Not the record's fault: fail the task so the record is processed again (exactly once).
+                throw new StreamsException("schema registry unavailable while decoding " + md.topic(), e);
+            }
+            deadLetter(record, md, "undecodable " + (isManifest ? "manifest" : "expert result") + ": "
+                    + e.getMessage());
+            return;
+        }
         if (value instanceof DispatchManifest m) {
             onManifest(m);
         } else if (value instanceof ExpertResult r) {
             onResult(r);
-        } else if (value != null) {
-            throw new IllegalStateException("unexpected record type " + value.getClass().getName());
         }
+    }
+
+    private void deadLetter(Record<String, byte[]> record, RecordMetadata md, String reason) {
+        long now = context.currentSystemTimeMs();
+        byte[] key = record.key() == null ? null : record.key().getBytes(StandardCharsets.UTF_8);
+        context.forward(new Record<String, Object>(record.key(), Responses.deadLetter(md.topic(), md.partition(),
+                md.offset(), key, record.value(), "value: " + reason, "value", record.key(), now), now),
+                CombinerTopology.DEAD_LETTER_SINK);
+        deadLetters.increment();
     }
 
     private void onManifest(DispatchManifest m) {
@@ -134,9 +176,39 @@ final class CombinerProcessor implements Processor<String, Object, String, Infer
             if (r == null) {
                 return;
             }
+            if (!matches(m, r)) {
+                // A result that does not fit its manifest is never combined: the expert counts as missing.
+                malformed.increment();
+                results.delete(resultKey(id, e));
+                LOGGER.warn("Ignoring a malformed result of expert {} (shape or positions do not match the manifest)",
+                        e);
+                return;
+            }
             got.add(r);
         }
         emit(m, got, List.of(), ResponseStatus.OK, null);
+    }
+
+    /** The result carries exactly the positions the manifest routed to its expert, as [n, hiddenSize] rows. */
+    static boolean matches(DispatchManifest m, ExpertResult r) {
+        int e = r.getExpert();
+        List<Integer> expected = new ArrayList<>();
+        List<List<Integer>> tokenExperts = m.getTokenExperts();
+        for (int t = 0; t < tokenExperts.size(); t++) {
+            if (tokenExperts.get(t).contains(e)) {
+                expected.add(t);
+            }
+        }
+        if (!expected.equals(r.getPositions())) {
+            return false;
+        }
+        try {
+            Tensors.validate(r.getOutput(), "output");
+            int[] shape = Tensors.shape(r.getOutput());
+            return shape.length == 2 && shape[0] == expected.size() && shape[1] == m.getHiddenSize();
+        } catch (IllegalArgumentException ex) {
+            return false;
+        }
     }
 
     private void emit(DispatchManifest m, List<ExpertResult> got, List<Integer> missing, ResponseStatus status,
@@ -156,7 +228,7 @@ final class CombinerProcessor implements Processor<String, Object, String, Infer
                 .setReceivedAtMs(m.getReceivedAtMs())
                 .setCompletedAtMs(now)
                 .build();
-        context.forward(new Record<>(id, response, now));
+        context.forward(new Record<String, Object>(id, response, now), CombinerTopology.SINK);
         responses.get(status).increment();
         latency.record(Math.max(0, now - m.getReceivedAtMs()), TimeUnit.MILLISECONDS);
         deleteResults(id); // every stored result of the request, also one from an expert the manifest does not list
@@ -253,7 +325,7 @@ final class CombinerProcessor implements Processor<String, Object, String, Infer
         List<Integer> missing = new ArrayList<>();
         for (int e : m.getExperts()) {
             ExpertResult r = results.get(resultKey(id, e));
-            if (r == null) {
+            if (r == null || !matches(m, r)) {
                 missing.add(e);
             } else {
                 got.add(r);

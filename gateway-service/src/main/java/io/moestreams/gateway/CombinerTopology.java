@@ -3,7 +3,8 @@ package io.moestreams.gateway;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.TypedTopics;
-import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -15,8 +16,9 @@ import org.apache.kafka.streams.state.Stores;
  * processor sees every record of a request without a repartition.
  *
  * <pre>
- * manifests      ─► combiner-manifests-source ─┐
- *                                              ├─► combiner ─► combiner-response-sink ─► responses
+ * manifests      ─► combiner-manifests-source ─┐                ┌─► combiner-response-sink    ─► responses
+ *                                              ├─► combiner ────┤
+ *                                              │                └─► combiner-dead-letter-sink ─► dead-letter
  * expert-results ─► combiner-results-source ───┘   [combiner-manifests, combiner-results,
  *                                                   combiner-timers, combiner-done]
  * </pre>
@@ -27,6 +29,7 @@ public final class CombinerTopology {
     public static final String RESULTS_SOURCE = "combiner-results-source";
     public static final String PROCESSOR = "combiner";
     public static final String SINK = "combiner-response-sink";
+    public static final String DEAD_LETTER_SINK = "combiner-dead-letter-sink";
     public static final String MANIFESTS_STORE = "combiner-manifests";
     public static final String RESULTS_STORE = "combiner-results";
     public static final String TIMERS_STORE = "combiner-timers";
@@ -35,17 +38,16 @@ public final class CombinerTopology {
     private CombinerTopology() {
     }
 
-    @SuppressWarnings("unchecked")
     public static Topology build(GatewayConfig config, Topics topics, TypedTopics typed, InFlightLedger ledger,
                                  MeterRegistry meters) {
         Topology topology = new Topology();
-        Deserializer<Object> manifests = (Deserializer<Object>) (Deserializer<?>)
-                typed.manifests().valueSerde().deserializer();
-        Deserializer<Object> results = (Deserializer<Object>) (Deserializer<?>)
-                typed.expertResults().valueSerde().deserializer();
-        topology.addSource(MANIFESTS_SOURCE, new StringDeserializer(), manifests, topics.manifests());
-        topology.addSource(RESULTS_SOURCE, new StringDeserializer(), results, topics.expertResults());
-        topology.addProcessor(PROCESSOR, () -> new CombinerProcessor(config, ledger, meters),
+        // Values are decoded in the processor, so an undecodable record becomes a dead letter with its bytes.
+        topology.addSource(MANIFESTS_SOURCE, new StringDeserializer(), new ByteArrayDeserializer(), topics.manifests());
+        topology.addSource(RESULTS_SOURCE, new StringDeserializer(), new ByteArrayDeserializer(),
+                topics.expertResults());
+        topology.addProcessor(PROCESSOR, () -> new CombinerProcessor(config, topics.manifests(),
+                        typed.manifests().valueSerde().deserializer(), typed.expertResults().valueSerde().deserializer(),
+                        ledger, meters),
                 MANIFESTS_SOURCE, RESULTS_SOURCE);
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(MANIFESTS_STORE),
                 Serdes.String(), typed.manifests().valueSerde()), PROCESSOR);
@@ -56,7 +58,15 @@ public final class CombinerTopology {
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(DONE_STORE),
                 Serdes.String(), Serdes.Long()), PROCESSOR);
         topology.addSink(SINK, topics.responses(), new StringSerializer(),
-                typed.responses().valueSerde().serializer(), PROCESSOR);
+                anyValue(typed.responses().valueSerde().serializer()), PROCESSOR);
+        topology.addSink(DEAD_LETTER_SINK, topics.deadLetter(), new StringSerializer(),
+                anyValue(typed.deadLetter().valueSerde().serializer()), PROCESSOR);
         return topology;
+    }
+
+    /** A sink serializer for the processor's Object-typed output; each sink only ever receives its own type. */
+    @SuppressWarnings("unchecked")
+    static Serializer<Object> anyValue(Serializer<?> serializer) {
+        return (Serializer<Object>) serializer;
     }
 }

@@ -12,6 +12,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -59,11 +60,7 @@ public final class GatewayApp implements AutoCloseable {
             Topology gating = GatewayTopology.build(config, topics, typed, model.config(), model.router(), ledger, meters);
             Topology combining = CombinerTopology.build(config, topics, typed, ledger, meters);
             KafkaStreams intake = new KafkaStreams(gating, streamsProps(config, config.applicationId()));
-            Properties combinerProps = streamsProps(config, config.applicationId() + "-combiner");
-            // The combiner handles manifests and results in any order, so a task never idles waiting for the
-            // other input partition to be fetched (the default waits up to fetch.max.wait.ms).
-            combinerProps.putIfAbsent(StreamsConfig.MAX_TASK_IDLE_MS_CONFIG, -1L);
-            KafkaStreams combiner = new KafkaStreams(combining, combinerProps);
+            KafkaStreams combiner = new KafkaStreams(combining, combinerProps(config, topics));
             FlowController flow = new FlowController(ledger, config.inFlightCreditTokens(),
                     new FlowController.Intake() {
                         @Override
@@ -78,6 +75,10 @@ public final class GatewayApp implements AutoCloseable {
                     }, meters);
             logTransitions(intake, "intake");
             logTransitions(combiner, "combiner");
+            // A failed stream thread (e.g. the registry was unreachable) is replaced; under exactly-once its
+            // uncommitted work is aborted and processed again, so nothing is lost or doubled.
+            intake.setUncaughtExceptionHandler(GatewayApp::replaceThread);
+            combiner.setUncaughtExceptionHandler(GatewayApp::replaceThread);
             combiner.start();
             intake.start();
             flow.start();
@@ -88,6 +89,11 @@ public final class GatewayApp implements AutoCloseable {
             model.close();
             throw e;
         }
+    }
+
+    private static StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse replaceThread(Throwable e) {
+        LOGGER.warn("A gateway stream thread failed and is replaced: {}", e.toString());
+        return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
     }
 
     private static void logTransitions(KafkaStreams streams, String name) {
@@ -143,6 +149,15 @@ public final class GatewayApp implements AutoCloseable {
         p.putAll(config.kafka());
         p.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
         p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        return p;
+    }
+
+    /** The combiner application's properties: {@link #streamsProps} plus its idling setting. */
+    static Properties combinerProps(GatewayConfig config, Topics topics) {
+        Properties p = streamsProps(config, config.applicationId() + "-combiner");
+        // The combiner handles manifests and results in any order, so a task never idles waiting for the
+        // other input partition to be fetched (the default waits up to fetch.max.wait.ms).
+        p.putIfAbsent(StreamsConfig.MAX_TASK_IDLE_MS_CONFIG, -1L);
         return p;
     }
 

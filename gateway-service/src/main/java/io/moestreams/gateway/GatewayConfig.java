@@ -20,6 +20,7 @@ import java.util.Map;
  * @param maxSeqLen             longest accepted sequence, in tokens
  * @param maxRequestBytes       largest accepted request record value, in bytes
  * @param defaultTimeout        deadline of a request that carries none, counted from its arrival
+ * @param maxTimeout            no deadline lies further than this from the request's arrival
  * @param partialOnTimeout      at the deadline emit PARTIAL with the contributions that did arrive (else TIMEOUT)
  * @param inFlightCreditTokens  per expert: tokens dispatched but not yet combined above which intake pauses
  * @param defaultPartitions     partitions of every topic the platform creates
@@ -38,6 +39,7 @@ public record GatewayConfig(
         int maxSeqLen,
         int maxRequestBytes,
         Duration defaultTimeout,
+        Duration maxTimeout,
         boolean partialOnTimeout,
         long inFlightCreditTokens,
         int defaultPartitions,
@@ -55,6 +57,7 @@ public record GatewayConfig(
     public static final String MAX_SEQ_LEN = "moe.gateway.max-seq-len";
     public static final String MAX_REQUEST_BYTES = "moe.gateway.max-request-bytes";
     public static final String DEFAULT_TIMEOUT_MS = "moe.gateway.default-timeout-ms";
+    public static final String MAX_TIMEOUT_MS = "moe.gateway.max-timeout-ms";
     public static final String PARTIAL_ON_TIMEOUT = "moe.combiner.partial-on-timeout";
     public static final String INFLIGHT_CREDIT = "moe.gateway.inflight-credit-tokens";
     public static final String PARTITIONS = "moe.topics.partitions";
@@ -74,6 +77,7 @@ public record GatewayConfig(
         d.put(MAX_SEQ_LEN, "2048");
         d.put(MAX_REQUEST_BYTES, Integer.toString(16 * 1024 * 1024));
         d.put(DEFAULT_TIMEOUT_MS, "30000");
+        d.put(MAX_TIMEOUT_MS, "600000");
         d.put(PARTIAL_ON_TIMEOUT, "false");
         d.put(INFLIGHT_CREDIT, "65536");
         d.put(PARTITIONS, "4");
@@ -100,6 +104,10 @@ public record GatewayConfig(
         }
         if (defaultTimeout == null || defaultTimeout.isNegative() || defaultTimeout.isZero()) {
             throw new ConfigException(DEFAULT_TIMEOUT_MS, "expected > 0");
+        }
+        if (maxTimeout == null || maxTimeout.compareTo(defaultTimeout) < 0) {
+            throw new ConfigException(MAX_TIMEOUT_MS, "expected >= " + DEFAULT_TIMEOUT_MS + " ("
+                    + defaultTimeout.toMillis() + "), found " + (maxTimeout == null ? "nothing" : maxTimeout.toMillis()));
         }
         if (inFlightCreditTokens < 1) {
             throw new ConfigException(INFLIGHT_CREDIT, "expected >= 1, found " + inFlightCreditTokens);
@@ -133,6 +141,7 @@ public record GatewayConfig(
                 c.intValue(MAX_SEQ_LEN, 1, 1 << 20),
                 c.intValue(MAX_REQUEST_BYTES, 64, Integer.MAX_VALUE),
                 Duration.ofMillis(c.longValue(DEFAULT_TIMEOUT_MS, 1, Long.MAX_VALUE / 4)),
+                Duration.ofMillis(c.longValue(MAX_TIMEOUT_MS, 1, Long.MAX_VALUE / 4)),
                 c.bool(PARTIAL_ON_TIMEOUT),
                 c.longValue(INFLIGHT_CREDIT, 1, Long.MAX_VALUE),
                 c.intValue(PARTITIONS, 1, 10_000),

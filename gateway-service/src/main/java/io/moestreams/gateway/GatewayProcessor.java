@@ -10,10 +10,12 @@ import io.moestreams.core.routing.Assignment;
 import io.moestreams.core.routing.CapacityPlanner;
 import io.moestreams.core.routing.Router;
 import io.moestreams.core.routing.RouterOutput;
+import io.moestreams.schemas.SchemaRegistryException;
 import io.moestreams.schemas.Tensors;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.errors.StreamsException;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
@@ -42,6 +44,7 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Object
     private final RequestValidator validator;
     private final Counter accepted;
     private final Counter rejected;
+    private final Counter expired;
     private final Counter droppedTokens;
     private final Counter[] dispatchedTokens;
 
@@ -58,6 +61,7 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Object
         this.validator = new RequestValidator(model.hiddenSize(), config.maxSeqLen());
         this.accepted = Counter.builder("moe.gateway.requests").tag("outcome", "accepted").register(meters);
         this.rejected = Counter.builder("moe.gateway.requests").tag("outcome", "rejected").register(meters);
+        this.expired = Counter.builder("moe.gateway.requests").tag("outcome", "expired").register(meters);
         this.droppedTokens = Counter.builder("moe.gateway.tokens.dropped")
                 .description("tokens whose every choice overflowed capacity").register(meters);
         this.dispatchedTokens = new Counter[model.numExperts()];
@@ -93,6 +97,10 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Object
             try {
                 request = requestDeserializer.deserialize(md.topic(), record.headers(), record.value());
             } catch (SerializationException e) {
+                if (SchemaRegistryException.isTransient(e)) {
+                    // Not the record's fault: fail the task so the record is processed again (exactly once).
+                    throw new StreamsException("schema registry unavailable while decoding a request", e);
+                }
                 throw new Rejection("value", "undecodable request: " + e.getMessage());
             }
         } catch (Rejection r) {
@@ -114,9 +122,19 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Object
         }
         seen.put(id, now);
         int seqLen = rows.length / model.hiddenSize();
+        // Deadlines count from the gateway's clock (a replayed record's old timestamp must not expire it) and
+        // are capped, so a dead expert never holds a request longer than moe.gateway.max-timeout-ms.
+        long latest = now + config.maxTimeout().toMillis();
         long deadline = request.getDeadlineMs() != null
-                ? request.getDeadlineMs()
-                : receivedAt + config.defaultTimeout().toMillis();
+                ? Math.min(request.getDeadlineMs(), latest)
+                : Math.min(now + config.defaultTimeout().toMillis(), latest);
+        if (deadline <= now) {
+            expired.increment();
+            context.forward(new Record<String, Object>(id, Responses.expired(id,
+                    "deadlineMs: " + request.getDeadlineMs() + " had already passed when the request arrived at "
+                            + now, receivedAt, now), now), GatewayTopology.RESPONSE_SINK);
+            return;
+        }
         dispatch(id, rows, seqLen, deadline, receivedAt);
         accepted.increment();
     }

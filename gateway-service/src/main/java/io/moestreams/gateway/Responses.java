@@ -14,9 +14,19 @@ final class Responses {
     }
 
     static InferenceResponse rejected(String requestId, String reason, long receivedAtMs, long nowMs) {
+        return unserved(requestId, ResponseStatus.REJECTED, reason, receivedAtMs, nowMs);
+    }
+
+    /** A request whose deadline had passed before it could be dispatched. */
+    static InferenceResponse expired(String requestId, String reason, long receivedAtMs, long nowMs) {
+        return unserved(requestId, ResponseStatus.TIMEOUT, reason, receivedAtMs, nowMs);
+    }
+
+    private static InferenceResponse unserved(String requestId, ResponseStatus status, String reason,
+                                              long receivedAtMs, long nowMs) {
         return InferenceResponse.newBuilder()
                 .setRequestId(requestId)
-                .setStatus(ResponseStatus.REJECTED)
+                .setStatus(status)
                 .setOutput(null)
                 .setTokenExperts(List.of())
                 .setTokenWeights(null)

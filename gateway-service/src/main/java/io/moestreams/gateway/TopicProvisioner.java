@@ -33,6 +33,13 @@ public final class TopicProvisioner {
 
     /** The topics and their partition counts for a model with {@code numExperts} experts. */
     public static Map<String, Integer> plan(GatewayConfig config, Topics topics, int numExperts) {
+        for (int expert : config.expertPartitions().keySet()) {
+            if (expert >= numExperts) {
+                throw new io.moestreams.schemas.config.ConfigException(GatewayConfig.EXPERT_PARTITIONS, "expert "
+                        + expert + " does not exist: the model has " + numExperts + " experts (0.."
+                        + (numExperts - 1) + ")");
+            }
+        }
         Map<String, Integer> plan = new LinkedHashMap<>();
         int p = config.defaultPartitions();
         plan.put(topics.requests(), p);

@@ -56,6 +56,8 @@ class CombinerTopologyIT {
     private TestInputTopic<String, DispatchManifest> manifests;
     private TestInputTopic<String, ExpertResult> results;
     private TestOutputTopic<String, InferenceResponse> responses;
+    private TestInputTopic<String, byte[]> rawResults;
+    private TestOutputTopic<String, io.moestreams.avro.DeadLetter> deadLetters;
 
     /** Starts a driver; the model directory is never read by the combiner. */
     private void start(Map<String, String> extra) {
@@ -66,7 +68,12 @@ class CombinerTopologyIT {
         ledger = new InFlightLedger(E, 5_000);
         meters = new SimpleMeterRegistry();
         topology = CombinerTopology.build(config, topics, typed, ledger, meters);
-        driver = GatewayTestSupport.driver(topology, config, config.applicationId() + "-combiner");
+        driver = new TopologyTestDriver(topology, GatewayApp.combinerProps(config, topics),
+                java.time.Instant.ofEpochMilli(T0));
+        rawResults = driver.createInputTopic(topics.expertResults(), new StringSerializer(),
+                new org.apache.kafka.common.serialization.ByteArraySerializer());
+        deadLetters = driver.createOutputTopic(topics.deadLetter(), new StringDeserializer(),
+                typed.deadLetter().valueSerde().deserializer());
         manifests = driver.createInputTopic(topics.manifests(), new StringSerializer(),
                 typed.manifests().valueSerde().serializer());
         results = driver.createInputTopic(topics.expertResults(), new StringSerializer(),
@@ -433,6 +440,62 @@ class CombinerTopologyIT {
     }
 
     @Test
+    void malformedResultIsNeverCombinedAndItsExpertTimesOut() {
+        // Given a request of experts 0..3 where expert 2 answers rows for the wrong positions
+        start(Map.of());
+        Request r = mixed("malformed", 12);
+        dispatchedToLedger(r);
+        pipe(r.manifest());
+        ExpertResult good2 = r.results().get(2);
+        List<Integer> shifted = new ArrayList<>();
+        for (int p : good2.getPositions()) {
+            shifted.add(p + 1);
+        }
+        ExpertResult bad2 = ExpertResult.newBuilder(good2).setPositions(shifted).build();
+        pipe(r.results().get(0));
+        pipe(r.results().get(1));
+        pipe(r.results().get(3));
+
+        // When the malformed result arrives
+        pipe(bad2);
+
+        // Then nothing is emitted for it, it is counted, and at the deadline the request times out naming expert 2
+        assertTrue(responses.isEmpty());
+        assertEquals(1.0, counter("moe.combiner.malformed.results"));
+        driver.advanceWallClockTime(Duration.ofMillis(DEADLINE_AFTER_MS));
+        InferenceResponse resp = single();
+        assertEquals(ResponseStatus.TIMEOUT, resp.getStatus());
+        assertEquals(List.of(2), resp.getMissingExperts());
+    }
+
+    @Test
+    void undecodableResultGoesToDeadLetterWithItsBytesAndTheStreamGoesOn() {
+        // Given a record on the results topic that is not Avro
+        start(Map.of());
+        byte[] garbage = "not an expert result".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+
+        // When it arrives, followed by a complete request
+        rawResults.pipeInput("garbage-id", garbage, T0);
+        Request r = mixed("after-garbage", 13);
+        dispatchedToLedger(r);
+        pipe(r.manifest());
+        r.results().values().forEach(this::pipe);
+
+        // Then the garbage is on the dead-letter topic with its original bytes and the request completes
+        List<KeyValue<String, io.moestreams.avro.DeadLetter>> letters = deadLetters.readKeyValuesToList();
+        assertEquals(1, letters.size());
+        io.moestreams.avro.DeadLetter letter = letters.get(0).value;
+        assertEquals(topics.expertResults(), letter.getSourceTopic());
+        assertEquals("value", letter.getField());
+        assertEquals("garbage-id", letter.getRequestId());
+        java.nio.ByteBuffer v = letter.getValue().duplicate();
+        byte[] original = new byte[v.remaining()];
+        v.get(original);
+        assertArrayEquals(garbage, original);
+        assertEquals(ResponseStatus.OK, single().getStatus());
+    }
+
+    @Test
     void partialOnTimeoutCarriesThePresentContributions() {
         // Given partial responses enabled and a request of experts 0..3 where 1 and 3 answered
         start(Map.of(GatewayConfig.PARTIAL_ON_TIMEOUT, "true"));
@@ -563,12 +626,13 @@ class CombinerTopologyIT {
                         CombinerTopology.MANIFESTS_STORE, CombinerTopology.DONE_STORE,
                         CombinerTopology.RESULTS_STORE, CombinerTopology.TIMERS_STORE).stream().sorted().toList())
                         + "]",
-                CombinerTopology.SINK, "sink=" + topics.responses()), nodes);
+                CombinerTopology.SINK, "sink=" + topics.responses(),
+                CombinerTopology.DEAD_LETTER_SINK, "sink=" + topics.deadLetter()), nodes);
         assertEquals(List.of("combiner-manifests-source", "combiner-results-source", "combiner",
-                        "combiner-response-sink", "combiner-manifests", "combiner-results", "combiner-timers",
-                        "combiner-done"),
+                        "combiner-response-sink", "combiner-dead-letter-sink", "combiner-manifests", "combiner-results",
+                        "combiner-timers", "combiner-done"),
                 List.of(CombinerTopology.MANIFESTS_SOURCE, CombinerTopology.RESULTS_SOURCE, CombinerTopology.PROCESSOR,
-                        CombinerTopology.SINK, CombinerTopology.MANIFESTS_STORE, CombinerTopology.RESULTS_STORE,
+                        CombinerTopology.SINK, CombinerTopology.DEAD_LETTER_SINK, CombinerTopology.MANIFESTS_STORE, CombinerTopology.RESULTS_STORE,
                         CombinerTopology.TIMERS_STORE, CombinerTopology.DONE_STORE));
     }
 }

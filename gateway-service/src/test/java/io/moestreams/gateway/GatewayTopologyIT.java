@@ -286,7 +286,7 @@ class GatewayTopologyIT {
         int[] perExpert = countPerExpert(a);
         assertTrue(Arrays.stream(perExpert).sum() < 2 * MAX_SEQ, "fixture: capacity must drop some choices");
         long receivedAt = GatewayTestSupport.T0 + offset;
-        assertDispatched("r-valid", rows, MAX_SEQ, receivedAt, receivedAt + DEFAULT_TIMEOUT_MS);
+        assertDispatched("r-valid", rows, MAX_SEQ, receivedAt, GatewayTestSupport.T0 + DEFAULT_TIMEOUT_MS);
         assertTrue(responses.isEmpty());
         assertTrue(deadLetters.isEmpty());
         // And the metrics count the accepted request, the dispatched and the dropped tokens
@@ -312,6 +312,50 @@ class GatewayTopologyIT {
     }
 
     @Test
+    void defaultDeadlineCountsFromTheGatewayClockNotTheRecordTimestamp() {
+        // Given a replayed request whose record timestamp is an hour old
+        float[] rows = randomRows(2, 31);
+        long oldTimestamp = GatewayTestSupport.T0 - 3_600_000L;
+
+        // When it is sent
+        requests.pipeInput("r-replayed", requestBytes("r-replayed", Tensors.f32(rows, 2, D), null), oldTimestamp);
+
+        // Then it gets the full default timeout from the gateway's clock, not an already-expired deadline
+        assertDispatched("r-replayed", rows, 2, oldTimestamp, GatewayTestSupport.T0 + DEFAULT_TIMEOUT_MS);
+    }
+
+    @Test
+    void deadlineFurtherThanTheMaximumTimeoutIsCapped() {
+        // Given a request asking for a deadline a day away (the maximum timeout is 10 minutes by default)
+        float[] rows = randomRows(2, 32);
+        long offset = pipe("r-far", requestBytes("r-far", Tensors.f32(rows, 2, D), GatewayTestSupport.T0 + 86_400_000L));
+
+        // Then its blocks and manifest carry the capped deadline
+        assertDispatched("r-far", rows, 2, GatewayTestSupport.T0 + offset, GatewayTestSupport.T0 + 600_000L);
+    }
+
+    @Test
+    void deadlineAlreadyPassedOnArrivalIsAnsweredTimeoutWithoutDispatch() {
+        // Given a request whose deadline lies before the gateway's clock
+        float[] rows = randomRows(2, 33);
+
+        // When it is sent
+        pipe("r-late", requestBytes("r-late", Tensors.f32(rows, 2, D), GatewayTestSupport.T0 - 1));
+
+        // Then it is answered TIMEOUT at once, nothing is dispatched, and it is not bad input
+        List<KeyValue<String, InferenceResponse>> rs = responses.readKeyValuesToList();
+        assertEquals(1, rs.size());
+        assertEquals(ResponseStatus.TIMEOUT, rs.get(0).value.getStatus());
+        assertTrue(rs.get(0).value.getError().startsWith("deadlineMs:"), rs.get(0).value.getError());
+        for (int e = 0; e < E; e++) {
+            assertTrue(expertTopics.get(e).isEmpty(), "no block for expert " + e);
+        }
+        assertTrue(manifests.isEmpty());
+        assertTrue(deadLetters.isEmpty());
+        assertEquals(1.0, counter("moe.gateway.requests", "outcome", "expired"));
+    }
+
+    @Test
     void bf16RequestIsRoutedOnItsDecodedValues() {
         // Given values exactly representable in bfloat16, sent as a BF16 tensor
         float[] rows = randomRows(4, 3);
@@ -324,7 +368,7 @@ class GatewayTopologyIT {
 
         // Then it is dispatched exactly like the same values in F32 (blocks carry F32 rows)
         long receivedAt = GatewayTestSupport.T0 + offset;
-        assertDispatched("r-bf16", rows, 4, receivedAt, receivedAt + DEFAULT_TIMEOUT_MS);
+        assertDispatched("r-bf16", rows, 4, receivedAt, GatewayTestSupport.T0 + DEFAULT_TIMEOUT_MS);
     }
 
     @Test
@@ -507,7 +551,7 @@ class GatewayTopologyIT {
 
         // Then it is served normally
         long receivedAt = GatewayTestSupport.T0 + goodOffset;
-        assertDispatched("next-good", rows, 3, receivedAt, receivedAt + DEFAULT_TIMEOUT_MS);
+        assertDispatched("next-good", rows, 3, receivedAt, GatewayTestSupport.T0 + DEFAULT_TIMEOUT_MS);
         assertTrue(deadLetters.isEmpty());
         assertTrue(responses.isEmpty());
         assertEquals(acceptedBefore + 1, counter("moe.gateway.requests", "outcome", "accepted"));

@@ -42,6 +42,19 @@ public class SchemaRegistryException extends RuntimeException {
     return registryMessage;
   }
 
+  /**
+   * True when {@code failure} or one of its causes is a registry that could not be asked right now (unreachable or
+   * a 5xx answer): a transient condition to retry, never a reason to dead-letter a record.
+   */
+  public static boolean isTransient(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof SchemaRegistryException e) {
+        return e.isUnreachable() || e.httpStatus() >= 500;
+      }
+    }
+    return false;
+  }
+
   /** True when the registry could not be reached (connection refused, timeout, I/O error). */
   public boolean isUnreachable() {
     return httpStatus == NO_RESPONSE;

@@ -1,0 +1,48 @@
+package io.moestreams.gateway;
+
+import io.moestreams.schemas.Topics;
+import io.moestreams.schemas.config.ConfigException;
+import io.moestreams.schemas.config.LayeredConfig;
+import org.junit.jupiter.api.Test;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class TopicProvisionerTest {
+
+    private static GatewayConfig config(String expertPartitions) {
+        Map<String, String> o = new LinkedHashMap<>();
+        o.put(GatewayConfig.BOOTSTRAP, "b:9092");
+        o.put(GatewayConfig.REGISTRY, "http://r");
+        o.put(GatewayConfig.MODEL_DIR, "/m");
+        o.put(GatewayConfig.PARTITIONS, "3");
+        o.put(GatewayConfig.EXPERT_PARTITIONS, expertPartitions);
+        return GatewayConfig.from(LayeredConfig.load(GatewayConfig.defaults(), null, Map.of(), o));
+    }
+
+    @Test
+    void hotExpertGetsItsOwnPartitionCountAndResultsAreCoPartitionedWithManifests() {
+        // Given expert 1 marked hot / When the topics are planned
+        Topics t = new Topics("p.");
+        Map<String, Integer> plan = TopicProvisioner.plan(config("1:8"), t, 4);
+
+        // Then expert 1 gets 8 partitions, the others the default, and results match manifests
+        assertEquals(8, plan.get(t.expert(1)));
+        assertEquals(3, plan.get(t.expert(0)));
+        assertEquals(plan.get(t.manifests()), plan.get(t.expertResults()));
+        assertEquals(4 + 5, plan.size());
+    }
+
+    @Test
+    void partitionOverrideForAnExpertTheModelLacksIsAnError() {
+        // Given an override for expert 9 of a 4-expert model / When planned / Then the key and E are named
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> TopicProvisioner.plan(config("9:4"), new Topics(), 4));
+        assertEquals(GatewayConfig.EXPERT_PARTITIONS, e.key());
+        assertTrue(e.getMessage().contains("4 experts"), e.getMessage());
+    }
+}
