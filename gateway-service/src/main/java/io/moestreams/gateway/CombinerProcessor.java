@@ -180,7 +180,7 @@ final class CombinerProcessor implements Processor<String, byte[], String, Objec
                 // A result that does not fit its manifest is never combined: the expert counts as missing.
                 malformed.increment();
                 results.delete(resultKey(id, e));
-                LOGGER.warn("Ignoring a malformed result of expert {} (shape or positions do not match the manifest)",
+                LOGGER.debug("Ignoring a malformed result of expert {} (shape or positions do not match the manifest)",
                         e);
                 return;
             }
