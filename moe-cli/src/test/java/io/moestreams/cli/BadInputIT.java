@@ -127,6 +127,8 @@ class BadInputIT {
                 assertNotNull(statuses.get(key), key);
                 assertEquals(List.of(ResponseStatus.REJECTED), statuses.get(key), key);
             }
+            // ...and with every good request answered, no in-flight credit is held (rejections never took any)
+            assertEquals(0, pipeline.gateway().ledger().pendingRequests());
         }
     }
 

@@ -139,6 +139,8 @@ class PipelineResilienceIT {
              InferenceClient client = h.client()) {
             // When the requests are sent
             answers = client.run(PipelineHarness.inputs(lines), Duration.ofSeconds(60), n -> { });
+            // (a timed-out request releases its in-flight credit like a completed one)
+            assertEquals(0, pipeline.gateway().ledger().pendingRequests());
         }
 
         // Then those that needed expert 3 time out naming it, and the others are exact
