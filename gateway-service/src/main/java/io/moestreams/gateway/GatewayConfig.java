@@ -152,6 +152,19 @@ public record GatewayConfig(
                 c.kafkaProperties());
     }
 
+    /** Kafka properties may hold credentials (sasl.jaas.config): only their keys are printed. */
+    @Override
+    public String toString() {
+        return "GatewayConfig[applicationId=" + applicationId + ", bootstrapServers=" + bootstrapServers
+                + ", schemaRegistryUrl=" + schemaRegistryUrl + ", topicPrefix=" + topicPrefix + ", modelDir=" + modelDir
+                + ", maxSeqLen=" + maxSeqLen + ", maxRequestBytes=" + maxRequestBytes + ", defaultTimeout="
+                + defaultTimeout + ", maxTimeout=" + maxTimeout + ", partialOnTimeout=" + partialOnTimeout
+                + ", inFlightCreditTokens=" + inFlightCreditTokens + ", defaultPartitions=" + defaultPartitions
+                + ", expertPartitions=" + expertPartitions + ", replicationFactor=" + replicationFactor
+                + ", dedupeRetention=" + dedupeRetention + ", stateDir=" + stateDir + ", kafka keys="
+                + new java.util.TreeSet<>(kafka.keySet()) + "]";
+    }
+
     /** Partitions of the topic of expert {@code e}. */
     public int partitionsOf(int expert) {
         return expertPartitions.getOrDefault(expert, defaultPartitions);

@@ -274,4 +274,21 @@ class GatewayConfigTest {
         assertThrows(UnsupportedOperationException.class, () -> c.expertPartitions().put(2, 2));
         assertThrows(UnsupportedOperationException.class, () -> c.kafka().put("acks", "all"));
     }
+
+    @Test
+    void toStringPrintsKafkaKeysButNeverTheirValues() {
+        // Given a SASL secret among the Kafka properties / When the config is printed
+        GatewayConfig c = withOverride("sasl.jaas.config", "PlainLoginModule required password=\"s3cret\";");
+
+        // Then the key shows and the secret does not
+        org.junit.jupiter.api.Assertions.assertTrue(c.toString().contains("sasl.jaas.config"), c.toString());
+        org.junit.jupiter.api.Assertions.assertFalse(c.toString().contains("s3cret"), c.toString());
+    }
+
+    @Test
+    void maxTimeoutBelowTheDefaultTimeoutIsRejected() {
+        // Given a maximum shorter than the default / When loaded / Then the key and the bound are named
+        ConfigException e = badValue(GatewayConfig.MAX_TIMEOUT_MS, "1000");
+        assertMentions(e, GatewayConfig.MAX_TIMEOUT_MS, GatewayConfig.DEFAULT_TIMEOUT_MS, "30000");
+    }
 }

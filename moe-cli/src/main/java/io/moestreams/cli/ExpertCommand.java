@@ -1,6 +1,5 @@
 package io.moestreams.cli;
 
-import io.micrometer.core.instrument.Metrics;
 import io.moestreams.expert.ExpertConfig;
 import io.moestreams.expert.ExpertService;
 import io.moestreams.schemas.config.LayeredConfig;
@@ -8,6 +7,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -41,10 +42,18 @@ final class ExpertCommand implements Callable<Integer> {
         ServiceOptions.put(o, ExpertConfig.WORKER_ID, workerId);
         ExpertConfig config = ExpertConfig.from(
                 LayeredConfig.load(ExpertConfig.defaults(), options.config, System.getenv(), o));
-        ExpertService service = ExpertService.start(config, Metrics.globalRegistry);
+        List<AutoCloseable> closeables = new ArrayList<>();
+        ExpertService service = ExpertService.start(config, options.meters(closeables));
         CountDownLatch stopped = new CountDownLatch(1);
+        closeables.add(0, service);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            service.close();
+            for (AutoCloseable c : closeables) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    System.err.println("moe: error while stopping: " + Errors.describe(e));
+                }
+            }
             stopped.countDown();
         }, "moe-expert-shutdown"));
         System.err.println("moe expert: serving " + config.experts() + "; Ctrl-C stops it");

@@ -1,6 +1,5 @@
 package io.moestreams.cli;
 
-import io.micrometer.core.instrument.Metrics;
 import io.moestreams.gateway.GatewayApp;
 import io.moestreams.gateway.GatewayConfig;
 import io.moestreams.schemas.config.LayeredConfig;
@@ -8,6 +7,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -38,10 +39,18 @@ final class GatewayCommand implements Callable<Integer> {
         ServiceOptions.put(o, GatewayConfig.EXPERT_PARTITIONS, expertPartitions);
         GatewayConfig config = GatewayConfig.from(
                 LayeredConfig.load(GatewayConfig.defaults(), options.config, System.getenv(), o));
-        GatewayApp app = GatewayApp.start(config, Metrics.globalRegistry);
+        List<AutoCloseable> closeables = new ArrayList<>();
+        GatewayApp app = GatewayApp.start(config, options.meters(closeables));
         CountDownLatch stopped = new CountDownLatch(1);
+        closeables.add(0, app);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            app.close();
+            for (AutoCloseable c : closeables) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    System.err.println("moe: error while stopping: " + Errors.describe(e));
+                }
+            }
             stopped.countDown();
         }, "moe-gateway-shutdown"));
         System.err.println("moe gateway: running; Ctrl-C stops it");

@@ -26,6 +26,25 @@ final class ServiceOptions {
     @Option(names = "--topic-prefix", paramLabel = "P", description = "Prefix of every topic (default moe.).")
     String topicPrefix;
 
+    @Option(names = "--metrics-port", paramLabel = "PORT",
+            description = "Serve the meters in the Prometheus format at http://<metrics-host>:PORT/metrics.")
+    Integer metricsPort;
+
+    @Option(names = "--metrics-host", defaultValue = "127.0.0.1",
+            description = "Interface of the metrics endpoint (default ${DEFAULT-VALUE}).")
+    String metricsHost;
+
+    /** The meter registry the service reports to: Prometheus when --metrics-port is given, else in-memory. */
+    io.micrometer.core.instrument.MeterRegistry meters(java.util.List<AutoCloseable> closeables) {
+        if (metricsPort == null) {
+            return new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        }
+        MetricsEndpoint endpoint = MetricsEndpoint.start(metricsHost, metricsPort);
+        closeables.add(endpoint);
+        System.err.println("metrics: http://" + metricsHost + ":" + endpoint.port() + "/metrics");
+        return endpoint.registry();
+    }
+
     Map<String, String> overrides() {
         Map<String, String> o = new LinkedHashMap<>();
         put(o, "moe.bootstrap-servers", bootstrapServers);
