@@ -68,7 +68,7 @@ final class DemoCommand implements Callable<Integer> {
     long seed;
 
     /** Requests sent (and answered) before the measured run. */
-    static final int WARMUP = 8;
+    static final int WARMUP = 100;
 
     /** Relative tolerance of the comparison with the reference. */
     static final double TOLERANCE = 1e-5;
