@@ -460,8 +460,6 @@ final class ExpertWorker implements Runnable {
         Properties p = new Properties();
         p.put(ProducerConfig.LINGER_MS_CONFIG, 1);
         p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 64 * 1024 * 1024);
-        // See GatewayApp: avoids the retriable out-of-order rejection of a new transaction's first batches.
-        p.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1);
         p.putAll(config.kafka());
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);

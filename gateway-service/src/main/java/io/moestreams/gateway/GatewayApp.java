@@ -139,9 +139,6 @@ public final class GatewayApp implements AutoCloseable {
         p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) config.replicationFactor());
         p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), TopicProvisioner.MAX_MESSAGE_BYTES);
         p.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), 1);
-        // One produce request in flight: a new transaction's first batches then never race each other into the
-        // broker's retriable out-of-order rejection (KAFKA-18202), which costs a retry backoff per partition.
-        p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION), 1);
         p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 50);
         if (config.stateDir() != null) {
             p.put(StreamsConfig.STATE_DIR_CONFIG, config.stateDir().toString());
