@@ -67,6 +67,7 @@ final class CombinerProcessor implements Processor<String, byte[], String, Objec
     private KeyValueStore<String, ExpertResult> results;
     private KeyValueStore<Bytes, String> timers;
     private KeyValueStore<String, Long> done;
+    private KeyValueStore<String, byte[]> arrivals;
 
     CombinerProcessor(GatewayConfig config, String manifestsTopic, Deserializer<DispatchManifest> manifestDeserializer,
                       Deserializer<ExpertResult> resultDeserializer, InFlightLedger ledger, MeterRegistry meters) {
@@ -99,6 +100,7 @@ final class CombinerProcessor implements Processor<String, byte[], String, Objec
         this.results = context.getStateStore(CombinerTopology.RESULTS_STORE);
         this.timers = context.getStateStore(CombinerTopology.TIMERS_STORE);
         this.done = context.getStateStore(CombinerTopology.DONE_STORE);
+        this.arrivals = context.getStateStore(CombinerTopology.ARRIVALS_STORE);
         context.schedule(Duration.ofMillis(100), PunctuationType.WALL_CLOCK_TIME, this::fireTimers);
     }
 
@@ -144,7 +146,7 @@ final class CombinerProcessor implements Processor<String, byte[], String, Objec
         }
         manifests.put(id, m);
         timers.put(timerKey(m.getDeadlineMs(), TIMER_DEADLINE, id), id);
-        tryComplete(m);
+        tryComplete(m, arrivals.get(id));
     }
 
     private void onResult(ExpertResult r) {
@@ -153,33 +155,66 @@ final class CombinerProcessor implements Processor<String, byte[], String, Objec
             duplicates.increment();
             return;
         }
-        String key = resultKey(id, r.getExpert());
-        if (results.get(key) != null) {
+        int expert = r.getExpert();
+        if (expert < 0) {
+            malformed.increment();
+            return;
+        }
+        // Which experts answered is a small bitset, so neither duplicate detection nor the completeness check
+        // has to read (and decode) stored results: each result is decoded once more, when the request completes.
+        byte[] arrived = arrivals.get(id);
+        if (isSet(arrived, expert)) {
             duplicates.increment();
             return;
         }
-        results.put(key, r);
+        arrived = set(arrived, expert);
+        arrivals.put(id, arrived);
+        results.put(resultKey(id, expert), r);
         DispatchManifest m = manifests.get(id);
         if (m == null) {
             // The result overtook its manifest; purge it later should the manifest never come.
             timers.put(timerKey(context.currentSystemTimeMs() + retentionMs, TIMER_PURGE_ORPHANS, id), id);
             return;
         }
-        tryComplete(m);
+        tryComplete(m, arrived);
     }
 
-    private void tryComplete(DispatchManifest m) {
+    static boolean isSet(byte[] bits, int i) {
+        return bits != null && i / 8 < bits.length && (bits[i / 8] & (1 << (i % 8))) != 0;
+    }
+
+    static byte[] set(byte[] bits, int i) {
+        byte[] out = bits == null || bits.length <= i / 8
+                ? java.util.Arrays.copyOf(bits == null ? new byte[0] : bits, i / 8 + 1)
+                : bits.clone();
+        out[i / 8] |= (byte) (1 << (i % 8));
+        return out;
+    }
+
+    static byte[] clear(byte[] bits, int i) {
+        if (!isSet(bits, i)) {
+            return bits;
+        }
+        byte[] out = bits.clone();
+        out[i / 8] &= (byte) ~(1 << (i % 8));
+        return out;
+    }
+
+    private void tryComplete(DispatchManifest m, byte[] arrived) {
         String id = m.getRequestId();
+        for (int e : m.getExperts()) {
+            if (!isSet(arrived, e)) {
+                return;
+            }
+        }
         List<ExpertResult> got = new ArrayList<>(m.getExperts().size());
         for (int e : m.getExperts()) {
             ExpertResult r = results.get(resultKey(id, e));
-            if (r == null) {
-                return;
-            }
-            if (!matches(m, r)) {
+            if (r == null || !matches(m, r)) {
                 // A result that does not fit its manifest is never combined: the expert counts as missing.
                 malformed.increment();
                 results.delete(resultKey(id, e));
+                arrivals.put(id, clear(arrived, e));
                 LOGGER.debug("Ignoring a malformed result of expert {} (shape or positions do not match the manifest)",
                         e);
                 return;
@@ -232,6 +267,7 @@ final class CombinerProcessor implements Processor<String, byte[], String, Objec
         responses.get(status).increment();
         latency.record(Math.max(0, now - m.getReceivedAtMs()), TimeUnit.MILLISECONDS);
         deleteResults(id); // every stored result of the request, also one from an expert the manifest does not list
+        arrivals.delete(id);
         manifests.delete(id);
         timers.delete(timerKey(m.getDeadlineMs(), TIMER_DEADLINE, id));
         done.put(id, now);
@@ -306,6 +342,7 @@ final class CombinerProcessor implements Processor<String, byte[], String, Objec
                 done.delete(id);
             } else if (kind == TIMER_PURGE_ORPHANS && manifests.get(id) == null) {
                 deleteResults(id);
+                arrivals.delete(id);
             }
         }
     }

@@ -20,7 +20,7 @@ import org.apache.kafka.streams.state.Stores;
  *                                              ├─► combiner ────┤
  *                                              │                └─► combiner-dead-letter-sink ─► dead-letter
  * expert-results ─► combiner-results-source ───┘   [combiner-manifests, combiner-results,
- *                                                   combiner-timers, combiner-done]
+ *                                                   combiner-timers, combiner-done, combiner-arrivals]
  * </pre>
  */
 public final class CombinerTopology {
@@ -34,6 +34,7 @@ public final class CombinerTopology {
     public static final String RESULTS_STORE = "combiner-results";
     public static final String TIMERS_STORE = "combiner-timers";
     public static final String DONE_STORE = "combiner-done";
+    public static final String ARRIVALS_STORE = "combiner-arrivals";
 
     private CombinerTopology() {
     }
@@ -57,6 +58,8 @@ public final class CombinerTopology {
                 Serdes.Bytes(), Serdes.String()), PROCESSOR);
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(DONE_STORE),
                 Serdes.String(), Serdes.Long()), PROCESSOR);
+        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(ARRIVALS_STORE),
+                Serdes.String(), Serdes.ByteArray()), PROCESSOR);
         topology.addSink(SINK, topics.responses(), new StringSerializer(),
                 anyValue(typed.responses().valueSerde().serializer()), PROCESSOR);
         topology.addSink(DEAD_LETTER_SINK, topics.deadLetter(), new StringSerializer(),

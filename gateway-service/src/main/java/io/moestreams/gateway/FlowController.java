@@ -56,6 +56,9 @@ public final class FlowController implements AutoCloseable {
         }
         this.thread = new Thread(this::loop, "moe-gateway-flow-control");
         this.thread.setDaemon(true);
+        // Pause as soon as a dispatch crosses the credit, not only at the next periodic check: the overshoot is
+        // then at most the records Streams processes before the pause takes effect.
+        ledger.onDispatch(this::evaluate);
     }
 
     public void start() {
@@ -63,8 +66,13 @@ public final class FlowController implements AutoCloseable {
     }
 
     /** One control step; public for tests. Returns true while throttling. */
-    public boolean step(long nowMs) {
+    public synchronized boolean step(long nowMs) {
         ledger.expire(nowMs);
+        return evaluate();
+    }
+
+    /** Pauses or resumes the intake according to the current in-flight tokens. Returns true while throttling. */
+    synchronized boolean evaluate() {
         int hot = -1;
         for (int e = 0; e < ledger.numExperts(); e++) {
             if (ledger.inFlight(e) > creditTokens) {

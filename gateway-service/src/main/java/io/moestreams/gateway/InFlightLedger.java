@@ -25,6 +25,7 @@ public final class InFlightLedger {
     private final long graceMs;
     private final Map<String, Entry> entries = new HashMap<>();
     private final AtomicLongArray inFlight;
+    private volatile Runnable onDispatch = () -> { };
 
     public InFlightLedger(int numExperts, long graceMs) {
         this.numExperts = numExperts;
@@ -33,10 +34,15 @@ public final class InFlightLedger {
     }
 
     /** Records the tokens of one dispatched request (replacing an earlier record of the same id). */
-    public synchronized void dispatched(String requestId, int[] tokensPerExpert, long deadlineMs) {
+    public void dispatched(String requestId, int[] tokensPerExpert, long deadlineMs) {
         if (tokensPerExpert.length != numExperts) {
             throw new IllegalArgumentException("tokensPerExpert must have " + numExperts + " entries");
         }
+        record(requestId, tokensPerExpert, deadlineMs);
+        onDispatch.run(); // outside the ledger's lock: the listener takes the flow controller's
+    }
+
+    private synchronized void record(String requestId, int[] tokensPerExpert, long deadlineMs) {
         Entry old = entries.put(requestId, new Entry(tokensPerExpert.clone(), deadlineMs + graceMs));
         if (old != null) {
             subtract(old);
@@ -44,6 +50,14 @@ public final class InFlightLedger {
         for (int e = 0; e < numExperts; e++) {
             inFlight.addAndGet(e, tokensPerExpert[e]);
         }
+    }
+
+    /**
+     * Called (on the dispatching thread) after every {@link #dispatched}, so flow control reacts before the next
+     * record instead of at its next periodic check.
+     */
+    public void onDispatch(Runnable listener) {
+        this.onDispatch = listener == null ? () -> { } : listener;
     }
 
     /** Settles a request whose response was emitted; unknown ids are ignored. */

@@ -291,4 +291,24 @@ class CombinerProcessorTest {
         assertFalse(ab3.startsWith(prefix));
         assertTrue(a3.compareTo(a12) < 0);
     }
+
+    @Test
+    void arrivalBitsHoldEveryExpertIdIndependently() {
+        // Given experts 0, 7, 8 and 300 marked as arrived (across byte boundaries)
+        byte[] bits = null;
+        for (int e : new int[] {0, 7, 8, 300}) {
+            bits = CombinerProcessor.set(bits, e);
+        }
+
+        // Then exactly those are set, and clearing one leaves the others
+        for (int e = 0; e < 320; e++) {
+            boolean expected = e == 0 || e == 7 || e == 8 || e == 300;
+            org.junit.jupiter.api.Assertions.assertEquals(expected, CombinerProcessor.isSet(bits, e), "expert " + e);
+        }
+        byte[] cleared = CombinerProcessor.clear(bits, 8);
+        org.junit.jupiter.api.Assertions.assertFalse(CombinerProcessor.isSet(cleared, 8));
+        org.junit.jupiter.api.Assertions.assertTrue(CombinerProcessor.isSet(cleared, 7));
+        org.junit.jupiter.api.Assertions.assertTrue(CombinerProcessor.isSet(bits, 8), "set/clear never mutate their input");
+        org.junit.jupiter.api.Assertions.assertFalse(CombinerProcessor.isSet(null, 0));
+    }
 }

@@ -624,15 +624,16 @@ class CombinerTopologyIT {
                 CombinerTopology.RESULTS_SOURCE, "source=[" + topics.expertResults() + "]",
                 CombinerTopology.PROCESSOR, "stores=[" + String.join(", ", List.of(
                         CombinerTopology.MANIFESTS_STORE, CombinerTopology.DONE_STORE,
-                        CombinerTopology.RESULTS_STORE, CombinerTopology.TIMERS_STORE).stream().sorted().toList())
+                        CombinerTopology.RESULTS_STORE, CombinerTopology.TIMERS_STORE,
+                        CombinerTopology.ARRIVALS_STORE).stream().sorted().toList())
                         + "]",
                 CombinerTopology.SINK, "sink=" + topics.responses(),
                 CombinerTopology.DEAD_LETTER_SINK, "sink=" + topics.deadLetter()), nodes);
         assertEquals(List.of("combiner-manifests-source", "combiner-results-source", "combiner",
                         "combiner-response-sink", "combiner-dead-letter-sink", "combiner-manifests", "combiner-results",
-                        "combiner-timers", "combiner-done"),
+                        "combiner-timers", "combiner-done", "combiner-arrivals"),
                 List.of(CombinerTopology.MANIFESTS_SOURCE, CombinerTopology.RESULTS_SOURCE, CombinerTopology.PROCESSOR,
                         CombinerTopology.SINK, CombinerTopology.DEAD_LETTER_SINK, CombinerTopology.MANIFESTS_STORE, CombinerTopology.RESULTS_STORE,
-                        CombinerTopology.TIMERS_STORE, CombinerTopology.DONE_STORE));
+                        CombinerTopology.TIMERS_STORE, CombinerTopology.DONE_STORE, CombinerTopology.ARRIVALS_STORE));
     }
 }

@@ -168,4 +168,17 @@ class FlowControllerTest {
         assertEquals(0.0, inFlightGauge(1));
         assertEquals(6.0, inFlightGauge(2));
     }
+
+    @Test
+    void aDispatchCrossingTheCreditPausesAtOnceWithoutWaitingForAStep() {
+        // Given a controller that has not stepped yet
+        assertEquals(List.of(), intake.calls);
+
+        // When a dispatch puts expert 2 over its credit
+        ledger.dispatched("hot", new int[] {0, 0, 11}, NOW + 60_000);
+
+        // Then the intake is already paused, on the dispatching thread, before any periodic step
+        assertEquals(List.of("pause"), intake.calls);
+        assertEquals(1.0, throttleEvents(2));
+    }
 }
