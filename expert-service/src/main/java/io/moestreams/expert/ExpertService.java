@@ -7,6 +7,9 @@ import io.moestreams.core.model.MoeModel;
 import io.moestreams.schemas.SchemaRegistryClient;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.TypedTopics;
+import io.moestreams.schemas.WireFormat;
+import io.moestreams.avro.DeadLetter;
+import io.moestreams.avro.ExpertResult;
 import io.moestreams.schemas.config.ConfigException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,7 +48,12 @@ public final class ExpertService implements AutoCloseable {
         MoeModel model = MoeModel.load(config.modelDir(), ExpertSelection.of(config.experts()));
         try {
             Topics topics = new Topics(config.topicPrefix());
-            TypedTopics typed = new TypedTopics(topics, new SchemaRegistryClient(config.schemaRegistryUrl()));
+            SchemaRegistryClient registry = new SchemaRegistryClient(config.schemaRegistryUrl());
+            TypedTopics typed = new TypedTopics(topics, registry);
+            // Register the output schemas once, here, instead of from every worker's first record at the same
+            // time (the workers share this client's cache, so their hot path makes no registry call).
+            registry.register(WireFormat.subject(topics.expertResults(), false), ExpertResult.getClassSchema());
+            registry.register(WireFormat.subject(topics.deadLetter(), false), DeadLetter.getClassSchema());
             List<ExpertWorker> workers = new ArrayList<>();
             List<Thread> threads = new ArrayList<>();
             for (int e : config.experts()) {
