@@ -11,7 +11,14 @@ final class Errors {
         Throwable cur = t;
         int depth = 0;
         while (cur != null && depth < 4) {
-            String msg = cur.getMessage() == null ? cur.getClass().getSimpleName() : cur.getMessage();
+            String msg;
+            if (cur instanceof java.nio.file.NoSuchFileException) {
+                msg = "file not found: " + cur.getMessage();
+            } else if (cur instanceof java.nio.file.AccessDeniedException) {
+                msg = "permission denied: " + cur.getMessage();
+            } else {
+                msg = cur.getMessage() == null ? cur.getClass().getSimpleName() : cur.getMessage();
+            }
             if (sb.indexOf(msg) < 0) {
                 if (sb.length() > 0) {
                     sb.append(": ");
