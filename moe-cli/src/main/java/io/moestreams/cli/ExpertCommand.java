@@ -11,7 +11,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 
 /** {@code moe expert --experts 0,3}: expert workers against any cluster, until Ctrl-C. */
 @Command(name = "expert", mixinStandardHelpOptions = true,
@@ -44,20 +43,8 @@ final class ExpertCommand implements Callable<Integer> {
                 LayeredConfig.load(ExpertConfig.defaults(), options.config, System.getenv(), o));
         List<AutoCloseable> closeables = new ArrayList<>();
         ExpertService service = ExpertService.start(config, options.meters(closeables));
-        CountDownLatch stopped = new CountDownLatch(1);
         closeables.add(0, service);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            for (AutoCloseable c : closeables) {
-                try {
-                    c.close();
-                } catch (Exception e) {
-                    System.err.println("moe: error while stopping: " + Errors.describe(e));
-                }
-            }
-            stopped.countDown();
-        }, "moe-expert-shutdown"));
-        System.err.println("moe expert: serving " + config.experts() + "; Ctrl-C stops it");
-        stopped.await();
+        ServiceOptions.runUntilStopped("expert", closeables, "moe expert: serving " + config.experts() + "; Ctrl-C stops it");
         return 0;
     }
 }

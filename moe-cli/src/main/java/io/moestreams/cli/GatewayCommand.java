@@ -11,7 +11,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 
 /** {@code moe gateway}: the gating and combiner topologies against any cluster, until Ctrl-C. */
 @Command(name = "gateway", mixinStandardHelpOptions = true,
@@ -41,20 +40,8 @@ final class GatewayCommand implements Callable<Integer> {
                 LayeredConfig.load(GatewayConfig.defaults(), options.config, System.getenv(), o));
         List<AutoCloseable> closeables = new ArrayList<>();
         GatewayApp app = GatewayApp.start(config, options.meters(closeables));
-        CountDownLatch stopped = new CountDownLatch(1);
         closeables.add(0, app);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            for (AutoCloseable c : closeables) {
-                try {
-                    c.close();
-                } catch (Exception e) {
-                    System.err.println("moe: error while stopping: " + Errors.describe(e));
-                }
-            }
-            stopped.countDown();
-        }, "moe-gateway-shutdown"));
-        System.err.println("moe gateway: running; Ctrl-C stops it");
-        stopped.await();
+        ServiceOptions.runUntilStopped("gateway", closeables, "moe gateway: running; Ctrl-C stops it");
         return 0;
     }
 }

@@ -3,6 +3,8 @@ package io.moestreams.cli;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -58,5 +60,25 @@ final class ServiceOptions {
         if (value != null) {
             o.put(key, value);
         }
+    }
+
+    /**
+     * Blocks until the JVM is asked to stop (Ctrl-C, SIGTERM), then closes {@code closeables} in order from a named
+     * shutdown hook.
+     */
+    static void runUntilStopped(String name, List<AutoCloseable> closeables, String banner) throws InterruptedException {
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            for (AutoCloseable c : closeables) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    System.err.println("moe: error while stopping: " + Errors.describe(e));
+                }
+            }
+            stopped.countDown();
+        }, "moe-" + name + "-shutdown"));
+        System.err.println(banner);
+        stopped.await();
     }
 }
