@@ -496,6 +496,46 @@ class CombinerTopologyIT {
     }
 
     @Test
+    void registryOutageFailsTheTaskInsteadOfDeadLetteringAValidManifest() throws Exception {
+        // Given a combiner whose registry client has every output schema cached (not the manifest's), via a proxy
+        start(Map.of());
+        try (RegistryProxy proxy = new RegistryProxy(io.moestreams.embedded.SharedStack.get().schemaRegistryUrl())) {
+            io.moestreams.schemas.SchemaRegistryClient client = new io.moestreams.schemas.SchemaRegistryClient(
+                    proxy.url(), Duration.ofSeconds(2), Duration.ofSeconds(2));
+            SchemaCatalog.valueSchemas(topics, E).forEach((topic, schema) -> {
+                if (!topic.equals(topics.manifests())) {
+                    client.register(io.moestreams.schemas.WireFormat.subject(topic, false), schema);
+                }
+            });
+            TypedTopics viaProxy = new TypedTopics(topics, client);
+            GatewayConfig config = GatewayTestSupport.config(topics.prefix(), stateDir.resolve("no-model"),
+                    stateDir.resolve("outage"), Map.of());
+            Topology outage = CombinerTopology.build(config, topics, viaProxy, new InFlightLedger(E, 5_000),
+                    new SimpleMeterRegistry());
+            Request r = mixed("outage", 14);
+            byte[] manifestBytes = GatewayTestSupport.typedTopics(topics.prefix()).manifests().valueSerde()
+                    .serializer().serialize(topics.manifests(), r.manifest());
+            try (TopologyTestDriver d = new TopologyTestDriver(outage, GatewayApp.combinerProps(config, topics),
+                    java.time.Instant.ofEpochMilli(T0))) {
+                TestInputTopic<String, byte[]> in = d.createInputTopic(topics.manifests(), new StringSerializer(),
+                        new org.apache.kafka.common.serialization.ByteArraySerializer());
+                TestOutputTopic<String, io.moestreams.avro.DeadLetter> letters = d.createOutputTopic(
+                        topics.deadLetter(), new StringDeserializer(),
+                        GatewayTestSupport.typedTopics(topics.prefix()).deadLetter().valueSerde().deserializer());
+
+                // When the registry fails just as the manifest arrives
+                proxy.fail();
+                RuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
+                        () -> in.pipeInput(r.id(), manifestBytes, T0));
+
+                // Then the task fails (the record is processed again later) and nothing is dead-lettered
+                assertTrue(io.moestreams.schemas.SchemaRegistryException.isTransient(e), e.toString());
+                assertTrue(letters.isEmpty());
+            }
+        }
+    }
+
+    @Test
     void partialOnTimeoutCarriesThePresentContributions() {
         // Given partial responses enabled and a request of experts 0..3 where 1 and 3 answered
         start(Map.of(GatewayConfig.PARTIAL_ON_TIMEOUT, "true"));

@@ -356,6 +356,45 @@ class GatewayTopologyIT {
     }
 
     @Test
+    void registryOutageFailsTheTaskInsteadOfDeadLetteringAValidRequest() throws Exception {
+        // Given a gateway whose registry client has every output schema cached (not the request's), via a proxy
+        try (RegistryProxy proxy = new RegistryProxy(io.moestreams.embedded.SharedStack.get().schemaRegistryUrl())) {
+            io.moestreams.schemas.SchemaRegistryClient client = new io.moestreams.schemas.SchemaRegistryClient(
+                    proxy.url(), Duration.ofSeconds(2), Duration.ofSeconds(2));
+            SchemaCatalog.valueSchemas(topics, E).forEach((topic, schema) -> {
+                if (!topic.equals(topics.requests())) {
+                    client.register(io.moestreams.schemas.WireFormat.subject(topic, false), schema);
+                }
+            });
+            TypedTopics viaProxy = new TypedTopics(topics, client);
+            GatewayConfig config = GatewayTestSupport.config(topics.prefix(), model.directory(),
+                    stateDir.resolve("outage"), Map.of());
+            Topology outage = GatewayTopology.build(config, topics, viaProxy, model.config(), model.router(),
+                    new InFlightLedger(E, 5_000), new SimpleMeterRegistry());
+            byte[] valid = requestBytes("r-outage", Tensors.f32(randomRows(2, 34), 2, D), null);
+            try (TopologyTestDriver d = GatewayTestSupport.driver(outage, config, config.applicationId() + "-outage")) {
+                TestInputTopic<String, byte[]> in = d.createInputTopic(topics.requests(), new StringSerializer(),
+                        new ByteArraySerializer());
+                TestOutputTopic<String, DeadLetter> letters = d.createOutputTopic(topics.deadLetter(),
+                        new StringDeserializer(), typed.deadLetter().valueSerde().deserializer());
+                TestOutputTopic<String, InferenceResponse> answers = d.createOutputTopic(topics.responses(),
+                        new StringDeserializer(), typed.responses().valueSerde().deserializer());
+
+                // When the registry fails just as a valid request (whose schema id the client never saw) arrives
+                proxy.fail();
+                RuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
+                        () -> in.pipeInput("r-outage", valid, GatewayTestSupport.T0));
+
+                // Then the task fails, to process the record again once the thread is replaced (exactly once),
+                // and the valid request is neither dead-lettered nor rejected, although those sinks would work
+                assertTrue(io.moestreams.schemas.SchemaRegistryException.isTransient(e), e.toString());
+                assertTrue(letters.isEmpty());
+                assertTrue(answers.isEmpty());
+            }
+        }
+    }
+
+    @Test
     void bf16RequestIsRoutedOnItsDecodedValues() {
         // Given values exactly representable in bfloat16, sent as a BF16 tensor
         float[] rows = randomRows(4, 3);
