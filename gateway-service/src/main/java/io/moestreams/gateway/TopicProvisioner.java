@@ -5,6 +5,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -12,6 +13,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -72,8 +74,7 @@ public final class TopicProvisioner {
                     }
                 }
             }
-            Map<String, TopicDescription> described = admin.describeTopics(plan.keySet()).allTopicNames()
-                    .get(30, TimeUnit.SECONDS);
+            Map<String, TopicDescription> described = describeOnceVisible(admin, plan.keySet());
             int results = described.get(topics.expertResults()).partitions().size();
             int manifests = described.get(topics.manifests()).partitions().size();
             if (results != manifests) {
@@ -88,6 +89,25 @@ public final class TopicProvisioner {
         } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("cannot create or describe the platform's topics at "
                     + config.bootstrapServers() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Describes just-created topics; a broker may answer "unknown topic" until its metadata has caught up with the
+     * creation, so that answer is retried for up to 30 s.
+     */
+    private static Map<String, TopicDescription> describeOnceVisible(Admin admin, Set<String> names)
+            throws InterruptedException, ExecutionException, TimeoutException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            try {
+                return admin.describeTopics(names).allTopicNames().get(30, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof UnknownTopicOrPartitionException) || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                TimeUnit.MILLISECONDS.sleep(50); // retry backoff while metadata propagates
+            }
         }
     }
 }
