@@ -228,10 +228,6 @@ final class ExpertWorker implements Runnable {
 
     static final Duration REGISTRY_RETRY = Duration.ofSeconds(1);
 
-    static boolean registryUnavailable(Throwable e) {
-        return SchemaRegistryException.isTransient(e);
-    }
-
     private void backOff() {
         synchronized (this) {
             try {
@@ -254,7 +250,7 @@ final class ExpertWorker implements Runnable {
                 throw new SerializationException("empty record");
             }
         } catch (SerializationException e) {
-            if (registryUnavailable(e)) {
+            if (SchemaRegistryException.isTransient(e)) {
                 throw new RegistryUnavailable(e);
             }
             bad.add(new Bad(r, "undecodable dispatch block: " + e.getMessage(), "value", r.key()));
@@ -392,7 +388,7 @@ final class ExpertWorker implements Runnable {
         try {
             return serializer.serialize(topic, value);
         } catch (SerializationException e) {
-            if (registryUnavailable(e)) {
+            if (SchemaRegistryException.isTransient(e)) {
                 throw new RegistryUnavailable(e);
             }
             throw e;

@@ -327,21 +327,4 @@ class ExpertConfigTest {
         assertFalse(config.toString().contains("s3cret"), config.toString());
     }
 
-    @Test
-    void onlyAnUnreachableOrFailingRegistryCountsAsTransient() {
-        // Given registry failures of several kinds, wrapped as a deserializer wraps them
-        var unreachable = new org.apache.kafka.common.errors.SerializationException("x",
-                new io.moestreams.schemas.SchemaRegistryException("down", -1, -1, null, null));
-        var serverError = new org.apache.kafka.common.errors.SerializationException("x",
-                new io.moestreams.schemas.SchemaRegistryException("boom", 503, 50301, "busy", null));
-        var notFound = new org.apache.kafka.common.errors.SerializationException("x",
-                new io.moestreams.schemas.SchemaRegistryException("gone", 404, 40403, "no schema", null));
-        var corrupt = new org.apache.kafka.common.errors.SerializationException("unknown magic byte 0x07");
-
-        // Then only the first two are retried instead of dead-lettered
-        assertTrue(ExpertWorker.registryUnavailable(unreachable));
-        assertTrue(ExpertWorker.registryUnavailable(serverError));
-        assertFalse(ExpertWorker.registryUnavailable(notFound));
-        assertFalse(ExpertWorker.registryUnavailable(corrupt));
-    }
 }

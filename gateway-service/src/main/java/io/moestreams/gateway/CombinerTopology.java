@@ -4,7 +4,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.TypedTopics;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -61,15 +60,9 @@ public final class CombinerTopology {
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(ARRIVALS_STORE),
                 Serdes.String(), Serdes.ByteArray()), PROCESSOR);
         topology.addSink(SINK, topics.responses(), new StringSerializer(),
-                anyValue(typed.responses().valueSerde().serializer()), PROCESSOR);
+                GatewayTopology.anyValue(typed.responses().valueSerde().serializer()), PROCESSOR);
         topology.addSink(DEAD_LETTER_SINK, topics.deadLetter(), new StringSerializer(),
-                anyValue(typed.deadLetter().valueSerde().serializer()), PROCESSOR);
+                GatewayTopology.anyValue(typed.deadLetter().valueSerde().serializer()), PROCESSOR);
         return topology;
-    }
-
-    /** A sink serializer for the processor's Object-typed output; each sink only ever receives its own type. */
-    @SuppressWarnings("unchecked")
-    static Serializer<Object> anyValue(Serializer<?> serializer) {
-        return (Serializer<Object>) serializer;
     }
 }

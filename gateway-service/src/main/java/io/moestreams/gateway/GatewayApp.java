@@ -20,6 +20,8 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The gateway process: provisions the topics, then runs the intake (gating) and the combiner as two Kafka Streams
@@ -35,14 +37,18 @@ public final class GatewayApp implements AutoCloseable {
     private final KafkaStreams combiner;
     private final FlowController flow;
     private final InFlightLedger ledger;
+    private final CountDownLatch intakeStarted;
+    private final CountDownLatch combinerStarted;
 
     private GatewayApp(MoeModel model, KafkaStreams intake, KafkaStreams combiner, FlowController flow,
-                       InFlightLedger ledger) {
+                       InFlightLedger ledger, CountDownLatch intakeStarted, CountDownLatch combinerStarted) {
         this.model = model;
         this.intake = intake;
         this.combiner = combiner;
         this.flow = flow;
         this.ledger = ledger;
+        this.intakeStarted = intakeStarted;
+        this.combinerStarted = combinerStarted;
     }
 
     public static GatewayApp start(GatewayConfig config, MeterRegistry meters) {
@@ -73,8 +79,10 @@ public final class GatewayApp implements AutoCloseable {
                             intake.resume();
                         }
                     }, meters);
-            logTransitions(intake, "intake");
-            logTransitions(combiner, "combiner");
+            CountDownLatch intakeStarted = new CountDownLatch(1);
+            CountDownLatch combinerStarted = new CountDownLatch(1);
+            watch(intake, "intake", intakeStarted);
+            watch(combiner, "combiner", combinerStarted);
             // A failed stream thread (e.g. the registry was unreachable) is replaced; under exactly-once its
             // uncommitted work is aborted and processed again, so nothing is lost or doubled.
             intake.setUncaughtExceptionHandler(GatewayApp::replaceThread);
@@ -84,7 +92,7 @@ public final class GatewayApp implements AutoCloseable {
             flow.start();
             LOGGER.info("Gateway started: application {} on {}, {} experts, topic prefix '{}'",
                     config.applicationId(), config.bootstrapServers(), numExperts, config.topicPrefix());
-            return new GatewayApp(model, intake, combiner, flow, ledger);
+            return new GatewayApp(model, intake, combiner, flow, ledger, intakeStarted, combinerStarted);
         } catch (RuntimeException e) {
             model.close();
             throw e;
@@ -96,11 +104,13 @@ public final class GatewayApp implements AutoCloseable {
         return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
     }
 
-    private static void logTransitions(KafkaStreams streams, String name) {
+    /** Logs lifecycle transitions and counts {@code running} down the first time the app is RUNNING or failed. */
+    private static void watch(KafkaStreams streams, String name, CountDownLatch running) {
         streams.setStateListener((now, before) -> {
             if (now == KafkaStreams.State.RUNNING || now == KafkaStreams.State.ERROR
                     || now == KafkaStreams.State.NOT_RUNNING) {
                 LOGGER.info("Gateway {} is {}", name, now);
+                running.countDown();
             }
         });
     }
@@ -113,18 +123,15 @@ public final class GatewayApp implements AutoCloseable {
      */
     public boolean awaitRunning(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            KafkaStreams.State a = intake.state();
-            KafkaStreams.State b = combiner.state();
-            if (a == KafkaStreams.State.ERROR || b == KafkaStreams.State.ERROR) {
-                throw new IllegalStateException("gateway failed to start: intake " + a + ", combiner " + b);
-            }
-            if (a == KafkaStreams.State.RUNNING && b == KafkaStreams.State.RUNNING) {
-                return true;
-            }
-            Thread.sleep(20);
+        boolean reached = intakeStarted.await(timeout.toNanos(), TimeUnit.NANOSECONDS)
+                && combinerStarted.await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        KafkaStreams.State a = intake.state();
+        KafkaStreams.State b = combiner.state();
+        if (a == KafkaStreams.State.ERROR || b == KafkaStreams.State.ERROR
+                || a == KafkaStreams.State.NOT_RUNNING || b == KafkaStreams.State.NOT_RUNNING) {
+            throw new IllegalStateException("gateway failed to start: intake " + a + ", combiner " + b);
         }
-        return false;
+        return reached;
     }
 
     static Map<String, Object> adminProps(GatewayConfig config) {

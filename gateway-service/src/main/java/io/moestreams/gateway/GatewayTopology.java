@@ -2,9 +2,6 @@ package io.moestreams.gateway;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.moestreams.avro.DispatchBlock;
-import io.moestreams.avro.DispatchManifest;
-import io.moestreams.avro.InferenceResponse;
-import io.moestreams.avro.DeadLetter;
 import io.moestreams.core.config.MoeConfig;
 import io.moestreams.core.routing.Router;
 import io.moestreams.schemas.Topics;
@@ -39,7 +36,6 @@ public final class GatewayTopology {
     private GatewayTopology() {
     }
 
-    @SuppressWarnings("unchecked")
     public static Topology build(GatewayConfig config, Topics topics, TypedTopics typed, MoeConfig model,
                                  Router router, InFlightLedger ledger, MeterRegistry meters) {
         Topology topology = new Topology();
@@ -51,19 +47,22 @@ public final class GatewayTopology {
         topology.addStateStore(Stores.keyValueStoreBuilder(
                 Stores.persistentKeyValueStore(REQUEST_IDS_STORE), Serdes.String(), Serdes.Long()), PROCESSOR);
 
-        Serializer<Object> dispatch = (Serializer<Object>) (Serializer<?>) typed.expert(0).valueSerde().serializer();
+        Serializer<Object> dispatch = anyValue(typed.expert(0).valueSerde().serializer());
         topology.addSink(DISPATCH_SINK,
                 (key, value, ctx) -> topics.expert(((DispatchBlock) value).getExpert()),
                 new StringSerializer(), dispatch, PROCESSOR);
-        Serializer<DispatchManifest> manifests = typed.manifests().valueSerde().serializer();
         topology.addSink(MANIFEST_SINK, topics.manifests(), new StringSerializer(),
-                (Serializer<Object>) (Serializer<?>) manifests, PROCESSOR);
-        Serializer<InferenceResponse> responses = typed.responses().valueSerde().serializer();
+                anyValue(typed.manifests().valueSerde().serializer()), PROCESSOR);
         topology.addSink(RESPONSE_SINK, topics.responses(), new StringSerializer(),
-                (Serializer<Object>) (Serializer<?>) responses, PROCESSOR);
-        Serializer<DeadLetter> deadLetters = typed.deadLetter().valueSerde().serializer();
+                anyValue(typed.responses().valueSerde().serializer()), PROCESSOR);
         topology.addSink(DEAD_LETTER_SINK, topics.deadLetter(), new StringSerializer(),
-                (Serializer<Object>) (Serializer<?>) deadLetters, PROCESSOR);
+                anyValue(typed.deadLetter().valueSerde().serializer()), PROCESSOR);
         return topology;
+    }
+
+    /** A sink serializer for a processor's Object-typed output; each sink only ever receives its own type. */
+    @SuppressWarnings("unchecked")
+    static Serializer<Object> anyValue(Serializer<?> serializer) {
+        return (Serializer<Object>) serializer;
     }
 }

@@ -25,12 +25,14 @@ public final class InFlightLedger {
     private final long graceMs;
     private final Map<String, Entry> entries = new HashMap<>();
     private final AtomicLongArray inFlight;
+    private final AtomicLongArray peak;
     private volatile Runnable onDispatch = () -> { };
 
     public InFlightLedger(int numExperts, long graceMs) {
         this.numExperts = numExperts;
         this.graceMs = graceMs;
         this.inFlight = new AtomicLongArray(numExperts);
+        this.peak = new AtomicLongArray(numExperts);
     }
 
     /** Records the tokens of one dispatched request (replacing an earlier record of the same id). */
@@ -48,7 +50,10 @@ public final class InFlightLedger {
             subtract(old);
         }
         for (int e = 0; e < numExperts; e++) {
-            inFlight.addAndGet(e, tokensPerExpert[e]);
+            long now = inFlight.addAndGet(e, tokensPerExpert[e]);
+            if (now > peak.get(e)) {
+                peak.set(e, now); // only this lock holder raises it
+            }
         }
     }
 
@@ -91,6 +96,11 @@ public final class InFlightLedger {
 
     public long inFlight(int expert) {
         return inFlight.get(expert);
+    }
+
+    /** The highest in-flight token count expert {@code expert} has reached since start. */
+    public long peakInFlight(int expert) {
+        return peak.get(expert);
     }
 
     public int numExperts() {

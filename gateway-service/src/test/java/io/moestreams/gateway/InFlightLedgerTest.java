@@ -151,4 +151,18 @@ class InFlightLedgerTest {
         assertEquals(0, ledger.pendingRequests());
         assertEquals(0, inFlight(ledger)[0]);
     }
+
+    @Test
+    void peakRemembersTheHighestInFlightCountAfterSettling() {
+        // Given two requests in flight for expert 0, one of them settled
+        InFlightLedger ledger = new InFlightLedger(2, 1_000);
+        ledger.dispatched("a", new int[] {5, 0}, 10_000);
+        ledger.dispatched("b", new int[] {7, 1}, 10_000);
+        ledger.settled("a");
+
+        // Then the current count dropped but the peak is the sum they reached together
+        org.junit.jupiter.api.Assertions.assertEquals(7, ledger.inFlight(0));
+        org.junit.jupiter.api.Assertions.assertEquals(12, ledger.peakInFlight(0));
+        org.junit.jupiter.api.Assertions.assertEquals(1, ledger.peakInFlight(1));
+    }
 }

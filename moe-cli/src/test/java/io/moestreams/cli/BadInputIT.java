@@ -90,7 +90,7 @@ class BadInputIT {
             }
 
             // Then every bad record is on the dead-letter topic with its original bytes and a reason naming the field
-            List<DeadLetter> letters = awaitCount(h, h.topics.deadLetter(), DeadLetter.class, bad.size());
+            List<DeadLetter> letters = h.readAtLeast(h.topics.deadLetter(), DeadLetter.class, bad.size(), Duration.ofSeconds(60));
             assertEquals(bad.size(), letters.size());
             for (DeadLetter letter : letters) {
                 String key = new String(bytes(letter.getKey()), StandardCharsets.UTF_8);
@@ -110,8 +110,8 @@ class BadInputIT {
 
             // ...and the good requests complete, the rejected ones with a decodable id get REJECTED responses
             int expectedResponses = good.size() + bad.size();
-            List<InferenceResponse> responses = awaitCount(h, h.topics.responses(), InferenceResponse.class,
-                    expectedResponses);
+            List<InferenceResponse> responses = h.readAtLeast(h.topics.responses(), InferenceResponse.class,
+                    expectedResponses, Duration.ofSeconds(60));
             Map<String, List<ResponseStatus>> statuses = new HashMap<>();
             for (InferenceResponse r : responses) {
                 statuses.computeIfAbsent(r.getRequestId(), k -> new ArrayList<>()).add(r.getStatus());
@@ -148,16 +148,5 @@ class BadInputIT {
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, h.stack.bootstrapServers());
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         return new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
-    }
-
-    private static <T extends org.apache.avro.specific.SpecificRecord> List<T> awaitCount(
-            PipelineHarness h, String topic, Class<T> type, int count) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        List<T> all = PipelineResilienceIT.readAll(h, topic, type);
-        while (all.size() < count && System.nanoTime() < deadline) {
-            Thread.sleep(200);
-            all = PipelineResilienceIT.readAll(h, topic, type);
-        }
-        return all;
     }
 }

@@ -16,12 +16,27 @@ import io.moestreams.embedded.EmbeddedStack;
 import io.moestreams.embedded.SharedStack;
 import io.moestreams.schemas.Topics;
 
+import io.moestreams.avro.ExpertResult;
+import io.moestreams.avro.InferenceResponse;
+import io.moestreams.schemas.SchemaRegistryClient;
+import io.moestreams.schemas.TypedTopics;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -107,5 +122,48 @@ final class PipelineHarness {
             maxDiff = Math.max(maxDiff, Math.abs((double) r[i] - o[i]));
         }
         assertTrue(maxDiff <= 1e-5 * maxRef, id + ": max |diff| " + maxDiff + " > 1e-5 x " + maxRef);
+    }
+
+    /** Every committed record of a topic, from the beginning to its current end. */
+    <T extends SpecificRecord> List<T> readAll(String topic, Class<T> type) {
+        return read(topic, type, -1, Duration.ofSeconds(30));
+    }
+
+    /** Committed records of a topic from the beginning, as soon as there are at least {@code count} (or the timeout). */
+    <T extends SpecificRecord> List<T> readAtLeast(String topic, Class<T> type, int count, Duration timeout) {
+        return read(topic, type, count, timeout);
+    }
+
+    private <T extends SpecificRecord> List<T> read(String topic, Class<T> type, int count, Duration timeout) {
+        TypedTopics typed = new TypedTopics(topics, new SchemaRegistryClient(stack.schemaRegistryUrl()));
+        @SuppressWarnings("unchecked")
+        Deserializer<T> values = (Deserializer<T>) (type == ExpertResult.class
+                ? typed.expertResults().valueSerde().deserializer()
+                : type == InferenceResponse.class ? typed.responses().valueSerde().deserializer()
+                : typed.deadLetter().valueSerde().deserializer());
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        List<T> out = new ArrayList<>();
+        try (KafkaConsumer<String, T> c = new KafkaConsumer<>(p, new StringDeserializer(), values)) {
+            List<TopicPartition> parts = new ArrayList<>();
+            for (PartitionInfo pi : c.partitionsFor(topic)) {
+                parts.add(new TopicPartition(topic, pi.partition()));
+            }
+            c.assign(parts);
+            c.seekToBeginning(parts);
+            Map<TopicPartition, Long> end = count < 0 ? c.endOffsets(parts) : Map.of();
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, T> r : c.poll(Duration.ofMillis(200))) { // waits for records
+                    out.add(r.value());
+                }
+                if (count >= 0 ? out.size() >= count : parts.stream().allMatch(tp -> c.position(tp) >= end.get(tp))) {
+                    break;
+                }
+            }
+        }
+        return out;
     }
 }

@@ -7,26 +7,14 @@ import io.moestreams.core.jsonl.ResponseLine;
 import io.moestreams.core.jsonl.ResponseStatus;
 import io.moestreams.core.reference.LayerOutput;
 import io.moestreams.expert.ExpertService;
-import io.moestreams.schemas.SchemaRegistryClient;
-import io.moestreams.schemas.TypedTopics;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.Deserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -64,7 +52,7 @@ class PipelineResilienceIT {
 
             // Then both workers computed part of expert 0's tokens, and every answer is still exact
             Map<String, Integer> blocksByWorker = new HashMap<>();
-            for (ExpertResult r : readAll(h, h.topics.expertResults(), ExpertResult.class)) {
+            for (ExpertResult r : h.readAll(h.topics.expertResults(), ExpertResult.class)) {
                 if (r.getExpert() == 0) {
                     blocksByWorker.merge(r.getWorkerId(), 1, Integer::sum);
                 }
@@ -116,7 +104,7 @@ class PipelineResilienceIT {
                         Conversions.line(answers.get(lines.get(i).id()).response()));
             }
             Map<String, Integer> responsesPerId = new HashMap<>();
-            for (InferenceResponse r : readAll(h, h.topics.responses(), InferenceResponse.class)) {
+            for (InferenceResponse r : h.readAll(h.topics.responses(), InferenceResponse.class)) {
                 responsesPerId.merge(r.getRequestId(), 1, Integer::sum);
             }
             assertEquals(lines.size(), responsesPerId.size());
@@ -174,43 +162,5 @@ class PipelineResilienceIT {
             }
             Thread.sleep(50);
         }
-    }
-
-    /** Every committed record of a topic, from the beginning to its current end. */
-    static <T extends org.apache.avro.specific.SpecificRecord> List<T> readAll(PipelineHarness h, String topic,
-                                                                               Class<T> type) {
-        TypedTopics typed = new TypedTopics(h.topics, new SchemaRegistryClient(h.stack.schemaRegistryUrl()));
-        @SuppressWarnings("unchecked")
-        Deserializer<T> valueDeserializer = (Deserializer<T>) (type == ExpertResult.class
-                ? typed.expertResults().valueSerde().deserializer()
-                : type == InferenceResponse.class ? typed.responses().valueSerde().deserializer()
-                : typed.deadLetter().valueSerde().deserializer());
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, h.stack.bootstrapServers());
-        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        List<T> out = new ArrayList<>();
-        try (KafkaConsumer<String, T> c = new KafkaConsumer<>(p, new StringDeserializer(), valueDeserializer)) {
-            List<TopicPartition> parts = new ArrayList<>();
-            for (PartitionInfo pi : c.partitionsFor(topic)) {
-                parts.add(new TopicPartition(topic, pi.partition()));
-            }
-            c.assign(parts);
-            c.seekToBeginning(parts);
-            Map<TopicPartition, Long> end = c.endOffsets(parts);
-            Set<TopicPartition> done = new HashSet<>();
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (done.size() < parts.size() && System.nanoTime() < deadline) {
-                for (ConsumerRecord<String, T> r : c.poll(Duration.ofMillis(200))) {
-                    out.add(r.value());
-                }
-                for (TopicPartition tp : parts) {
-                    if (c.position(tp) >= end.get(tp)) {
-                        done.add(tp);
-                    }
-                }
-            }
-        }
-        return out;
     }
 }

@@ -17,14 +17,7 @@ public record TensorInfo(String name, SafetensorsDtype dtype, long[] shape, long
     public TensorInfo {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(dtype, "dtype");
-        Objects.requireNonNull(shape, "shape");
-        shape = shape.clone();
-        for (long dim : shape) {
-            if (dim < 0) {
-                throw new IllegalArgumentException("tensor " + name + ": negative dimension in shape "
-                        + Arrays.toString(shape));
-            }
-        }
+        shape = Shapes.checkedCopy(name, shape);
         if (begin < 0 || end < begin) {
             throw new IllegalArgumentException("tensor " + name + ": data_offsets must satisfy 0 <= begin <= end, found ["
                     + begin + ", " + end + "]");
@@ -38,11 +31,7 @@ public record TensorInfo(String name, SafetensorsDtype dtype, long[] shape, long
 
     /** Product of the dimensions (1 for a scalar). */
     public long numElements() {
-        long n = 1;
-        for (long dim : shape) {
-            n = Math.multiplyExact(n, dim);
-        }
-        return n;
+        return Shapes.numElements(shape);
     }
 
     /** end - begin. */

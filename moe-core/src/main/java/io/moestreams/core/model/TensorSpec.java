@@ -18,13 +18,7 @@ public record TensorSpec(String name, SafetensorsDtype dtype, long[] shape) {
         if (!dtype.readableAsF32()) {
             throw new IllegalArgumentException("tensor " + name + ": dtype must be F32, F16 or BF16, found " + dtype);
         }
-        shape = Objects.requireNonNull(shape, "shape").clone();
-        for (long dim : shape) {
-            if (dim < 0) {
-                throw new IllegalArgumentException("tensor " + name + ": negative dimension in shape "
-                        + Arrays.toString(shape));
-            }
-        }
+        shape = Shapes.checkedCopy(name, shape);
     }
 
     @Override
@@ -34,11 +28,7 @@ public record TensorSpec(String name, SafetensorsDtype dtype, long[] shape) {
 
     /** Product of the dimensions. */
     public long numElements() {
-        long n = 1;
-        for (long dim : shape) {
-            n = Math.multiplyExact(n, dim);
-        }
-        return n;
+        return Shapes.numElements(shape);
     }
 
     /** Stored size in bytes. */

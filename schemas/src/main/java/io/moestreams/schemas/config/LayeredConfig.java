@@ -7,12 +7,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * Configuration layered as defaults → properties file → environment → explicit overrides (later wins).
@@ -88,14 +88,8 @@ public final class LayeredConfig {
     private static void checkKnown(Set<String> known, String key, String source) {
         if (key.startsWith("moe.") && !known.contains(key)) {
             throw new ConfigException(key, "unknown moe-streams setting (from " + source + "); known settings: "
-                    + String.join(", ", new TreeMap<>(toMap(known)).keySet()));
+                    + String.join(", ", new TreeSet<>(known)));
         }
-    }
-
-    private static Map<String, String> toMap(Set<String> keys) {
-        Map<String, String> m = new LinkedHashMap<>();
-        keys.forEach(k -> m.put(k, ""));
-        return m;
     }
 
     /** A required {@code moe.*} value. */
