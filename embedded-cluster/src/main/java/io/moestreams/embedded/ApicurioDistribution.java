@@ -18,7 +18,6 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,11 +38,10 @@ final class ApicurioDistribution {
     private static final String GROUP_PATH = "io/apicurio/apicurio-registry-app";
     private static final long FETCH_TIMEOUT_MINUTES = 20;
     private static final String DEPENDENCY_GET = "org.apache.maven.plugins:maven-dependency-plugin:2.8:get";
-    private static final Pattern JAVA_VERSION = Pattern.compile("^JAVA_VERSION=\"?([^\"\\s]+)\"?\\s*$",
-            Pattern.MULTILINE);
+    private static final Pattern JAVA_VERSION =
+            Pattern.compile("^JAVA_VERSION=\"?([^\"\\s]+)\"?\\s*$", Pattern.MULTILINE);
 
-    private ApicurioDistribution() {
-    }
+    private ApicurioDistribution() {}
 
     /** A JDK found on this machine. */
     record Jdk(Path home, String version, int feature) {
@@ -82,23 +80,26 @@ final class ApicurioDistribution {
         List<Jdk> jdks;
         String forced = System.getProperty(JAVA_HOME_PROPERTY);
         if (forced != null && !forced.isBlank()) {
-            jdks = List.of(readJdk(Path.of(forced)).orElseThrow(() -> new IllegalStateException(
-                    JAVA_HOME_PROPERTY + "=" + forced + " is not a JDK home (needs a release file with JAVA_VERSION "
+            jdks = List.of(readJdk(Path.of(forced))
+                    .orElseThrow(() -> new IllegalStateException(JAVA_HOME_PROPERTY + "=" + forced
+                            + " is not a JDK home (needs a release file with JAVA_VERSION "
                             + "and an executable bin/java)")));
         } else {
             jdks = findJdks();
         }
-        Jdk newest = jdks.stream().max(Comparator.comparingInt(Jdk::feature)).orElseThrow(() ->
-                new IllegalStateException("no JDK found to run Apicurio Registry (looked at java.home, $JAVA_HOME and "
-                        + "/usr/lib/jvm/*/release)"));
+        Jdk newest = jdks.stream()
+                .max(Comparator.comparingInt(Jdk::feature))
+                .orElseThrow(() -> new IllegalStateException(
+                        "no JDK found to run Apicurio Registry (looked at java.home, $JAVA_HOME and "
+                                + "/usr/lib/jvm/*/release)"));
         if (newest.feature() >= PRIMARY_MIN_JAVA) {
             return new Choice(versions.getProperty("apicurio.version"), newest);
         }
         if (newest.feature() >= FALLBACK_MIN_JAVA) {
             return new Choice(versions.getProperty("apicurio.java17.version"), newest);
         }
-        throw new IllegalStateException("Apicurio Registry needs Java " + FALLBACK_MIN_JAVA + "+, the newest JDK found is "
-                + newest.version() + " at " + newest.home());
+        throw new IllegalStateException("Apicurio Registry needs Java " + FALLBACK_MIN_JAVA
+                + "+, the newest JDK found is " + newest.version() + " at " + newest.home());
     }
 
     static Properties versions() {
@@ -146,7 +147,8 @@ final class ApicurioDistribution {
 
     private static Optional<Jdk> readJdk(Path home) {
         Path release = home.resolve("release");
-        if (!Files.isRegularFile(release) || !Files.isExecutable(home.resolve("bin").resolve("java"))) {
+        if (!Files.isRegularFile(release)
+                || !Files.isExecutable(home.resolve("bin").resolve("java"))) {
             return Optional.empty();
         }
         try {
@@ -187,7 +189,9 @@ final class ApicurioDistribution {
     }
 
     static Path archivePath(Path repository, String version) {
-        return repository.resolve(GROUP_PATH).resolve(version)
+        return repository
+                .resolve(GROUP_PATH)
+                .resolve(version)
                 .resolve("apicurio-registry-app-" + version + "-all.tar.gz");
     }
 
@@ -207,8 +211,11 @@ final class ApicurioDistribution {
 
     private static void fetch(Path repository, String version) {
         String artifact = "io.apicurio:apicurio-registry-app:" + version + ":tar.gz:all";
-        LOGGER.info("Apicurio Registry {} is not in {}; fetching {} with mvn (about 160 MB, once)",
-                version, repository, artifact);
+        LOGGER.info(
+                "Apicurio Registry {} is not in {}; fetching {} with mvn (about 160 MB, once)",
+                version,
+                repository,
+                artifact);
         // dependency-plugin 2.8, pinned: 3.x rejects the artifact descriptor of 3.0.9 (its parent pom is
         // not on Central), 2.8 resolves the artifact alone
         Path log = null;
@@ -217,9 +224,18 @@ final class ApicurioDistribution {
         try {
             out = Files.createTempDirectory("moe-apicurio-fetch-");
             log = out.resolve("mvn.log");
-            command.addAll(List.of("mvn", "-B", "-q", DEPENDENCY_GET, "-Dartifact=" + artifact,
-                    "-Dtransitive=false", "-Dmaven.repo.local=" + repository));
-            Process mvn = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            command.addAll(List.of(
+                    "mvn",
+                    "-B",
+                    "-q",
+                    DEPENDENCY_GET,
+                    "-Dartifact=" + artifact,
+                    "-Dtransitive=false",
+                    "-Dmaven.repo.local=" + repository));
+            Process mvn = new ProcessBuilder(command)
+                    .redirectErrorStream(true)
+                    .redirectOutput(log.toFile())
+                    .start();
             mvn.getOutputStream().close();
             if (!mvn.waitFor(FETCH_TIMEOUT_MINUTES, TimeUnit.MINUTES)) {
                 mvn.descendants().forEach(ProcessHandle::destroyForcibly);
@@ -232,8 +248,8 @@ final class ApicurioDistribution {
                         + mvn.exitValue() + ":\n" + LogTail.of(log, 30));
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("could not run '" + String.join(" ", command)
-                    + "' (is Maven's mvn on the PATH?)", e);
+            throw new UncheckedIOException(
+                    "could not run '" + String.join(" ", command) + "' (is Maven's mvn on the PATH?)", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while fetching " + artifact, e);
@@ -282,7 +298,11 @@ final class ApicurioDistribution {
             try {
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
                 tmp = null;
-                LOGGER.info("unpacked Apicurio Registry {} ({} files) into {} in {} ms", version, files, target,
+                LOGGER.info(
+                        "unpacked Apicurio Registry {} ({} files) into {} in {} ms",
+                        version,
+                        files,
+                        target,
                         TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
             } catch (IOException raced) {
                 if (launcherIn(target).isEmpty()) {

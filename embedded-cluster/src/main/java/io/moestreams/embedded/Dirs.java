@@ -12,8 +12,7 @@ import java.nio.file.attribute.BasicFileAttributes;
 /** Directory helpers shared by the embedded servers. */
 final class Dirs {
 
-    private Dirs() {
-    }
+    private Dirs() {}
 
     /** Deletes {@code dir} and everything below it; a missing directory is not an error. */
     static void deleteRecursively(Path dir) {

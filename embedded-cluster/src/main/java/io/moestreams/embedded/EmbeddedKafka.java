@@ -21,7 +21,9 @@ import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-
+import kafka.server.KafkaConfig;
+import kafka.server.KafkaRaftServer;
+import kafka.tools.StorageTool;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -30,13 +32,10 @@ import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+import org.apache.kafka.common.utils.AppInfoParser;
 import org.apache.kafka.common.utils.Time;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import kafka.server.KafkaConfig;
-import kafka.server.KafkaRaftServer;
-import kafka.tools.StorageTool;
 
 /**
  * A real Apache Kafka broker running in this JVM in KRaft mode: one node that is broker and controller
@@ -102,8 +101,10 @@ public final class EmbeddedKafka implements AutoCloseable {
                 return startOnce(overrides, t0);
             } catch (PortTakenException e) {
                 last = e;
-                LOGGER.info("Kafka broker port was taken by another process (attempt {}/{}), retrying on new ports",
-                        attempt, START_ATTEMPTS);
+                LOGGER.info(
+                        "Kafka broker port was taken by another process (attempt {}/{}), retrying on new ports",
+                        attempt,
+                        START_ATTEMPTS);
             }
         }
         throw last;
@@ -134,8 +135,12 @@ public final class EmbeddedKafka implements AutoCloseable {
             String bootstrap = "127.0.0.1:" + brokerPort;
             awaitReady(bootstrap);
             long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
-            LOGGER.info("Kafka {} broker (KRaft) ready at {} in {} ms, log dir {}",
-                    org.apache.kafka.common.utils.AppInfoParser.getVersion(), bootstrap, millis, dir);
+            LOGGER.info(
+                    "Kafka {} broker (KRaft) ready at {} in {} ms, log dir {}",
+                    AppInfoParser.getVersion(),
+                    bootstrap,
+                    millis,
+                    dir);
             return new EmbeddedKafka(server, dir, bootstrap, millis);
         } catch (IOException | RuntimeException e) {
             stopServer(server);
@@ -195,12 +200,12 @@ public final class EmbeddedKafka implements AutoCloseable {
         ByteArrayOutputStream buffer = new ByteArrayOutputStream();
         int rc;
         try (PrintStream out = new PrintStream(buffer, true, StandardCharsets.UTF_8)) {
-            rc = StorageTool.execute(new String[] {"format", "-t", Uuid.randomUuid().toString(),
-                    "-c", propsFile.toString()}, out);
+            rc = StorageTool.execute(
+                    new String[] {"format", "-t", Uuid.randomUuid().toString(), "-c", propsFile.toString()}, out);
         }
         if (rc != 0) {
-            throw new IllegalStateException("formatting the KRaft log directory failed (StorageTool exit code "
-                    + rc + "): " + buffer.toString(StandardCharsets.UTF_8).strip());
+            throw new IllegalStateException("formatting the KRaft log directory failed (StorageTool exit code " + rc
+                    + "): " + buffer.toString(StandardCharsets.UTF_8).strip());
         }
     }
 
@@ -210,20 +215,26 @@ public final class EmbeddedKafka implements AutoCloseable {
         try (Admin admin = Admin.create(adminConfig(bootstrap))) {
             while (System.nanoTime() < deadline) {
                 try {
-                    if (!admin.describeCluster().nodes().get(5, TimeUnit.SECONDS).isEmpty()) {
+                    if (!admin.describeCluster()
+                            .nodes()
+                            .get(5, TimeUnit.SECONDS)
+                            .isEmpty()) {
                         return;
                     }
                 } catch (ExecutionException | TimeoutException e) {
                     lastError = e;
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    throw new IllegalStateException("interrupted while waiting for the Kafka broker at " + bootstrap, e);
+                    throw new IllegalStateException(
+                            "interrupted while waiting for the Kafka broker at " + bootstrap, e);
                 }
                 pause(50);
             }
         }
-        throw new IllegalStateException("Kafka broker at " + bootstrap + " did not answer describeCluster within "
-                + READY_TIMEOUT.toSeconds() + " s" + (lastError == null ? "" : ": " + lastError), lastError);
+        throw new IllegalStateException(
+                "Kafka broker at " + bootstrap + " did not answer describeCluster within " + READY_TIMEOUT.toSeconds()
+                        + " s" + (lastError == null ? "" : ": " + lastError),
+                lastError);
     }
 
     /**
@@ -242,8 +253,8 @@ public final class EmbeddedKafka implements AutoCloseable {
                 throw new IllegalArgumentException("topic name must not be blank, was '" + topic + "'");
             }
             if (partitions == null || partitions < 1) {
-                throw new IllegalArgumentException("partition count of topic " + topic + " must be >= 1, was "
-                        + partitions);
+                throw new IllegalArgumentException(
+                        "partition count of topic " + topic + " must be >= 1, was " + partitions);
             }
             topics.add(new NewTopic(topic, partitions, (short) 1));
         });
@@ -257,12 +268,15 @@ public final class EmbeddedKafka implements AutoCloseable {
                     future.get(TOPICS_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
                 } catch (ExecutionException e) {
                     if (!(e.getCause() instanceof TopicExistsException)) {
-                        throw new IllegalStateException("could not create topic " + topic + " on "
-                                + bootstrapServers + ": " + e.getCause(), e.getCause());
+                        throw new IllegalStateException(
+                                "could not create topic " + topic + " on " + bootstrapServers + ": " + e.getCause(),
+                                e.getCause());
                     }
                 } catch (TimeoutException e) {
-                    throw new IllegalStateException("creating topic " + topic + " on " + bootstrapServers
-                            + " did not complete within " + TOPICS_TIMEOUT.toSeconds() + " s", e);
+                    throw new IllegalStateException(
+                            "creating topic " + topic + " on " + bootstrapServers + " did not complete within "
+                                    + TOPICS_TIMEOUT.toSeconds() + " s",
+                            e);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new IllegalStateException("interrupted while creating topic " + topic, e);
@@ -286,7 +300,9 @@ public final class EmbeddedKafka implements AutoCloseable {
                         throw new IllegalStateException("topic " + description.name() + " on " + bootstrap
                                 + " exists with " + have + " partitions, expected " + want);
                     }
-                    if (description.partitions().stream().map(TopicPartitionInfo::leader).allMatch(Objects::nonNull)) {
+                    if (description.partitions().stream()
+                            .map(TopicPartitionInfo::leader)
+                            .allMatch(Objects::nonNull)) {
                         pending.remove(description.name());
                     } else {
                         lastProblem = "topic " + description.name() + " has a partition without leader";
@@ -297,8 +313,9 @@ public final class EmbeddedKafka implements AutoCloseable {
                 }
             } catch (ExecutionException e) {
                 if (!(e.getCause() instanceof UnknownTopicOrPartitionException)) {
-                    throw new IllegalStateException("could not describe topics " + pending + " on " + bootstrap
-                            + ": " + e.getCause(), e.getCause());
+                    throw new IllegalStateException(
+                            "could not describe topics " + pending + " on " + bootstrap + ": " + e.getCause(),
+                            e.getCause());
                 }
                 lastProblem = e.getCause().getMessage();
             } catch (TimeoutException e) {
@@ -316,10 +333,15 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
 
     private static Map<String, Object> adminConfig(String bootstrap) {
-        return Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 5000,
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 10000,
-                AdminClientConfig.RETRY_BACKOFF_MS_CONFIG, 50);
+        return Map.of(
+                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                bootstrap,
+                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                5000,
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                10000,
+                AdminClientConfig.RETRY_BACKOFF_MS_CONFIG,
+                50);
     }
 
     /** {@code host:port} of the PLAINTEXT listener, for {@code bootstrap.servers}. */
@@ -354,7 +376,9 @@ public final class EmbeddedKafka implements AutoCloseable {
         long t0 = System.nanoTime();
         stopServer(server);
         Dirs.deleteRecursively(dir);
-        LOGGER.info("Kafka broker at {} stopped in {} ms", bootstrapServers,
+        LOGGER.info(
+                "Kafka broker at {} stopped in {} ms",
+                bootstrapServers,
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
     }
 

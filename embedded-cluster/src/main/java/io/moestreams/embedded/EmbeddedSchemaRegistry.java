@@ -17,7 +17,6 @@ import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,6 +44,7 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
     private static final Duration STOP_TIMEOUT = Duration.ofSeconds(10);
     /** Writing the class-data archive at exit takes 4-15 s on 2 busy cores. */
     private static final Duration STOP_TIMEOUT_WHILE_RECORDING = Duration.ofSeconds(60);
+
     private static final Duration KILL_TIMEOUT = Duration.ofSeconds(5);
     private static final int START_ATTEMPTS = 3;
     private static final int LOG_TAIL_LINES = 40;
@@ -55,7 +55,8 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
      * 0.5 s: when the parent JVM ($1) is gone it stops the registry (TERM, then KILL after 5 s) and deletes
      * the instance directory ($2); when the registry exits it exits with the registry's status.
      */
-    private static final String WATCHDOG = String.join("\n",
+    private static final String WATCHDOG = String.join(
+            "\n",
             "parent=$1; workdir=$2; shift 2",
             "\"$@\" &",
             "child=$!",
@@ -112,16 +113,18 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
         long t0 = System.nanoTime();
         ApicurioDistribution.Choice choice = ApicurioDistribution.choose();
         Path home = ApicurioDistribution.unpacked(choice.version());
-        Path launcher = ApicurioDistribution.launcherIn(home).orElseThrow(() ->
-                new IllegalStateException("no launcher jar in " + home));
+        Path launcher = ApicurioDistribution.launcherIn(home)
+                .orElseThrow(() -> new IllegalStateException("no launcher jar in " + home));
         RuntimeException last = null;
         for (int attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
             try {
                 return startOnce(choice, launcher, t0);
             } catch (PortTakenException e) {
                 last = e;
-                LOGGER.info("Apicurio Registry port was taken by another process (attempt {}/{}), retrying on new ports",
-                        attempt, START_ATTEMPTS);
+                LOGGER.info(
+                        "Apicurio Registry port was taken by another process (attempt {}/{}), retrying on new ports",
+                        attempt,
+                        START_ATTEMPTS);
             }
         }
         throw last;
@@ -137,28 +140,33 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
             String tail = LogTail.of(launched.logFile, LOG_TAIL_LINES);
             stopTree(launched.watchdog, launched.registry, STOP_TIMEOUT);
             Dirs.deleteRecursively(launched.dir);
-            if (tail.contains("already in use") || tail.contains("seems to be in use")
+            if (tail.contains("already in use")
+                    || tail.contains("seems to be in use")
                     || tail.contains("BindException")) {
                 throw new PortTakenException(e);
             }
             throw new IllegalStateException(e.getMessage() + "\n--- last lines of the registry log ---\n" + tail, e);
         }
         long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
-        LOGGER.info("Apicurio Registry {} (Java {}) ready at {} in {} ms, pid {}{}", choice.version(),
-                choice.jdk().version(), base, millis, launched.registry.pid(),
+        LOGGER.info(
+                "Apicurio Registry {} (Java {}) ready at {} in {} ms, pid {}{}",
+                choice.version(),
+                choice.jdk().version(),
+                base,
+                millis,
+                launched.registry.pid(),
                 launched.cds.dumpTo() != null ? " (recording a class-data archive for faster starts)" : "");
         return new EmbeddedSchemaRegistry(launched, base, millis);
     }
 
     /** Use {@code archive} if present, else record one into {@code dumpTo}, to be kept as {@code keepAs}. */
-    private record CdsArchive(Path archive, Path dumpTo, Path keepAs) {
-    }
+    private record CdsArchive(Path archive, Path dumpTo, Path keepAs) {}
 
-    private record Launched(Process watchdog, ProcessHandle registry, Path dir, Path logFile, String version,
-                            CdsArchive cds) {
-    }
+    private record Launched(
+            Process watchdog, ProcessHandle registry, Path dir, Path logFile, String version, CdsArchive cds) {}
 
-    private static Launched launch(ApicurioDistribution.Choice choice, Path launcher, int httpPort, int managementPort) {
+    private static Launched launch(
+            ApicurioDistribution.Choice choice, Path launcher, int httpPort, int managementPort) {
         Path dir;
         try {
             dir = StaleDirs.create("moe-apicurio-");
@@ -168,9 +176,17 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
         }
         Path logFile = dir.resolve("registry.log");
         CdsArchive cds = cdsArchive(choice, dir);
-        List<String> command = new ArrayList<>(List.of("sh", "-c", WATCHDOG, "moe-registry-watchdog",
-                String.valueOf(ProcessHandle.current().pid()), dir.toString(),
-                choice.jdk().java().toString(), HEAP, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+        List<String> command = new ArrayList<>(List.of(
+                "sh",
+                "-c",
+                WATCHDOG,
+                "moe-registry-watchdog",
+                String.valueOf(ProcessHandle.current().pid()),
+                dir.toString(),
+                choice.jdk().java().toString(),
+                HEAP,
+                "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1",
                 "-XX:-UsePerfData"));
         if (cds.archive() != null) {
             command.add("-XX:SharedArchiveFile=" + cds.archive());
@@ -185,7 +201,8 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
                 "-Dquarkus.management.port=" + managementPort,
                 "-Dapicurio.rules.global.compatibility=BACKWARD",
                 "-Dapicurio.ccompat.use-canonical-hash=true",
-                "-jar", launcher.toString()));
+                "-jar",
+                launcher.toString()));
         Process watchdog;
         try {
             watchdog = new ProcessBuilder(command)
@@ -196,7 +213,8 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
             watchdog.getOutputStream().close();
         } catch (IOException e) {
             Dirs.deleteRecursively(dir);
-            throw new UncheckedIOException("could not start Apicurio Registry with " + choice.jdk().java(), e);
+            throw new UncheckedIOException(
+                    "could not start Apicurio Registry with " + choice.jdk().java(), e);
         }
         try {
             ProcessHandle registry = awaitPid(watchdog, dir.resolve("registry.pid"));
@@ -216,7 +234,8 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
         // an archive only fits the JVM build that wrote it: name it by JDK version and home
         String jdk = choice.jdk().version().replaceAll("[^A-Za-z0-9._-]", "_") + "-"
                 + Integer.toHexString(choice.jdk().home().toString().hashCode());
-        Path archive = ApicurioDistribution.cacheDir().resolve("cds")
+        Path archive = ApicurioDistribution.cacheDir()
+                .resolve("cds")
                 .resolve("apicurio-" + choice.version() + "-java-" + jdk + ".jsa");
         if (Files.isRegularFile(archive)) {
             return new CdsArchive(archive, null, null);
@@ -229,7 +248,8 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
         while (System.nanoTime() < deadline) {
             if (Files.isRegularFile(pidFile)) {
                 try {
-                    long pid = Long.parseLong(Files.readString(pidFile, StandardCharsets.US_ASCII).strip());
+                    long pid = Long.parseLong(
+                            Files.readString(pidFile, StandardCharsets.US_ASCII).strip());
                     Optional<ProcessHandle> handle = ProcessHandle.of(pid);
                     if (handle.isPresent()) {
                         return handle.get();
@@ -245,8 +265,8 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
             }
             pause(20);
         }
-        throw new IllegalStateException("the Apicurio Registry watchdog wrote no pid file within "
-                + PID_TIMEOUT.toSeconds() + " s");
+        throw new IllegalStateException(
+                "the Apicurio Registry watchdog wrote no pid file within " + PID_TIMEOUT.toSeconds() + " s");
     }
 
     private static void awaitReady(Launched launched, String base) {
@@ -282,7 +302,8 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
     }
 
     private static int get(String address) throws IOException {
-        HttpURLConnection connection = (HttpURLConnection) URI.create(address).toURL().openConnection();
+        HttpURLConnection connection =
+                (HttpURLConnection) URI.create(address).toURL().openConnection();
         try {
             connection.setConnectTimeout(1000);
             connection.setReadTimeout(5000);
@@ -339,14 +360,14 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
             // called from a shutdown hook: nothing to unregister
         }
         long t0 = System.nanoTime();
-        boolean graceful = stopTree(watchdog, registry,
-                cds.dumpTo() != null ? STOP_TIMEOUT_WHILE_RECORDING : STOP_TIMEOUT);
+        boolean graceful =
+                stopTree(watchdog, registry, cds.dumpTo() != null ? STOP_TIMEOUT_WHILE_RECORDING : STOP_TIMEOUT);
         if (graceful) {
             keepCdsArchive(watchdog.exitValue());
         }
         Dirs.deleteRecursively(dir);
-        LOGGER.info("Apicurio Registry at {} stopped in {} ms", url,
-                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+        LOGGER.info(
+                "Apicurio Registry at {} stopped in {} ms", url, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
     }
 
     private void closeQuietly() {
@@ -402,8 +423,10 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
         if (alive.isEmpty()) {
             return true;
         }
-        LOGGER.warn("Apicurio Registry processes {} did not stop within {} s; killing them",
-                alive.stream().map(ProcessHandle::pid).toList(), timeout.toSeconds());
+        LOGGER.warn(
+                "Apicurio Registry processes {} did not stop within {} s; killing them",
+                alive.stream().map(ProcessHandle::pid).toList(),
+                timeout.toSeconds());
         alive.forEach(ProcessHandle::destroyForcibly);
         alive = awaitExit(alive, KILL_TIMEOUT);
         if (!alive.isEmpty()) {

@@ -5,7 +5,6 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,13 +52,15 @@ public final class EmbeddedStack implements AutoCloseable {
         Objects.requireNonNull(brokerOverrides, "brokerOverrides");
         long t0 = System.nanoTime();
         CompletableFuture<EmbeddedSchemaRegistry> registryFuture = new CompletableFuture<>();
-        Thread registryStarter = new Thread(() -> {
-            try {
-                registryFuture.complete(EmbeddedSchemaRegistry.start());
-            } catch (Throwable e) {
-                registryFuture.completeExceptionally(e);
-            }
-        }, "moe-embedded-registry-start");
+        Thread registryStarter = new Thread(
+                () -> {
+                    try {
+                        registryFuture.complete(EmbeddedSchemaRegistry.start());
+                    } catch (RuntimeException | Error e) {
+                        registryFuture.completeExceptionally(e);
+                    }
+                },
+                "moe-embedded-registry-start");
         registryStarter.setDaemon(true);
         registryStarter.start();
 
@@ -88,11 +89,16 @@ public final class EmbeddedStack implements AutoCloseable {
             }
             throw new IllegalStateException("starting the schema registry failed: " + cause, cause);
         }
-        StartupTimes times = new StartupTimes(kafka.startupMillis(), registry.startupMillis(),
-                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
-        LOGGER.info("embedded stack ready in {} ms (broker {} ms, registry {} ms): bootstrap.servers={} "
-                        + "schema.registry.url={}", times.totalMillis(), times.brokerMillis(),
-                times.registryMillis(), kafka.bootstrapServers(), registry.url());
+        StartupTimes times = new StartupTimes(
+                kafka.startupMillis(), registry.startupMillis(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+        LOGGER.info(
+                "embedded stack ready in {} ms (broker {} ms, registry {} ms): bootstrap.servers={} "
+                        + "schema.registry.url={}",
+                times.totalMillis(),
+                times.brokerMillis(),
+                times.registryMillis(),
+                kafka.bootstrapServers(),
+                registry.url());
         return new EmbeddedStack(kafka, registry, times);
     }
 
@@ -138,7 +144,8 @@ public final class EmbeddedStack implements AutoCloseable {
         try {
             registryStop.join();
         } catch (CompletionException e) {
-            RuntimeException cause = e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+            RuntimeException cause =
+                    e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
             if (failure == null) {
                 failure = cause;
             } else {

@@ -20,8 +20,7 @@ final class FreePorts {
     private static final int MAX_PROBES = 200;
     private static final Set<Integer> HANDED_OUT = ConcurrentHashMap.newKeySet();
 
-    private FreePorts() {
-    }
+    private FreePorts() {}
 
     /** Returns {@code count} distinct ports that were free on 127.0.0.1 a moment ago. */
     static int[] allocate(int count) {
@@ -43,8 +42,8 @@ final class FreePorts {
                 }
             }
             if (found < count) {
-                throw new IllegalStateException("could not find " + count + " unused ports on 127.0.0.1 in "
-                        + MAX_PROBES + " probes");
+                throw new IllegalStateException(
+                        "could not find " + count + " unused ports on 127.0.0.1 in " + MAX_PROBES + " probes");
             }
             return ports;
         } catch (IOException e) {

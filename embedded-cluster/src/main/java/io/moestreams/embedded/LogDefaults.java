@@ -24,8 +24,7 @@ final class LogDefaults {
             // warns "the metadata log appears to be empty" on every start of a freshly formatted broker
             "org.apache.kafka.controller.QuorumController", "error");
 
-    private LogDefaults() {
-    }
+    private LogDefaults() {}
 
     static synchronized void quietKafka() {
         Properties file = simpleLoggerFile();

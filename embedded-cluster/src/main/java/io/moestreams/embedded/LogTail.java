@@ -13,8 +13,7 @@ final class LogTail {
 
     private static final int MAX_BYTES = 64 * 1024;
 
-    private LogTail() {
-    }
+    private LogTail() {}
 
     static String of(Path file, int lines) {
         if (file == null || !Files.isRegularFile(file)) {

@@ -10,8 +10,7 @@ public final class SharedStack {
     private static EmbeddedStack stack;
     private static RuntimeException failure;
 
-    private SharedStack() {
-    }
+    private SharedStack() {}
 
     /**
      * The JVM-wide stack, started on first use. If that start failed, every later call throws the same
@@ -22,8 +21,8 @@ public final class SharedStack {
             return stack;
         }
         if (failure != null) {
-            throw new IllegalStateException("the shared embedded stack failed to start earlier: " + failure.getMessage(),
-                    failure);
+            throw new IllegalStateException(
+                    "the shared embedded stack failed to start earlier: " + failure.getMessage(), failure);
         }
         try {
             EmbeddedStack started = EmbeddedStack.start();

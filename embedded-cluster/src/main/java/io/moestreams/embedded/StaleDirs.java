@@ -9,7 +9,6 @@ import java.nio.file.Path;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,15 +22,14 @@ final class StaleDirs {
     private static final String OWNER_FILE = "owner.pid";
     private static final Set<String> SWEPT = ConcurrentHashMap.newKeySet();
 
-    private StaleDirs() {
-    }
+    private StaleDirs() {}
 
     /** Creates a temporary directory with {@code prefix}, marked as owned by this JVM. */
     static Path create(String prefix) throws IOException {
         sweepOnce(prefix);
         Path dir = Files.createTempDirectory(prefix);
-        Files.writeString(dir.resolve(OWNER_FILE), String.valueOf(ProcessHandle.current().pid()),
-                StandardCharsets.US_ASCII);
+        Files.writeString(
+                dir.resolve(OWNER_FILE), String.valueOf(ProcessHandle.current().pid()), StandardCharsets.US_ASCII);
         return dir;
     }
 
@@ -44,7 +42,8 @@ final class StaleDirs {
         try (DirectoryStream<Path> dirs = Files.newDirectoryStream(tmp, prefix + "*")) {
             for (Path dir : dirs) {
                 Optional<Long> owner = owner(dir);
-                if (owner.isPresent() && ProcessHandle.of(owner.get()).map(h -> !h.isAlive()).orElse(true)) {
+                if (owner.isPresent()
+                        && ProcessHandle.of(owner.get()).map(h -> !h.isAlive()).orElse(true)) {
                     try {
                         Dirs.deleteRecursively(dir);
                         LOGGER.info("deleted {}, left behind by the killed JVM {}", dir, owner.get());
@@ -64,7 +63,8 @@ final class StaleDirs {
             return Optional.empty();
         }
         try {
-            return Optional.of(Long.parseLong(Files.readString(file, StandardCharsets.US_ASCII).strip()));
+            return Optional.of(Long.parseLong(
+                    Files.readString(file, StandardCharsets.US_ASCII).strip()));
         } catch (IOException | NumberFormatException e) {
             return Optional.empty();
         }

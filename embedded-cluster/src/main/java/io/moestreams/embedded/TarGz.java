@@ -19,15 +19,14 @@ final class TarGz {
 
     private static final int BLOCK = 512;
 
-    private TarGz() {
-    }
+    private TarGz() {}
 
     /** Extracts {@code archive} into the existing directory {@code target}; returns the number of files. */
     static int extract(Path archive, Path target) throws IOException {
         Path root = target.toAbsolutePath().normalize();
         int files = 0;
-        try (InputStream in = new GZIPInputStream(new BufferedInputStream(Files.newInputStream(archive), 1 << 16),
-                1 << 16)) {
+        try (InputStream in =
+                new GZIPInputStream(new BufferedInputStream(Files.newInputStream(archive), 1 << 16), 1 << 16)) {
             byte[] header = new byte[BLOCK];
             String longName = null;
             while (true) {
@@ -197,8 +196,8 @@ final class TarGz {
             sum += (i >= 148 && i < 156) ? ' ' : (header[i] & 0xff);
         }
         if (sum != stored) {
-            throw new IOException("archive " + archive + " has a corrupt tar header (checksum " + stored
-                    + " stored, " + sum + " computed)");
+            throw new IOException("archive " + archive + " has a corrupt tar header (checksum " + stored + " stored, "
+                    + sum + " computed)");
         }
     }
 
@@ -227,8 +226,8 @@ final class TarGz {
         for (; i < end && bytes[i] != ' ' && bytes[i] != 0; i++) {
             byte b = bytes[i];
             if (b < '0' || b > '7') {
-                throw new IOException("archive " + archive + " has a non-octal digit in a tar header field at offset "
-                        + offset);
+                throw new IOException(
+                        "archive " + archive + " has a non-octal digit in a tar header field at offset " + offset);
             }
             value = (value << 3) | (b - '0');
         }

@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Properties;
 import java.util.stream.Stream;
-
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -31,8 +30,8 @@ class ApicurioDistributionTest {
     @Test
     void rejectsAJavaVersionThatIsNotANumber() {
         // Given / When / Then
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> ApicurioDistribution.featureRelease("temurin"));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> ApicurioDistribution.featureRelease("temurin"));
         assertTrue(e.getMessage().contains("temurin"), e.getMessage());
     }
 
@@ -61,7 +60,8 @@ class ApicurioDistributionTest {
                     if (Files.isRegularFile(release) && Files.isExecutable(dir.resolve("bin/java"))) {
                         for (String line : Files.readAllLines(release)) {
                             if (line.startsWith("JAVA_VERSION=")) {
-                                String v = line.substring("JAVA_VERSION=".length()).replace("\"", "");
+                                String v =
+                                        line.substring("JAVA_VERSION=".length()).replace("\"", "");
                                 String major = v.startsWith("1.") ? v.substring(2) : v;
                                 int end = 0;
                                 while (end < major.length() && Character.isDigit(major.charAt(end))) {
@@ -81,7 +81,8 @@ class ApicurioDistributionTest {
         // Then it runs on the newest JDK, with the registry line that JDK supports
         assertEquals(newest, choice.jdk().feature());
         Properties versions = ApicurioDistribution.versions();
-        String expected = newest >= 21 ? versions.getProperty("apicurio.version")
+        String expected = newest >= 21
+                ? versions.getProperty("apicurio.version")
                 : versions.getProperty("apicurio.java17.version");
         assertEquals(expected, choice.version());
         assertTrue(Files.isExecutable(choice.jdk().java()), choice.jdk().java().toString());
@@ -98,8 +99,11 @@ class ApicurioDistributionTest {
         Files.write(neither.resolve("app.jar"), new byte[0]);
 
         // When / Then
-        assertEquals(quarkus.resolve("quarkus-run.jar"), ApicurioDistribution.launcherIn(quarkus).orElseThrow());
-        assertEquals(runner.resolve("apicurio-registry-app-3.0.9-runner.jar"),
+        assertEquals(
+                quarkus.resolve("quarkus-run.jar"),
+                ApicurioDistribution.launcherIn(quarkus).orElseThrow());
+        assertEquals(
+                runner.resolve("apicurio-registry-app-3.0.9-runner.jar"),
                 ApicurioDistribution.launcherIn(runner).orElseThrow());
         assertTrue(ApicurioDistribution.launcherIn(neither).isEmpty());
         assertTrue(ApicurioDistribution.launcherIn(tmp.resolve("missing")).isEmpty());
@@ -109,7 +113,7 @@ class ApicurioDistributionTest {
     void placesTheArchiveInTheMavenRepositoryLayout() {
         // Given a repository root and a version, When the archive path is built, Then it follows group/artifact/version
         Path path = ApicurioDistribution.archivePath(Path.of("/repo"), "3.3.3");
-        assertEquals(Path.of("/repo/io/apicurio/apicurio-registry-app/3.3.3/apicurio-registry-app-3.3.3-all.tar.gz"),
-                path);
+        assertEquals(
+                Path.of("/repo/io/apicurio/apicurio-registry-app/3.3.3/apicurio-registry-app-3.3.3-all.tar.gz"), path);
     }
 }

@@ -12,12 +12,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -26,6 +26,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
@@ -95,7 +96,8 @@ class EmbeddedKafkaIT {
 
         // Then they are described with the requested partitions, each with a leader
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
-            var described = admin.describeTopics(wanted.keySet()).allTopicNames().get(10, TimeUnit.SECONDS);
+            var described =
+                    admin.describeTopics(wanted.keySet()).allTopicNames().get(10, TimeUnit.SECONDS);
             wanted.forEach((topic, partitions) -> {
                 assertEquals(partitions, described.get(topic).partitions().size(), topic);
                 assertTrue(described.get(topic).partitions().stream().allMatch(p -> p.leader() != null), topic);
@@ -109,16 +111,21 @@ class EmbeddedKafkaIT {
         EmbeddedKafka.createTopics(kafka.bootstrapServers(), Map.of("ct-mismatch", 2));
 
         // When it is requested with three, Then the error names the topic and both counts
-        IllegalStateException e = assertThrows(IllegalStateException.class,
+        IllegalStateException e = assertThrows(
+                IllegalStateException.class,
                 () -> EmbeddedKafka.createTopics(kafka.bootstrapServers(), Map.of("ct-mismatch", 3)));
-        assertTrue(e.getMessage().contains("ct-mismatch") && e.getMessage().contains("2 partitions")
-                && e.getMessage().contains("expected 3"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("ct-mismatch")
+                        && e.getMessage().contains("2 partitions")
+                        && e.getMessage().contains("expected 3"),
+                e.getMessage());
     }
 
     @Test
     void createTopicsRejectsAPartitionCountBelowOne() {
         // Given / When / Then
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> EmbeddedKafka.createTopics(kafka.bootstrapServers(), Map.of("ct-zero", 0)));
         assertTrue(e.getMessage().contains("ct-zero"), e.getMessage());
     }
@@ -131,9 +138,11 @@ class EmbeddedKafkaIT {
 
         // When it sends to a topic nobody created
         try (KafkaProducer<String, String> producer = new KafkaProducer<>(config)) {
-            ExecutionException e = assertThrows(ExecutionException.class,
-                    () -> producer.send(new ProducerRecord<>("never-created", "k", "v")).get(10, TimeUnit.SECONDS));
-            assertTrue(e.getCause() instanceof org.apache.kafka.common.errors.TimeoutException, e.toString());
+            ExecutionException e = assertThrows(
+                    ExecutionException.class,
+                    () -> producer.send(new ProducerRecord<>("never-created", "k", "v"))
+                            .get(10, TimeUnit.SECONDS));
+            assertTrue(e.getCause() instanceof TimeoutException, e.toString());
         }
 
         // Then the topic still does not exist
@@ -170,7 +179,7 @@ class EmbeddedKafkaIT {
     }
 
     private static Map<String, Object> producerConfig(String transactionalId) {
-        Map<String, Object> config = new java.util.HashMap<>();
+        Map<String, Object> config = new HashMap<>();
         config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
         config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
         config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
@@ -184,12 +193,18 @@ class EmbeddedKafkaIT {
     /** Reads from the beginning until {@code expected} records arrived and 1 s passed without more. */
     private static List<String> readAll(String topic, String isolation, int expected) {
         Map<String, Object> config = Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
-                ConsumerConfig.GROUP_ID_CONFIG, "reader-" + isolation + "-" + System.nanoTime(),
-                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG, isolation,
-                ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
-                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                kafka.bootstrapServers(),
+                ConsumerConfig.GROUP_ID_CONFIG,
+                "reader-" + isolation + "-" + System.nanoTime(),
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+                "earliest",
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+                isolation,
+                ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG,
+                StringDeserializer.class,
+                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG,
+                StringDeserializer.class);
         List<String> values = new ArrayList<>();
         try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(config)) {
             consumer.subscribe(List.of(topic));

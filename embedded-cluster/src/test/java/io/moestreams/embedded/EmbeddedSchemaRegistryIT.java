@@ -21,7 +21,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -32,7 +31,8 @@ class EmbeddedSchemaRegistryIT {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(EmbeddedSchemaRegistryIT.class);
     private static final String CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static final HttpClient HTTP =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     private static final String V1 = "{\"type\":\"record\",\"name\":\"Probe\",\"namespace\":\"it\","
             + "\"fields\":[{\"name\":\"a\",\"type\":\"int\"}]}";
@@ -86,9 +86,12 @@ class EmbeddedSchemaRegistryIT {
         // Then the registry JVM, its watchdog and everything below them are gone, with the log directory
         assertTrue(tree.size() >= 2, "expected registry JVM and watchdog, found " + tree);
         for (ProcessHandle handle : tree) {
-            assertFalse(handle.isAlive(), "process " + handle.pid() + " " + handle.info().command() + " survived close()");
+            assertFalse(
+                    handle.isAlive(),
+                    "process " + handle.pid() + " " + handle.info().command() + " survived close()");
         }
-        assertFalse(Files.exists(registry.logFile().getParent()), registry.logFile().getParent() + " still exists");
+        assertFalse(
+                Files.exists(registry.logFile().getParent()), registry.logFile().getParent() + " still exists");
     }
 
     @Test
@@ -97,8 +100,8 @@ class EmbeddedSchemaRegistryIT {
         String classPath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         Path childLog = tmp.resolve("child.log");
-        Process parent = new ProcessBuilder(java.toString(), "-Xmx256m", "-cp", classPath,
-                RegistryChildMain.class.getName())
+        Process parent = new ProcessBuilder(
+                        java.toString(), "-Xmx256m", "-cp", classPath, RegistryChildMain.class.getName())
                 .redirectError(childLog.toFile())
                 .start();
         long registryPid;
@@ -137,7 +140,8 @@ class EmbeddedSchemaRegistryIT {
             Thread.onSpinWait();
             TimeUnit.MILLISECONDS.sleep(50); // polling interval of the condition, not a synchronisation
         }
-        LOGGER.info("orphaned registry gone {} ms after its parent JVM was killed",
+        LOGGER.info(
+                "orphaned registry gone {} ms after its parent JVM was killed",
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedAt));
     }
 
@@ -145,12 +149,14 @@ class EmbeddedSchemaRegistryIT {
     void runsTheJava17LineOnAJava17Jdk() throws Exception {
         // Given a Java 17 JDK on this machine (the CI fallback when no Java 21+ is installed)
         Optional<ApicurioDistribution.Jdk> java17 = ApicurioDistribution.findJdks().stream()
-                .filter(jdk -> jdk.feature() == 17).findFirst();
+                .filter(jdk -> jdk.feature() == 17)
+                .findFirst();
         Assumptions.assumeTrue(java17.isPresent(), "no Java 17 JDK on this machine");
         String expectedVersion = ApicurioDistribution.versions().getProperty("apicurio.java17.version");
 
         // When the registry is started on it
-        System.setProperty(ApicurioDistribution.JAVA_HOME_PROPERTY, java17.get().home().toString());
+        System.setProperty(
+                ApicurioDistribution.JAVA_HOME_PROPERTY, java17.get().home().toString());
         EmbeddedSchemaRegistry registry;
         try {
             registry = EmbeddedSchemaRegistry.start();
@@ -162,12 +168,17 @@ class EmbeddedSchemaRegistryIT {
 
             // Then it is the Java 17 line, its JVM is that JDK's java, and it serves the Confluent API
             assertEquals(expectedVersion, registry.version());
-            String command = ProcessHandle.of(registry.pid()).flatMap(h -> h.info().command()).orElse("");
-            assertTrue(Path.of(command).startsWith(java17.get().home()), command + " not under " + java17.get().home());
+            String command = ProcessHandle.of(registry.pid())
+                    .flatMap(h -> h.info().command())
+                    .orElse("");
+            assertTrue(
+                    Path.of(command).startsWith(java17.get().home()),
+                    command + " not under " + java17.get().home());
             assertEquals(200, get(registry.url() + "/subjects").statusCode());
             HttpResponse<String> first = register(registry.url(), "j17-value", V1);
             assertEquals(200, first.statusCode(), first.body());
-            assertEquals(409, register(registry.url(), "j17-value", V2_INCOMPATIBLE).statusCode());
+            assertEquals(
+                    409, register(registry.url(), "j17-value", V2_INCOMPATIBLE).statusCode());
         }
     }
 
@@ -184,21 +195,29 @@ class EmbeddedSchemaRegistryIT {
                 return line;
             }
         }
-        throw new AssertionError("the child JVM ended without starting a registry; its stderr:\n"
-                + Files.readString(childLog));
+        throw new AssertionError(
+                "the child JVM ended without starting a registry; its stderr:\n" + Files.readString(childLog));
     }
 
     private static HttpResponse<String> get(String url) throws IOException, InterruptedException {
-        return HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10))
-                .header("Accept", CONTENT_TYPE).GET().build(), HttpResponse.BodyHandlers.ofString());
+        return HTTP.send(
+                HttpRequest.newBuilder(URI.create(url))
+                        .timeout(Duration.ofSeconds(10))
+                        .header("Accept", CONTENT_TYPE)
+                        .GET()
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     private static HttpResponse<String> register(String base, String subject, String schema)
             throws IOException, InterruptedException {
         String body = "{\"schema\":\"" + schema.replace("\"", "\\\"") + "\"}";
-        return HTTP.send(HttpRequest.newBuilder(URI.create(base + "/subjects/" + subject + "/versions"))
-                .timeout(Duration.ofSeconds(10))
-                .header("Content-Type", CONTENT_TYPE)
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        return HTTP.send(
+                HttpRequest.newBuilder(URI.create(base + "/subjects/" + subject + "/versions"))
+                        .timeout(Duration.ofSeconds(10))
+                        .header("Content-Type", CONTENT_TYPE)
+                        .POST(HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 }

@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-
 import org.junit.jupiter.api.Test;
 
 class StaleDirsTest {
@@ -32,7 +31,8 @@ class StaleDirsTest {
             assertFalse(Files.exists(dead), dead + " survived");
             assertTrue(Files.isDirectory(alive));
             assertTrue(Files.isDirectory(unowned));
-            assertEquals(String.valueOf(ProcessHandle.current().pid()),
+            assertEquals(
+                    String.valueOf(ProcessHandle.current().pid()),
                     Files.readString(created.resolve("owner.pid"), StandardCharsets.US_ASCII));
         } finally {
             Dirs.deleteRecursively(dead);

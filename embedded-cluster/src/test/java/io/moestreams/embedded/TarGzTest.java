@@ -18,11 +18,10 @@ import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
-
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 class TarGzTest {
 
@@ -43,8 +42,10 @@ class TarGzTest {
         Files.write(source.resolve("lib").resolve("random.bin"), random);
         Files.createDirectories(source.resolve("emptydir"));
         Path archive = tmp.resolve("a.tar.gz");
-        Process tar = new ProcessBuilder("tar", "--format=" + format, "-czf", archive.toString(), "-C",
-                source.toString(), ".").redirectErrorStream(true).start();
+        Process tar = new ProcessBuilder(
+                        "tar", "--format=" + format, "-czf", archive.toString(), "-C", source.toString(), ".")
+                .redirectErrorStream(true)
+                .start();
         String tarOutput = new String(tar.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(tar.waitFor(60, TimeUnit.SECONDS), "tar did not finish");
         assertEquals(0, tar.exitValue(), "tar failed: " + tarOutput);

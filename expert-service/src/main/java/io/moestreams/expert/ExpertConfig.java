@@ -2,7 +2,6 @@ package io.moestreams.expert;
 
 import io.moestreams.schemas.config.ConfigException;
 import io.moestreams.schemas.config.LayeredConfig;
-
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -96,8 +95,10 @@ public record ExpertConfig(
 
     private static void require(String value, String key) {
         if (value == null || value.isBlank()) {
-            throw new ConfigException(key, "is required (set it in the config file, via "
-                    + LayeredConfig.envName(key) + " or on the command line)");
+            throw new ConfigException(
+                    key,
+                    "is required (set it in the config file, via " + LayeredConfig.envName(key)
+                            + " or on the command line)");
         }
     }
 
@@ -124,8 +125,10 @@ public record ExpertConfig(
                     out.add(Integer.parseInt(p));
                 }
             } catch (NumberFormatException e) {
-                throw new ConfigException(EXPERTS, "expected expert ids like 3, 0,1,5 or 0-7 (a range spans at most "
-                        + MAX_EXPERT_RANGE + " ids), found '" + spec + "'");
+                throw new ConfigException(
+                        EXPERTS,
+                        "expected expert ids like 3, 0,1,5 or 0-7 (a range spans at most " + MAX_EXPERT_RANGE
+                                + " ids), found '" + spec + "'");
             }
         }
         return out;

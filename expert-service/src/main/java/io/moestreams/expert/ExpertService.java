@@ -1,6 +1,8 @@
 package io.moestreams.expert;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.moestreams.avro.DeadLetter;
+import io.moestreams.avro.ExpertResult;
 import io.moestreams.core.config.MoeConfigJson;
 import io.moestreams.core.model.ExpertSelection;
 import io.moestreams.core.model.MoeModel;
@@ -8,15 +10,12 @@ import io.moestreams.schemas.SchemaRegistryClient;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.TypedTopics;
 import io.moestreams.schemas.WireFormat;
-import io.moestreams.avro.DeadLetter;
-import io.moestreams.avro.ExpertResult;
 import io.moestreams.schemas.config.ConfigException;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One expert process: loads only the weights of the experts it serves and runs one {@link ExpertWorker} thread
@@ -38,11 +37,14 @@ public final class ExpertService implements AutoCloseable {
 
     public static ExpertService start(ExpertConfig config, MeterRegistry meters) {
         // checked before loading: MoeModel.load would reject the id too, but without naming the setting
-        int numExperts = MoeConfigJson.read(config.modelDir().resolve(MoeConfigJson.FILE_NAME)).numExperts();
+        int numExperts = MoeConfigJson.read(config.modelDir().resolve(MoeConfigJson.FILE_NAME))
+                .numExperts();
         for (int e : config.experts()) {
             if (e >= numExperts) {
-                throw new ConfigException(ExpertConfig.EXPERTS, "expert " + e + " does not exist: the model has "
-                        + numExperts + " experts (0.." + (numExperts - 1) + ")");
+                throw new ConfigException(
+                        ExpertConfig.EXPERTS,
+                        "expert " + e + " does not exist: the model has " + numExperts + " experts (0.."
+                                + (numExperts - 1) + ")");
             }
         }
         MoeModel model = MoeModel.load(config.modelDir(), ExpertSelection.of(config.experts()));
@@ -57,14 +59,17 @@ public final class ExpertService implements AutoCloseable {
             List<ExpertWorker> workers = new ArrayList<>();
             List<Thread> threads = new ArrayList<>();
             for (int e : config.experts()) {
-                ExpertWorker w = new ExpertWorker(config, e, model.expert(e), model.config().hiddenSize(), topics,
-                        typed, meters);
+                ExpertWorker w = new ExpertWorker(
+                        config, e, model.expert(e), model.config().hiddenSize(), topics, typed, meters);
                 Thread t = new Thread(w, "moe-expert-" + e + "-" + config.workerId());
                 workers.add(w);
                 threads.add(t);
             }
             threads.forEach(Thread::start);
-            LOGGER.info("Expert service {} serving experts {} of {}", config.workerId(), config.experts(),
+            LOGGER.info(
+                    "Expert service {} serving experts {} of {}",
+                    config.workerId(),
+                    config.experts(),
                     config.modelDir());
             return new ExpertService(model, workers, threads);
         } catch (RuntimeException e) {

@@ -12,6 +12,19 @@ import io.moestreams.schemas.SchemaRegistryException;
 import io.moestreams.schemas.Tensors;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.TypedTopics;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -28,24 +41,13 @@ import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.apache.kafka.common.serialization.Serializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import java.nio.ByteBuffer;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Collection;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Properties;
-import java.util.Set;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Serves one expert: consumes its topic in the expert's consumer group, drains what is available into a
@@ -58,11 +60,9 @@ final class ExpertWorker implements Runnable {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(ExpertWorker.class);
 
-    private record Item(ConsumerRecord<String, byte[]> record, DispatchBlock block, int rows) {
-    }
+    private record Item(ConsumerRecord<String, byte[]> record, DispatchBlock block, int rows) {}
 
-    private record Bad(ConsumerRecord<String, byte[]> record, String reason, String field, String requestId) {
-    }
+    private record Bad(ConsumerRecord<String, byte[]> record, String reason, String field, String requestId) {}
 
     private final ExpertConfig config;
     private final int expert;
@@ -79,8 +79,7 @@ final class ExpertWorker implements Runnable {
     private final DistributionSummary batchTokens;
     private final Timer compute;
 
-    private final java.util.concurrent.atomic.AtomicInteger ownedPartitions =
-            new java.util.concurrent.atomic.AtomicInteger();
+    private final AtomicInteger ownedPartitions = new AtomicInteger();
     private volatile boolean running = true;
     private volatile Throwable failure;
     private volatile KafkaConsumer<String, byte[]> consumer;
@@ -93,8 +92,14 @@ final class ExpertWorker implements Runnable {
     private float[] scaleBuf = new float[0];
     private float[] outBuf = new float[0];
 
-    ExpertWorker(ExpertConfig config, int expert, ExpertFfn ffn, int hiddenSize, Topics topics, TypedTopics typed,
-                 MeterRegistry meters) {
+    ExpertWorker(
+            ExpertConfig config,
+            int expert,
+            ExpertFfn ffn,
+            int hiddenSize,
+            Topics topics,
+            TypedTopics typed,
+            MeterRegistry meters) {
         this.config = config;
         this.expert = expert;
         this.ffn = ffn;
@@ -106,9 +111,13 @@ final class ExpertWorker implements Runnable {
         String tag = Integer.toString(expert);
         this.tokens = Counter.builder("moe.expert.tokens").tag("expert", tag).register(meters);
         this.blocks = Counter.builder("moe.expert.blocks").tag("expert", tag).register(meters);
-        this.deadLetters = Counter.builder("moe.expert.dead.letters").tag("expert", tag).register(meters);
-        this.batchTokens = DistributionSummary.builder("moe.expert.batch.tokens").tag("expert", tag).register(meters);
-        this.compute = Timer.builder("moe.expert.batch.compute").tag("expert", tag).register(meters);
+        this.deadLetters =
+                Counter.builder("moe.expert.dead.letters").tag("expert", tag).register(meters);
+        this.batchTokens = DistributionSummary.builder("moe.expert.batch.tokens")
+                .tag("expert", tag)
+                .register(meters);
+        this.compute =
+                Timer.builder("moe.expert.batch.compute").tag("expert", tag).register(meters);
     }
 
     int expert() {
@@ -127,10 +136,10 @@ final class ExpertWorker implements Runnable {
     @Override
     public void run() {
         String topic = topics.expert(expert);
-        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(consumerProps(), new StringDeserializer(),
-                new ByteArrayDeserializer());
-             KafkaProducer<String, byte[]> producer = new KafkaProducer<>(producerProps(), new StringSerializer(),
-                     new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+        try (KafkaConsumer<String, byte[]> c =
+                        new KafkaConsumer<>(consumerProps(), new StringDeserializer(), new ByteArrayDeserializer());
+                KafkaProducer<String, byte[]> producer =
+                        new KafkaProducer<>(producerProps(), new StringSerializer(), new ByteArraySerializer())) {
             consumer = c;
             producer.initTransactions();
             c.subscribe(List.of(topic), new ConsumerRebalanceListener() {
@@ -146,8 +155,12 @@ final class ExpertWorker implements Runnable {
                 @Override
                 public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
                     ownedPartitions.set(c.assignment().size());
-                    LOGGER.info("Expert {} worker {} now owns {} partition(s) of {}", expert, config.workerId(),
-                            c.assignment().size(), topic);
+                    LOGGER.info(
+                            "Expert {} worker {} now owns {} partition(s) of {}",
+                            expert,
+                            config.workerId(),
+                            c.assignment().size(),
+                            topic);
                 }
             });
             LOGGER.info("Expert {} worker {} started on {}", expert, config.workerId(), topic);
@@ -158,8 +171,11 @@ final class ExpertWorker implements Runnable {
             }
         } catch (ProducerFencedException | InvalidProducerEpochException e) {
             failure = e;
-            LOGGER.error("Expert {} worker {} was fenced by a newer instance and stops: {}", expert,
-                    config.workerId(), e.toString());
+            LOGGER.error(
+                    "Expert {} worker {} was fenced by a newer instance and stops: {}",
+                    expert,
+                    config.workerId(),
+                    e.toString());
         } catch (RuntimeException | Error e) {
             failure = e;
             LOGGER.error("Expert {} worker {} failed", expert, config.workerId(), e);
@@ -189,16 +205,22 @@ final class ExpertWorker implements Runnable {
                 drain(c, producer, records);
             } catch (RegistryUnavailable e) {
                 // Transient: nothing of this batch is committed; consume it again once the registry answers.
-                LOGGER.warn("Expert {} worker {}: schema registry unavailable ({}); retrying in {} ms", expert,
-                        config.workerId(), e.getMessage(), REGISTRY_RETRY.toMillis());
+                LOGGER.warn(
+                        "Expert {} worker {}: schema registry unavailable ({}); retrying in {} ms",
+                        expert,
+                        config.workerId(),
+                        e.getMessage(),
+                        REGISTRY_RETRY.toMillis());
                 rewind(c);
                 backOff();
             }
         }
     }
 
-    private void drain(KafkaConsumer<String, byte[]> c, KafkaProducer<String, byte[]> producer,
-                       ConsumerRecords<String, byte[]> records) {
+    private void drain(
+            KafkaConsumer<String, byte[]> c,
+            KafkaProducer<String, byte[]> producer,
+            ConsumerRecords<String, byte[]> records) {
         for (ConsumerRecord<String, byte[]> r : records) {
             if (!running) {
                 return; // stop promptly: what is not committed is consumed again by the next owner
@@ -285,7 +307,8 @@ final class ExpertWorker implements Runnable {
         if (shape.size() != 2 || shape.get(1) != hiddenSize) {
             return "hidden.shape: expected [" + n + ", " + hiddenSize + "], found " + shape;
         }
-        if (shape.get(0) != n || block.getGateWeights().getShape().size() != 1
+        if (shape.get(0) != n
+                || block.getGateWeights().getShape().size() != 1
                 || block.getGateWeights().getShape().get(0) != n) {
             return "positions: " + n + " positions but hidden has " + shape.get(0) + " rows and gateWeights "
                     + block.getGateWeights().getShape();
@@ -326,8 +349,8 @@ final class ExpertWorker implements Runnable {
                         .setOutput(Tensors.f32(slice, it.rows, d))
                         .setWorkerId(config.workerId())
                         .build();
-                out.add(new ProducerRecord<>(resultsTopic, it.block.getRequestId(),
-                        serialize(resultSerializer, resultsTopic, result)));
+                out.add(new ProducerRecord<>(
+                        resultsTopic, it.block.getRequestId(), serialize(resultSerializer, resultsTopic, result)));
             }
         }
         String dlq = topics.deadLetter();
@@ -337,7 +360,7 @@ final class ExpertWorker implements Runnable {
                     .setSourceTopic(r.topic())
                     .setSourcePartition(r.partition())
                     .setSourceOffset(r.offset())
-                    .setKey(r.key() == null ? null : ByteBuffer.wrap(r.key().getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+                    .setKey(r.key() == null ? null : ByteBuffer.wrap(r.key().getBytes(StandardCharsets.UTF_8)))
                     .setValue(r.value() == null ? null : ByteBuffer.wrap(r.value()))
                     .setReason(b.reason)
                     .setField(b.field)
@@ -348,12 +371,16 @@ final class ExpertWorker implements Runnable {
         }
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
         for (Item it : pending) {
-            offsets.merge(new TopicPartition(it.record.topic(), it.record.partition()),
-                    new OffsetAndMetadata(it.record.offset() + 1), ExpertWorker::later);
+            offsets.merge(
+                    new TopicPartition(it.record.topic(), it.record.partition()),
+                    new OffsetAndMetadata(it.record.offset() + 1),
+                    ExpertWorker::later);
         }
         for (Bad b : bad) {
-            offsets.merge(new TopicPartition(b.record.topic(), b.record.partition()),
-                    new OffsetAndMetadata(b.record.offset() + 1), ExpertWorker::later);
+            offsets.merge(
+                    new TopicPartition(b.record.topic(), b.record.partition()),
+                    new OffsetAndMetadata(b.record.offset() + 1),
+                    ExpertWorker::later);
         }
         int blockCount = pending.size();
         int badCount = bad.size();
@@ -372,8 +399,11 @@ final class ExpertWorker implements Runnable {
         } catch (ProducerFencedException | InvalidProducerEpochException e) {
             throw e;
         } catch (KafkaException e) {
-            LOGGER.warn("Expert {} worker {}: transaction aborted ({}); the batch will be consumed again",
-                    expert, config.workerId(), e.toString());
+            LOGGER.warn(
+                    "Expert {} worker {}: transaction aborted ({}); the batch will be consumed again",
+                    expert,
+                    config.workerId(),
+                    e.toString());
             try {
                 producer.abortTransaction();
             } catch (KafkaException abortFailure) {

@@ -1,23 +1,23 @@
 package io.moestreams.expert;
 
-import io.moestreams.schemas.config.ConfigException;
-import io.moestreams.schemas.config.LayeredConfig;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Set;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.moestreams.schemas.config.ConfigException;
+import io.moestreams.schemas.config.LayeredConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ExpertConfigTest {
 
@@ -39,8 +39,17 @@ class ExpertConfigTest {
     }
 
     private static ExpertConfig direct(Set<Integer> experts, int maxBatchTokens, Duration maxBatchWait) {
-        return new ExpertConfig("b:9092", "http://r", "moe.", Path.of("/m"), experts, "g-", maxBatchTokens,
-                maxBatchWait, "w", Map.of());
+        return new ExpertConfig(
+                "b:9092",
+                "http://r",
+                "moe.",
+                Path.of("/m"),
+                experts,
+                "g-",
+                maxBatchTokens,
+                maxBatchWait,
+                "w",
+                Map.of());
     }
 
     private static void assertNamesKey(ConfigException e, String key, String... fragments) {
@@ -114,16 +123,19 @@ class ExpertConfigTest {
     void laterLayersWinDefaultsThenFileThenEnvThenOverrides() throws Exception {
         // Given the same keys set on several layers
         Path file = dir.resolve("expert.properties");
-        Files.writeString(file, String.join("\n",
-                ExpertConfig.BOOTSTRAP + "=file:9092",
-                ExpertConfig.REGISTRY + "=http://file-registry",
-                ExpertConfig.MODEL_DIR + "=/from/file",
-                ExpertConfig.EXPERTS + "=0-3",
-                ExpertConfig.TOPIC_PREFIX + "=file.",
-                ExpertConfig.GROUP_PREFIX + "=file-group-",
-                ExpertConfig.MAX_BATCH_TOKENS + "=64",
-                ExpertConfig.MAX_BATCH_WAIT_MS + "=7",
-                ExpertConfig.WORKER_ID + "=file-worker"));
+        Files.writeString(
+                file,
+                String.join(
+                        "\n",
+                        ExpertConfig.BOOTSTRAP + "=file:9092",
+                        ExpertConfig.REGISTRY + "=http://file-registry",
+                        ExpertConfig.MODEL_DIR + "=/from/file",
+                        ExpertConfig.EXPERTS + "=0-3",
+                        ExpertConfig.TOPIC_PREFIX + "=file.",
+                        ExpertConfig.GROUP_PREFIX + "=file-group-",
+                        ExpertConfig.MAX_BATCH_TOKENS + "=64",
+                        ExpertConfig.MAX_BATCH_WAIT_MS + "=7",
+                        ExpertConfig.WORKER_ID + "=file-worker"));
         Map<String, String> env = Map.of(
                 "MOE_TOPIC_PREFIX", "env.",
                 "MOE_EXPERT_MAX_BATCH_TOKENS", "128",
@@ -156,9 +168,12 @@ class ExpertConfigTest {
         ExpertConfig c = load(file, env, required());
 
         // Then they pass through unchanged (env wins over the file) and no moe.* key leaks into them
-        assertEquals(Map.of("security.protocol", "SASL_SSL", "sasl.mechanism", "SCRAM-SHA-512",
-                "max.poll.records", "100"), c.kafka());
-        assertFalse(c.kafka().keySet().stream().anyMatch(k -> k.startsWith("moe.")), c.kafka().toString());
+        assertEquals(
+                Map.of("security.protocol", "SASL_SSL", "sasl.mechanism", "SCRAM-SHA-512", "max.poll.records", "100"),
+                c.kafka());
+        assertFalse(
+                c.kafka().keySet().stream().anyMatch(k -> k.startsWith("moe.")),
+                c.kafka().toString());
     }
 
     @Test
@@ -187,8 +202,8 @@ class ExpertConfigTest {
 
     @Test
     void requiresEachMandatoryKeyNamingIt() {
-        for (String key : List.of(ExpertConfig.BOOTSTRAP, ExpertConfig.REGISTRY, ExpertConfig.MODEL_DIR,
-                ExpertConfig.EXPERTS)) {
+        for (String key :
+                List.of(ExpertConfig.BOOTSTRAP, ExpertConfig.REGISTRY, ExpertConfig.MODEL_DIR, ExpertConfig.EXPERTS)) {
             // Given every required key but one
             Map<String, String> overrides = required();
             overrides.remove(key);
@@ -279,25 +294,34 @@ class ExpertConfigTest {
     void constructorValidatesLimitsNamingKeys() {
         // Given values built in code rather than loaded
         // When constructed / Then each invalid one is rejected naming its key and limit
-        assertNamesKey(assertThrows(ConfigException.class, () -> direct(Set.of(0), 0, Duration.ZERO)),
-                ExpertConfig.MAX_BATCH_TOKENS, ">= 1", "0");
-        assertNamesKey(assertThrows(ConfigException.class, () -> direct(Set.of(0), 1, Duration.ofMillis(-1))),
-                ExpertConfig.MAX_BATCH_WAIT_MS, ">= 0");
-        assertNamesKey(assertThrows(ConfigException.class, () -> direct(Set.of(), 1, Duration.ZERO)),
-                ExpertConfig.EXPERTS, "required");
-        assertNamesKey(assertThrows(ConfigException.class, () -> direct(Set.of(2, -3), 1, Duration.ZERO)),
-                ExpertConfig.EXPERTS, "-3");
+        assertNamesKey(
+                assertThrows(ConfigException.class, () -> direct(Set.of(0), 0, Duration.ZERO)),
+                ExpertConfig.MAX_BATCH_TOKENS,
+                ">= 1",
+                "0");
+        assertNamesKey(
+                assertThrows(ConfigException.class, () -> direct(Set.of(0), 1, Duration.ofMillis(-1))),
+                ExpertConfig.MAX_BATCH_WAIT_MS,
+                ">= 0");
+        assertNamesKey(
+                assertThrows(ConfigException.class, () -> direct(Set.of(), 1, Duration.ZERO)),
+                ExpertConfig.EXPERTS,
+                "required");
+        assertNamesKey(
+                assertThrows(ConfigException.class, () -> direct(Set.of(2, -3), 1, Duration.ZERO)),
+                ExpertConfig.EXPERTS,
+                "-3");
     }
 
     @Test
     void constructorCopiesExpertsAndKafkaPropertiesDefensively() {
         // Given mutable inputs
-        Set<Integer> experts = new java.util.HashSet<>(Set.of(2, 0));
+        Set<Integer> experts = new HashSet<>(Set.of(2, 0));
         Map<String, String> kafka = new LinkedHashMap<>(Map.of("acks", "all"));
 
         // When constructed and the inputs change afterwards
-        ExpertConfig c = new ExpertConfig("b:9092", "http://r", "moe.", Path.of("/m"), experts, "g-", 8,
-                Duration.ZERO, null, kafka);
+        ExpertConfig c = new ExpertConfig(
+                "b:9092", "http://r", "moe.", Path.of("/m"), experts, "g-", 8, Duration.ZERO, null, kafka);
         experts.add(9);
         kafka.put("linger.ms", "50");
 
@@ -326,5 +350,4 @@ class ExpertConfigTest {
         assertTrue(config.toString().contains("sasl.jaas.config"), config.toString());
         assertFalse(config.toString().contains("s3cret"), config.toString());
     }
-
 }

@@ -1,5 +1,12 @@
 package io.moestreams.expert;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.moestreams.avro.DType;
@@ -20,27 +27,6 @@ import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.TypedTopics;
 import io.moestreams.schemas.config.ConfigException;
 import io.moestreams.schemas.config.LayeredConfig;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.Deserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -61,13 +47,26 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Expert workers against the real embedded broker and schema registry. */
 class ExpertServiceIT {
@@ -114,7 +113,7 @@ class ExpertServiceIT {
             // When one service serves both experts
             List<Received<ExpertResult>> results;
             try (ExpertService service = fx.start(Set.of(1, 2), "w-exact", 512, 5, new SimpleMeterRegistry());
-                 Reader<ExpertResult> reader = fx.results()) {
+                    Reader<ExpertResult> reader = fx.results()) {
                 results = reader.pollUntil(rs -> distinctBlocks(rs) == sent.size(), "a result for every block");
                 assertNull(service.failure());
             }
@@ -134,8 +133,11 @@ class ExpertServiceIT {
                 int n = b.getPositions().size();
                 assertEquals(DType.F32, r.getOutput().getDtype());
                 assertEquals(List.of(n, D), r.getOutput().getShape(), "output shape of " + b.getRequestId());
-                double[] expected = naiveScaledExpert(weights.get(b.getExpert()), Tensors.toFloats(b.getHidden()),
-                        Tensors.toFloats(b.getGateWeights()), n);
+                double[] expected = naiveScaledExpert(
+                        weights.get(b.getExpert()),
+                        Tensors.toFloats(b.getHidden()),
+                        Tensors.toFloats(b.getGateWeights()),
+                        n);
                 assertClose(expected, Tensors.toFloats(r.getOutput()), b.getRequestId() + "/" + b.getExpert());
             }
         }
@@ -161,16 +163,20 @@ class ExpertServiceIT {
             }
 
             // When a service is asked for an expert the model does not have
-            ConfigException e = assertThrows(ConfigException.class,
-                    () -> fx.start(Set.of(1, 7), "w-missing", 512, 5, new SimpleMeterRegistry()).close());
+            ConfigException e = assertThrows(
+                    ConfigException.class,
+                    () -> fx.start(Set.of(1, 7), "w-missing", 512, 5, new SimpleMeterRegistry())
+                            .close());
 
             // Then it fails before starting any worker, naming the setting, the id and the model's expert count
             assertEquals(ExpertConfig.EXPERTS, e.key());
             assertTrue(e.getMessage().contains(ExpertConfig.EXPERTS), e.getMessage());
             assertTrue(e.getMessage().contains("7"), e.getMessage());
             assertTrue(e.getMessage().contains(Integer.toString(E)), e.getMessage());
-            assertTrue(Thread.getAllStackTraces().keySet().stream()
-                    .noneMatch(t -> t.getName().endsWith("w-missing")), "no worker thread may be started");
+            assertTrue(
+                    Thread.getAllStackTraces().keySet().stream()
+                            .noneMatch(t -> t.getName().endsWith("w-missing")),
+                    "no worker thread may be started");
         }
     }
 
@@ -192,7 +198,7 @@ class ExpertServiceIT {
             // When the worker drains them
             SimpleMeterRegistry meters = new SimpleMeterRegistry();
             try (ExpertService service = small.start(Set.of(0), "w-small", maxTokens, 1000, meters);
-                 Reader<ExpertResult> reader = small.results()) {
+                    Reader<ExpertResult> reader = small.results()) {
                 reader.pollUntil(rs -> distinctBlocks(rs) == 30, "results of the 30 small blocks");
                 assertNull(service.failure());
             }
@@ -201,7 +207,8 @@ class ExpertServiceIT {
             DistributionSummary bounded = batchTokens(meters);
             assertEquals(totalRows, bounded.totalAmount(), 0.0, "every token computed exactly once");
             assertTrue(bounded.count() > 1, "batches: " + bounded.count());
-            assertTrue(bounded.max() >= 1 && bounded.max() <= maxTokens + largest - 1,
+            assertTrue(
+                    bounded.max() >= 1 && bounded.max() <= maxTokens + largest - 1,
                     "largest batch " + bounded.max() + " tokens, bound " + maxTokens + " + " + (largest - 1));
         }
 
@@ -214,7 +221,7 @@ class ExpertServiceIT {
             // When the worker drains them
             SimpleMeterRegistry meters = new SimpleMeterRegistry();
             try (ExpertService service = shared.start(Set.of(0), "w-shared", 512, 200, meters);
-                 Reader<ExpertResult> reader = shared.results()) {
+                    Reader<ExpertResult> reader = shared.results()) {
                 reader.pollUntil(rs -> distinctBlocks(rs) == 20, "results of the 20 blocks");
                 assertNull(service.failure());
             }
@@ -231,9 +238,9 @@ class ExpertServiceIT {
         // Given a serving worker
         SplittableRandom rnd = new SplittableRandom(3);
         try (Fixture fx = new Fixture(Map.of(0, 1));
-             ExpertService service = fx.start(Set.of(0), "w-bad", 512, 5, new SimpleMeterRegistry());
-             Reader<ExpertResult> results = fx.results();
-             Reader<DeadLetter> deadLetters = fx.deadLetters()) {
+                ExpertService service = fx.start(Set.of(0), "w-bad", 512, 5, new SimpleMeterRegistry());
+                Reader<ExpertResult> results = fx.results();
+                Reader<DeadLetter> deadLetters = fx.deadLetters()) {
             // When a good block, undecodable bytes, a block of the wrong hidden size, a block whose hidden data
             // does not match its shape, and another good block arrive
             fx.send(block("good-1", 0, 0, 2, rnd));
@@ -242,8 +249,11 @@ class ExpertServiceIT {
             byte[] wrongSize = fx.serialize(blockOfWidth("bad-size", 2, D + 3, rnd));
             RecordMetadata wrongSizeAt = fx.sendRaw(0, "bad-size", wrongSize);
             DispatchBlock truncated = block("bad-data", 0, 0, 1, rnd);
-            truncated.setHidden(Tensor.newBuilder().setDtype(DType.F32).setShape(List.of(1, D))
-                    .setData(ByteBuffer.wrap(new byte[10])).build());
+            truncated.setHidden(Tensor.newBuilder()
+                    .setDtype(DType.F32)
+                    .setShape(List.of(1, D))
+                    .setData(ByteBuffer.wrap(new byte[10]))
+                    .build());
             byte[] truncatedBytes = fx.serialize(truncated);
             RecordMetadata truncatedAt = fx.sendRaw(0, "bad-data", truncatedBytes);
             fx.send(block("good-2", 0, 0, 3, rnd));
@@ -251,8 +261,8 @@ class ExpertServiceIT {
             // Then each bad record is dead-lettered with its original bytes, source and a reason naming the field
             List<Received<DeadLetter>> letters = deadLetters.pollUntil(l -> l.size() >= 3, "three dead letters");
             assertEquals(3, letters.size());
-            Map<Long, DeadLetter> byOffset = letters.stream()
-                    .collect(Collectors.toMap(l -> l.value().getSourceOffset(), Received::value));
+            Map<Long, DeadLetter> byOffset =
+                    letters.stream().collect(Collectors.toMap(l -> l.value().getSourceOffset(), Received::value));
 
             DeadLetter undecodable = byOffset.get(garbageAt.offset());
             assertDeadLetter(undecodable, fx.topics.expert(0), garbageAt, "bad-bytes", garbage);
@@ -262,8 +272,11 @@ class ExpertServiceIT {
             DeadLetter size = byOffset.get(wrongSizeAt.offset());
             assertDeadLetter(size, fx.topics.expert(0), wrongSizeAt, "bad-size", wrongSize);
             assertTrue(size.getField().startsWith("hidden"), size.getField());
-            assertTrue(size.getReason().contains("hidden") && size.getReason().contains(Integer.toString(D))
-                    && size.getReason().contains(Integer.toString(D + 3)), size.getReason());
+            assertTrue(
+                    size.getReason().contains("hidden")
+                            && size.getReason().contains(Integer.toString(D))
+                            && size.getReason().contains(Integer.toString(D + 3)),
+                    size.getReason());
             assertEquals("bad-size", size.getRequestId());
 
             DeadLetter data = byOffset.get(truncatedAt.offset());
@@ -275,7 +288,8 @@ class ExpertServiceIT {
             // And the good blocks around them, and one sent afterwards, still get their results
             fx.send(block("good-3", 0, 0, 1, rnd));
             List<Received<ExpertResult>> rs = results.pollUntil(l -> distinctBlocks(l) == 3, "three good results");
-            assertEquals(Set.of("good-1", "good-2", "good-3"),
+            assertEquals(
+                    Set.of("good-1", "good-2", "good-3"),
                     rs.stream().map(r -> r.value().getRequestId()).collect(Collectors.toSet()));
             assertNull(service.failure(), () -> "worker failed: " + service.failure());
             assertTrue(service.alive(), "worker threads still running");
@@ -286,7 +300,7 @@ class ExpertServiceIT {
     void stoppedWorkerCommitsNothingHalfwayAndSuccessorCompletesExactlyOnce() throws Exception {
         int n = 400;
         try (Fixture fx = new Fixture(Map.of(0, 2));
-             Reader<ExpertResult> reader = fx.results()) {
+                Reader<ExpertResult> reader = fx.results()) {
             // Given 400 blocks queued on the two partitions of expert 0, and small batches (many transactions)
             SplittableRandom rnd = new SplittableRandom(11);
             Map<String, RecordMetadata> sentAt = new HashMap<>();
@@ -318,8 +332,12 @@ class ExpertServiceIT {
                 perBlock.merge(key(r.value().getRequestId(), r.value().getExpert()), 1, Integer::sum);
             }
             assertEquals(n, perBlock.size(), "blocks with a result");
-            assertTrue(perBlock.values().stream().allMatch(c -> c == 1),
-                    "duplicates: " + perBlock.entrySet().stream().filter(en -> en.getValue() > 1).toList());
+            assertTrue(
+                    perBlock.values().stream().allMatch(c -> c == 1),
+                    "duplicates: "
+                            + perBlock.entrySet().stream()
+                                    .filter(en -> en.getValue() > 1)
+                                    .toList());
             assertEquals(n, all.size());
 
             // And on each partition A answered a prefix and B the rest: A's results match A's committed offsets
@@ -338,8 +356,10 @@ class ExpertServiceIT {
             assertTrue(!lastOfA.isEmpty() && !firstOfB.isEmpty(), "A: " + lastOfA + ", B: " + firstOfB);
             for (Map.Entry<Integer, Long> en : lastOfA.entrySet()) {
                 Long b = firstOfB.get(en.getKey());
-                assertTrue(b == null || en.getValue() < b, "partition " + en.getKey() + ": A answered up to offset "
-                        + en.getValue() + " but B started at " + b);
+                assertTrue(
+                        b == null || en.getValue() < b,
+                        "partition " + en.getKey() + ": A answered up to offset " + en.getValue() + " but B started at "
+                                + b);
             }
         }
     }
@@ -349,13 +369,14 @@ class ExpertServiceIT {
         // Given expert 0 with two partitions and two services for it in the same consumer group
         SplittableRandom rnd = new SplittableRandom(5);
         try (Fixture fx = new Fixture(Map.of(0, 2));
-             ExpertService a = fx.start(Set.of(0), "split-a", 512, 5, new SimpleMeterRegistry());
-             ExpertService b = fx.start(Set.of(0), "split-b", 512, 5, new SimpleMeterRegistry());
-             Reader<ExpertResult> reader = fx.results()) {
+                ExpertService a = fx.start(Set.of(0), "split-a", 512, 5, new SimpleMeterRegistry());
+                ExpertService b = fx.start(Set.of(0), "split-b", 512, 5, new SimpleMeterRegistry());
+                Reader<ExpertResult> reader = fx.results()) {
             // When the group settles
-            await(() -> a.ownedPartitions(0) == 1 && b.ownedPartitions(0) == 1,
-                    () -> "both services own one partition (a: " + a.ownedPartitions(0) + ", b: "
-                            + b.ownedPartitions(0) + ")");
+            await(
+                    () -> a.ownedPartitions(0) == 1 && b.ownedPartitions(0) == 1,
+                    () -> "both services own one partition (a: " + a.ownedPartitions(0) + ", b: " + b.ownedPartitions(0)
+                            + ")");
 
             // And blocks arrive on both partitions
             Map<String, Integer> partitionOf = new HashMap<>();
@@ -369,12 +390,15 @@ class ExpertServiceIT {
             List<Received<ExpertResult>> rs = reader.pollUntil(l -> distinctBlocks(l) == 20, "20 results");
             Map<Integer, Set<String>> workersByPartition = new TreeMap<>();
             for (Received<ExpertResult> r : rs) {
-                workersByPartition.computeIfAbsent(partitionOf.get(r.value().getRequestId()), p -> new TreeSet<>())
+                workersByPartition
+                        .computeIfAbsent(partitionOf.get(r.value().getRequestId()), p -> new TreeSet<>())
                         .add(r.value().getWorkerId());
             }
-            assertEquals(Set.of("split-a", "split-b"),
+            assertEquals(
+                    Set.of("split-a", "split-b"),
                     rs.stream().map(r -> r.value().getWorkerId()).collect(Collectors.toSet()));
-            assertTrue(workersByPartition.values().stream().allMatch(s -> s.size() == 1),
+            assertTrue(
+                    workersByPartition.values().stream().allMatch(s -> s.size() == 1),
                     "one worker per partition: " + workersByPartition);
             assertEquals(1, a.ownedPartitions(0));
             assertEquals(1, b.ownedPartitions(0));
@@ -391,8 +415,11 @@ class ExpertServiceIT {
         try (SafetensorsFile file = SafetensorsFile.open(modelDir.resolve("model.safetensors"))) {
             for (int e : experts) {
                 String base = PREFIX + "experts." + e + ".";
-                out.put(e, new double[][] {toDoubles(file.readF32(base + "w1.weight")),
-                        toDoubles(file.readF32(base + "w3.weight")), toDoubles(file.readF32(base + "w2.weight"))});
+                out.put(e, new double[][] {
+                    toDoubles(file.readF32(base + "w1.weight")),
+                    toDoubles(file.readF32(base + "w3.weight")),
+                    toDoubles(file.readF32(base + "w2.weight"))
+                });
             }
         }
         return out;
@@ -502,8 +529,8 @@ class ExpertServiceIT {
                 .build();
     }
 
-    private static void assertDeadLetter(DeadLetter letter, String topic, RecordMetadata at, String key,
-                                         byte[] original) {
+    private static void assertDeadLetter(
+            DeadLetter letter, String topic, RecordMetadata at, String key, byte[] original) {
         assertTrue(letter != null, "no dead letter for offset " + at.offset());
         assertEquals(topic, letter.getSourceTopic());
         assertEquals(at.partition(), letter.getSourcePartition());
@@ -525,8 +552,7 @@ class ExpertServiceIT {
     }
 
     /** A record read back: its key and decoded value. */
-    private record Received<V>(String key, V value) {
-    }
+    private record Received<V>(String key, V value) {}
 
     /** Topics (unique prefix), consumer groups and a producer of one test. */
     private static final class Fixture implements AutoCloseable {
@@ -554,8 +580,12 @@ class ExpertServiceIT {
             producer.close(Duration.ofSeconds(5));
         }
 
-        ExpertService start(Set<Integer> experts, String workerId, int maxBatchTokens, int maxBatchWaitMs,
-                            SimpleMeterRegistry meters) {
+        ExpertService start(
+                Set<Integer> experts,
+                String workerId,
+                int maxBatchTokens,
+                int maxBatchWaitMs,
+                SimpleMeterRegistry meters) {
             Map<String, String> o = new LinkedHashMap<>();
             o.put(ExpertConfig.BOOTSTRAP, stack.bootstrapServers());
             o.put(ExpertConfig.REGISTRY, stack.schemaRegistryUrl());
@@ -566,8 +596,8 @@ class ExpertServiceIT {
             o.put(ExpertConfig.MAX_BATCH_TOKENS, Integer.toString(maxBatchTokens));
             o.put(ExpertConfig.MAX_BATCH_WAIT_MS, Integer.toString(maxBatchWaitMs));
             o.put(ExpertConfig.WORKER_ID, workerId);
-            return ExpertService.start(ExpertConfig.from(LayeredConfig.load(ExpertConfig.defaults(), null,
-                    Map.of(), o)), meters);
+            return ExpertService.start(
+                    ExpertConfig.from(LayeredConfig.load(ExpertConfig.defaults(), null, Map.of(), o)), meters);
         }
 
         byte[] serialize(DispatchBlock block) {
@@ -577,8 +607,7 @@ class ExpertServiceIT {
 
         /** Sends a block to its expert's topic (partition by key) and returns where it landed. */
         RecordMetadata send(DispatchBlock block) throws Exception {
-            return send(new ProducerRecord<>(topics.expert(block.getExpert()), block.getRequestId(),
-                    serialize(block)));
+            return send(new ProducerRecord<>(topics.expert(block.getExpert()), block.getRequestId(), serialize(block)));
         }
 
         /** Sends raw bytes to a partition of expert 0's topic. */
@@ -591,11 +620,13 @@ class ExpertServiceIT {
         }
 
         Reader<ExpertResult> results() {
-            return new Reader<>(topics.expertResults(), typed.expertResults().valueSerde().deserializer());
+            return new Reader<>(
+                    topics.expertResults(), typed.expertResults().valueSerde().deserializer());
         }
 
         Reader<DeadLetter> deadLetters() {
-            return new Reader<>(topics.deadLetter(), typed.deadLetter().valueSerde().deserializer());
+            return new Reader<>(
+                    topics.deadLetter(), typed.deadLetter().valueSerde().deserializer());
         }
 
         /** Waits until expert e's consumer group has committed the end of every partition of its topic. */
@@ -603,20 +634,25 @@ class ExpertServiceIT {
             String topic = topics.expert(e);
             Map<TopicPartition, Long> ends = endOffsets(topic);
             Map<TopicPartition, Long> committed = new HashMap<>();
-            try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                    stack.bootstrapServers()))) {
-                await(() -> {
-                    committed.clear();
-                    committedOffsets(admin, groupPrefix + e).forEach((tp, om) -> committed.put(tp, om.offset()));
-                    return committed.equals(ends);
-                }, () -> "group " + groupPrefix + e + " committed " + committed + ", end offsets " + ends);
+            try (Admin admin =
+                    Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers()))) {
+                await(
+                        () -> {
+                            committed.clear();
+                            committedOffsets(admin, groupPrefix + e)
+                                    .forEach((tp, om) -> committed.put(tp, om.offset()));
+                            return committed.equals(ends);
+                        },
+                        () -> "group " + groupPrefix + e + " committed " + committed + ", end offsets " + ends);
             }
         }
     }
 
     private static Map<TopicPartition, OffsetAndMetadata> committedOffsets(Admin admin, String group) {
         try {
-            return admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
+            return admin.listConsumerGroupOffsets(group)
+                    .partitionsToOffsetAndMetadata()
+                    .get();
         } catch (InterruptedException ex) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(ex);
@@ -628,8 +664,8 @@ class ExpertServiceIT {
     private static Map<TopicPartition, Long> endOffsets(String topic) {
         Map<String, Object> p = new HashMap<>();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
-        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(),
-                new ByteArrayDeserializer())) {
+        try (KafkaConsumer<String, byte[]> c =
+                new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
             List<TopicPartition> parts = new ArrayList<>();
             for (PartitionInfo info : c.partitionsFor(topic)) {
                 parts.add(new TopicPartition(topic, info.partition()));
@@ -670,8 +706,8 @@ class ExpertServiceIT {
             long deadline = System.nanoTime() + TIMEOUT.toNanos();
             while (!done.test(seen)) {
                 if (System.nanoTime() > deadline) {
-                    fail("timed out after " + TIMEOUT.toSeconds() + " s waiting for " + what + "; saw "
-                            + seen.size() + " records");
+                    fail("timed out after " + TIMEOUT.toSeconds() + " s waiting for " + what + "; saw " + seen.size()
+                            + " records");
                 }
                 pollOnce();
             }
@@ -681,8 +717,9 @@ class ExpertServiceIT {
         /** Polls up to the last stable offset of every partition (read_committed end offsets). */
         List<Received<V>> readToEnd() {
             Map<TopicPartition, Long> ends = consumer.endOffsets(consumer.assignment());
-            return pollUntil(s -> ends.entrySet().stream()
-                    .allMatch(en -> consumer.position(en.getKey()) >= en.getValue()), "the end of the topic");
+            return pollUntil(
+                    s -> ends.entrySet().stream().allMatch(en -> consumer.position(en.getKey()) >= en.getValue()),
+                    "the end of the topic");
         }
 
         @Override

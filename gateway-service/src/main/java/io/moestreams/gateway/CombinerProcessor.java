@@ -7,31 +7,31 @@ import io.moestreams.avro.DispatchManifest;
 import io.moestreams.avro.ExpertResult;
 import io.moestreams.avro.InferenceResponse;
 import io.moestreams.avro.ResponseStatus;
-import io.moestreams.schemas.Tensors;
 import io.moestreams.schemas.SchemaRegistryException;
-import org.apache.kafka.common.errors.SerializationException;
-import org.apache.kafka.common.serialization.Deserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
-import org.apache.kafka.streams.errors.StreamsException;
-import org.apache.kafka.streams.processor.api.RecordMetadata;
-import org.apache.kafka.common.utils.Bytes;
-import org.apache.kafka.streams.KeyValue;
-import org.apache.kafka.streams.processor.PunctuationType;
-import org.apache.kafka.streams.processor.api.Processor;
-import org.apache.kafka.streams.processor.api.ProcessorContext;
-import org.apache.kafka.streams.processor.api.Record;
-import org.apache.kafka.streams.state.KeyValueIterator;
-import org.apache.kafka.streams.state.KeyValueStore;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
+import io.moestreams.schemas.Tensors;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.errors.StreamsException;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Reassembles each request: waits for its manifest and every expected expert result (in any order), sums the
@@ -69,8 +69,13 @@ final class CombinerProcessor implements Processor<String, byte[], String, Objec
     private KeyValueStore<String, Long> done;
     private KeyValueStore<String, byte[]> arrivals;
 
-    CombinerProcessor(GatewayConfig config, String manifestsTopic, Deserializer<DispatchManifest> manifestDeserializer,
-                      Deserializer<ExpertResult> resultDeserializer, InFlightLedger ledger, MeterRegistry meters) {
+    CombinerProcessor(
+            GatewayConfig config,
+            String manifestsTopic,
+            Deserializer<DispatchManifest> manifestDeserializer,
+            Deserializer<ExpertResult> resultDeserializer,
+            InFlightLedger ledger,
+            MeterRegistry meters) {
         this.manifestsTopic = manifestsTopic;
         this.manifestDeserializer = manifestDeserializer;
         this.resultDeserializer = resultDeserializer;
@@ -81,16 +86,22 @@ final class CombinerProcessor implements Processor<String, byte[], String, Objec
         this.ledger = ledger;
         this.retentionMs = Math.max(60_000, config.defaultTimeout().toMillis());
         this.duplicates = Counter.builder("moe.combiner.duplicates")
-                .description("expert results or manifests seen more than once and ignored").register(meters);
+                .description("expert results or manifests seen more than once and ignored")
+                .register(meters);
         this.malformed = Counter.builder("moe.combiner.malformed.results")
                 .description("expert results whose shape or positions do not match the manifest; ignored")
                 .register(meters);
         for (ResponseStatus s : ResponseStatus.values()) {
-            responses.put(s, Counter.builder("moe.combiner.responses").tag("status", s.name()).register(meters));
+            responses.put(
+                    s,
+                    Counter.builder("moe.combiner.responses")
+                            .tag("status", s.name())
+                            .register(meters));
         }
         this.latency = Timer.builder("moe.combiner.latency")
                 .description("request arrival to response emission")
-                .publishPercentiles(0.5, 0.99).register(meters);
+                .publishPercentiles(0.5, 0.99)
+                .register(meters);
     }
 
     @Override
@@ -118,8 +129,8 @@ final class CombinerProcessor implements Processor<String, byte[], String, Objec
                 // Not the record's fault: fail the task so the record is processed again (exactly once).
                 throw new StreamsException("schema registry unavailable while decoding " + md.topic(), e);
             }
-            deadLetter(record, md, "undecodable " + (isManifest ? "manifest" : "expert result") + ": "
-                    + e.getMessage());
+            deadLetter(
+                    record, md, "undecodable " + (isManifest ? "manifest" : "expert result") + ": " + e.getMessage());
             return;
         }
         if (value instanceof DispatchManifest m) {
@@ -132,8 +143,20 @@ final class CombinerProcessor implements Processor<String, byte[], String, Objec
     private void deadLetter(Record<String, byte[]> record, RecordMetadata md, String reason) {
         long now = context.currentSystemTimeMs();
         byte[] key = record.key() == null ? null : record.key().getBytes(StandardCharsets.UTF_8);
-        context.forward(new Record<String, Object>(record.key(), Responses.deadLetter(md.topic(), md.partition(),
-                md.offset(), key, record.value(), "value: " + reason, "value", record.key(), now), now),
+        context.forward(
+                new Record<String, Object>(
+                        record.key(),
+                        Responses.deadLetter(
+                                md.topic(),
+                                md.partition(),
+                                md.offset(),
+                                key,
+                                record.value(),
+                                "value: " + reason,
+                                "value",
+                                record.key(),
+                                now),
+                        now),
                 CombinerTopology.DEAD_LETTER_SINK);
         deadLetters.increment();
     }
@@ -185,7 +208,7 @@ final class CombinerProcessor implements Processor<String, byte[], String, Objec
 
     static byte[] set(byte[] bits, int i) {
         byte[] out = bits == null || bits.length <= i / 8
-                ? java.util.Arrays.copyOf(bits == null ? new byte[0] : bits, i / 8 + 1)
+                ? Arrays.copyOf(bits == null ? new byte[0] : bits, i / 8 + 1)
                 : bits.clone();
         out[i / 8] |= (byte) (1 << (i % 8));
         return out;
@@ -215,8 +238,8 @@ final class CombinerProcessor implements Processor<String, byte[], String, Objec
                 malformed.increment();
                 results.delete(resultKey(id, e));
                 arrivals.put(id, clear(arrived, e));
-                LOGGER.debug("Ignoring a malformed result of expert {} (shape or positions do not match the manifest)",
-                        e);
+                LOGGER.debug(
+                        "Ignoring a malformed result of expert {} (shape or positions do not match the manifest)", e);
                 return;
             }
             got.add(r);
@@ -246,8 +269,8 @@ final class CombinerProcessor implements Processor<String, byte[], String, Objec
         }
     }
 
-    private void emit(DispatchManifest m, List<ExpertResult> got, List<Integer> missing, ResponseStatus status,
-                      String error) {
+    private void emit(
+            DispatchManifest m, List<ExpertResult> got, List<Integer> missing, ResponseStatus status, String error) {
         String id = m.getRequestId();
         long now = context.currentSystemTimeMs();
         float[] output = status == ResponseStatus.TIMEOUT ? null : combine(m, got);
@@ -290,7 +313,7 @@ final class CombinerProcessor implements Processor<String, byte[], String, Objec
             int e = r.getExpert();
             outputs[e] = Tensors.toFloats(r.getOutput());
             int[] rows = new int[s];
-            java.util.Arrays.fill(rows, -1);
+            Arrays.fill(rows, -1);
             List<Integer> positions = r.getPositions();
             for (int i = 0; i < positions.size(); i++) {
                 int t = positions.get(i);
@@ -349,8 +372,8 @@ final class CombinerProcessor implements Processor<String, byte[], String, Objec
 
     private void deleteResults(String requestId) {
         List<String> stale = new ArrayList<>();
-        try (KeyValueIterator<String, ExpertResult> it = results.prefixScan(requestId + '\u0000',
-                new StringSerializer())) {
+        try (KeyValueIterator<String, ExpertResult> it =
+                results.prefixScan(requestId + '\u0000', new StringSerializer())) {
             it.forEachRemaining(r -> stale.add(r.key));
         }
         stale.forEach(results::delete);

@@ -35,34 +35,61 @@ public final class CombinerTopology {
     public static final String DONE_STORE = "combiner-done";
     public static final String ARRIVALS_STORE = "combiner-arrivals";
 
-    private CombinerTopology() {
-    }
+    private CombinerTopology() {}
 
-    public static Topology build(GatewayConfig config, Topics topics, TypedTopics typed, InFlightLedger ledger,
-                                 MeterRegistry meters) {
+    public static Topology build(
+            GatewayConfig config, Topics topics, TypedTopics typed, InFlightLedger ledger, MeterRegistry meters) {
         Topology topology = new Topology();
         // Values are decoded in the processor, so an undecodable record becomes a dead letter with its bytes.
         topology.addSource(MANIFESTS_SOURCE, new StringDeserializer(), new ByteArrayDeserializer(), topics.manifests());
-        topology.addSource(RESULTS_SOURCE, new StringDeserializer(), new ByteArrayDeserializer(),
-                topics.expertResults());
-        topology.addProcessor(PROCESSOR, () -> new CombinerProcessor(config, topics.manifests(),
-                        typed.manifests().valueSerde().deserializer(), typed.expertResults().valueSerde().deserializer(),
-                        ledger, meters),
-                MANIFESTS_SOURCE, RESULTS_SOURCE);
-        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(MANIFESTS_STORE),
-                Serdes.String(), typed.manifests().valueSerde()), PROCESSOR);
-        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(RESULTS_STORE),
-                Serdes.String(), typed.expertResults().valueSerde()), PROCESSOR);
-        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(TIMERS_STORE),
-                Serdes.Bytes(), Serdes.String()), PROCESSOR);
-        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(DONE_STORE),
-                Serdes.String(), Serdes.Long()), PROCESSOR);
-        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(ARRIVALS_STORE),
-                Serdes.String(), Serdes.ByteArray()), PROCESSOR);
-        topology.addSink(SINK, topics.responses(), new StringSerializer(),
-                GatewayTopology.anyValue(typed.responses().valueSerde().serializer()), PROCESSOR);
-        topology.addSink(DEAD_LETTER_SINK, topics.deadLetter(), new StringSerializer(),
-                GatewayTopology.anyValue(typed.deadLetter().valueSerde().serializer()), PROCESSOR);
+        topology.addSource(
+                RESULTS_SOURCE, new StringDeserializer(), new ByteArrayDeserializer(), topics.expertResults());
+        topology.addProcessor(
+                PROCESSOR,
+                () -> new CombinerProcessor(
+                        config,
+                        topics.manifests(),
+                        typed.manifests().valueSerde().deserializer(),
+                        typed.expertResults().valueSerde().deserializer(),
+                        ledger,
+                        meters),
+                MANIFESTS_SOURCE,
+                RESULTS_SOURCE);
+        topology.addStateStore(
+                Stores.keyValueStoreBuilder(
+                        Stores.persistentKeyValueStore(MANIFESTS_STORE),
+                        Serdes.String(),
+                        typed.manifests().valueSerde()),
+                PROCESSOR);
+        topology.addStateStore(
+                Stores.keyValueStoreBuilder(
+                        Stores.persistentKeyValueStore(RESULTS_STORE),
+                        Serdes.String(),
+                        typed.expertResults().valueSerde()),
+                PROCESSOR);
+        topology.addStateStore(
+                Stores.keyValueStoreBuilder(
+                        Stores.persistentKeyValueStore(TIMERS_STORE), Serdes.Bytes(), Serdes.String()),
+                PROCESSOR);
+        topology.addStateStore(
+                Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(DONE_STORE), Serdes.String(), Serdes.Long()),
+                PROCESSOR);
+        topology.addStateStore(
+                Stores.keyValueStoreBuilder(
+                        Stores.persistentKeyValueStore(ARRIVALS_STORE), Serdes.String(), Serdes.ByteArray()),
+                PROCESSOR);
+        topology.addSink(
+                SINK,
+                topics.responses(),
+                new StringSerializer(),
+                GatewayTopology.anyValue(typed.responses().valueSerde().serializer()),
+                PROCESSOR);
+        topology.addSink(
+                DEAD_LETTER_SINK,
+                topics.deadLetter(),
+                new StringSerializer(),
+                GatewayTopology.anyValue(typed.deadLetter().valueSerde().serializer()),
+                PROCESSOR);
         return topology;
     }
 }

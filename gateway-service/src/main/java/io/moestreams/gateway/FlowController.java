@@ -3,10 +3,9 @@ package io.moestreams.gateway;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Credit-based backpressure: while any expert has more in-flight tokens than its credit, the intake is paused
@@ -83,12 +82,16 @@ public final class FlowController implements AutoCloseable {
         if (hot >= 0 && throttled.get() == 0) {
             throttled.set(1);
             throttleEvents[hot].increment();
-            LOGGER.info("Expert {} is throttling intake: {} in-flight tokens > credit {}; pausing the gateway",
-                    hot, ledger.inFlight(hot), creditTokens);
+            LOGGER.info(
+                    "Expert {} is throttling intake: {} in-flight tokens > credit {}; pausing the gateway",
+                    hot,
+                    ledger.inFlight(hot),
+                    creditTokens);
             intake.pause();
         } else if (hot < 0 && throttled.get() == 1) {
             throttled.set(0);
-            LOGGER.info("All experts are back under their in-flight credit of {} tokens; resuming the gateway",
+            LOGGER.info(
+                    "All experts are back under their in-flight credit of {} tokens; resuming the gateway",
                     creditTokens);
             intake.resume();
         }

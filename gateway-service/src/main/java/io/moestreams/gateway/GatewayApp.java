@@ -6,6 +6,12 @@ import io.moestreams.core.model.MoeModel;
 import io.moestreams.schemas.SchemaRegistryClient;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.TypedTopics;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -15,13 +21,6 @@ import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import java.time.Duration;
-import java.util.HashMap;
-import java.util.Map;
-import java.util.Properties;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The gateway process: provisions the topics, then runs the intake (gating) and the combiner as two Kafka Streams
@@ -40,8 +39,14 @@ public final class GatewayApp implements AutoCloseable {
     private final CountDownLatch intakeStarted;
     private final CountDownLatch combinerStarted;
 
-    private GatewayApp(MoeModel model, KafkaStreams intake, KafkaStreams combiner, FlowController flow,
-                       InFlightLedger ledger, CountDownLatch intakeStarted, CountDownLatch combinerStarted) {
+    private GatewayApp(
+            MoeModel model,
+            KafkaStreams intake,
+            KafkaStreams combiner,
+            FlowController flow,
+            InFlightLedger ledger,
+            CountDownLatch intakeStarted,
+            CountDownLatch combinerStarted) {
         this.model = model;
         this.intake = intake;
         this.combiner = combiner;
@@ -63,11 +68,14 @@ public final class GatewayApp implements AutoCloseable {
             }
             SchemaCatalog.registerAll(registry, topics, numExperts);
             InFlightLedger ledger = new InFlightLedger(numExperts, 5_000);
-            Topology gating = GatewayTopology.build(config, topics, typed, model.config(), model.router(), ledger, meters);
+            Topology gating =
+                    GatewayTopology.build(config, topics, typed, model.config(), model.router(), ledger, meters);
             Topology combining = CombinerTopology.build(config, topics, typed, ledger, meters);
             KafkaStreams intake = new KafkaStreams(gating, streamsProps(config, config.applicationId()));
             KafkaStreams combiner = new KafkaStreams(combining, combinerProps(config, topics));
-            FlowController flow = new FlowController(ledger, config.inFlightCreditTokens(),
+            FlowController flow = new FlowController(
+                    ledger,
+                    config.inFlightCreditTokens(),
                     new FlowController.Intake() {
                         @Override
                         public void pause() {
@@ -78,7 +86,8 @@ public final class GatewayApp implements AutoCloseable {
                         public void resume() {
                             intake.resume();
                         }
-                    }, meters);
+                    },
+                    meters);
             CountDownLatch intakeStarted = new CountDownLatch(1);
             CountDownLatch combinerStarted = new CountDownLatch(1);
             watch(intake, "intake", intakeStarted);
@@ -90,8 +99,12 @@ public final class GatewayApp implements AutoCloseable {
             combiner.start();
             intake.start();
             flow.start();
-            LOGGER.info("Gateway started: application {} on {}, {} experts, topic prefix '{}'",
-                    config.applicationId(), config.bootstrapServers(), numExperts, config.topicPrefix());
+            LOGGER.info(
+                    "Gateway started: application {} on {}, {} experts, topic prefix '{}'",
+                    config.applicationId(),
+                    config.bootstrapServers(),
+                    numExperts,
+                    config.topicPrefix());
             return new GatewayApp(model, intake, combiner, flow, ledger, intakeStarted, combinerStarted);
         } catch (RuntimeException e) {
             model.close();
@@ -107,7 +120,8 @@ public final class GatewayApp implements AutoCloseable {
     /** Logs lifecycle transitions and counts {@code running} down the first time the app is RUNNING or failed. */
     private static void watch(KafkaStreams streams, String name, CountDownLatch running) {
         streams.setStateListener((now, before) -> {
-            if (now == KafkaStreams.State.RUNNING || now == KafkaStreams.State.ERROR
+            if (now == KafkaStreams.State.RUNNING
+                    || now == KafkaStreams.State.ERROR
                     || now == KafkaStreams.State.NOT_RUNNING) {
                 LOGGER.info("Gateway {} is {}", name, now);
                 running.countDown();
@@ -127,8 +141,10 @@ public final class GatewayApp implements AutoCloseable {
                 && combinerStarted.await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
         KafkaStreams.State a = intake.state();
         KafkaStreams.State b = combiner.state();
-        if (a == KafkaStreams.State.ERROR || b == KafkaStreams.State.ERROR
-                || a == KafkaStreams.State.NOT_RUNNING || b == KafkaStreams.State.NOT_RUNNING) {
+        if (a == KafkaStreams.State.ERROR
+                || b == KafkaStreams.State.ERROR
+                || a == KafkaStreams.State.NOT_RUNNING
+                || b == KafkaStreams.State.NOT_RUNNING) {
             throw new IllegalStateException("gateway failed to start: intake " + a + ", combiner " + b);
         }
         return reached;

@@ -2,11 +2,11 @@ package io.moestreams.gateway;
 
 import io.moestreams.schemas.config.ConfigException;
 import io.moestreams.schemas.config.LayeredConfig;
-
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.TreeSet;
 
 /**
  * Validated gateway settings (defaults → file → env → command line). Everything that is not a {@code moe.*}
@@ -106,8 +106,10 @@ public record GatewayConfig(
             throw new ConfigException(DEFAULT_TIMEOUT_MS, "expected > 0");
         }
         if (maxTimeout == null || maxTimeout.compareTo(defaultTimeout) < 0) {
-            throw new ConfigException(MAX_TIMEOUT_MS, "expected >= " + DEFAULT_TIMEOUT_MS + " ("
-                    + defaultTimeout.toMillis() + "), found " + (maxTimeout == null ? "nothing" : maxTimeout.toMillis()));
+            throw new ConfigException(
+                    MAX_TIMEOUT_MS,
+                    "expected >= " + DEFAULT_TIMEOUT_MS + " (" + defaultTimeout.toMillis() + "), found "
+                            + (maxTimeout == null ? "nothing" : maxTimeout.toMillis()));
         }
         if (inFlightCreditTokens < 1) {
             throw new ConfigException(INFLIGHT_CREDIT, "expected >= 1, found " + inFlightCreditTokens);
@@ -124,8 +126,10 @@ public record GatewayConfig(
 
     private static void require(String value, String key) {
         if (value == null || value.isBlank()) {
-            throw new ConfigException(key, "is required (set it in the config file, via "
-                    + LayeredConfig.envName(key) + " or on the command line)");
+            throw new ConfigException(
+                    key,
+                    "is required (set it in the config file, via " + LayeredConfig.envName(key)
+                            + " or on the command line)");
         }
     }
 
@@ -162,7 +166,7 @@ public record GatewayConfig(
                 + ", inFlightCreditTokens=" + inFlightCreditTokens + ", defaultPartitions=" + defaultPartitions
                 + ", expertPartitions=" + expertPartitions + ", replicationFactor=" + replicationFactor
                 + ", dedupeRetention=" + dedupeRetention + ", stateDir=" + stateDir + ", kafka keys="
-                + new java.util.TreeSet<>(kafka.keySet()) + "]";
+                + new TreeSet<>(kafka.keySet()) + "]";
     }
 
     /** Partitions of the topic of expert {@code e}. */

@@ -12,6 +12,10 @@ import io.moestreams.core.routing.Router;
 import io.moestreams.core.routing.RouterOutput;
 import io.moestreams.schemas.SchemaRegistryException;
 import io.moestreams.schemas.Tensors;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.streams.KeyValue;
@@ -23,11 +27,6 @@ import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
-
-import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * Intake: decode ▸ validate ▸ de-duplicate ▸ gate (whole sequence = one routing group) ▸ capacity ▸ dispatch one
@@ -51,23 +50,36 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Object
     private ProcessorContext<String, Object> context;
     private KeyValueStore<String, Long> seen;
 
-    GatewayProcessor(GatewayConfig config, MoeConfig model, Router router,
-                     Deserializer<InferenceRequest> requestDeserializer, InFlightLedger ledger, MeterRegistry meters) {
+    GatewayProcessor(
+            GatewayConfig config,
+            MoeConfig model,
+            Router router,
+            Deserializer<InferenceRequest> requestDeserializer,
+            InFlightLedger ledger,
+            MeterRegistry meters) {
         this.config = config;
         this.model = model;
         this.router = router;
         this.requestDeserializer = requestDeserializer;
         this.ledger = ledger;
         this.validator = new RequestValidator(model.hiddenSize(), config.maxSeqLen());
-        this.accepted = Counter.builder("moe.gateway.requests").tag("outcome", "accepted").register(meters);
-        this.rejected = Counter.builder("moe.gateway.requests").tag("outcome", "rejected").register(meters);
-        this.expired = Counter.builder("moe.gateway.requests").tag("outcome", "expired").register(meters);
+        this.accepted = Counter.builder("moe.gateway.requests")
+                .tag("outcome", "accepted")
+                .register(meters);
+        this.rejected = Counter.builder("moe.gateway.requests")
+                .tag("outcome", "rejected")
+                .register(meters);
+        this.expired = Counter.builder("moe.gateway.requests")
+                .tag("outcome", "expired")
+                .register(meters);
         this.droppedTokens = Counter.builder("moe.gateway.tokens.dropped")
-                .description("tokens whose every choice overflowed capacity").register(meters);
+                .description("tokens whose every choice overflowed capacity")
+                .register(meters);
         this.dispatchedTokens = new Counter[model.numExperts()];
         for (int e = 0; e < model.numExperts(); e++) {
             dispatchedTokens[e] = Counter.builder("moe.gateway.tokens.dispatched")
-                    .tag("expert", Integer.toString(e)).register(meters);
+                    .tag("expert", Integer.toString(e))
+                    .register(meters);
         }
     }
 
@@ -91,8 +103,10 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Object
                 throw new Rejection("value", "empty record: expected an Avro InferenceRequest");
             }
             if (record.value().length > config.maxRequestBytes()) {
-                throw new Rejection("value", "record of " + record.value().length
-                        + " bytes exceeds the limit of " + config.maxRequestBytes() + " bytes (moe.gateway.max-request-bytes)");
+                throw new Rejection(
+                        "value",
+                        "record of " + record.value().length + " bytes exceeds the limit of " + config.maxRequestBytes()
+                                + " bytes (moe.gateway.max-request-bytes)");
             }
             try {
                 request = requestDeserializer.deserialize(md.topic(), record.headers(), record.value());
@@ -113,8 +127,10 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Object
             rows = validator.validate(request);
             Long firstSeen = seen.get(id);
             if (firstSeen != null) {
-                throw new Rejection("requestId", "duplicate request id '" + id + "' (first seen at " + firstSeen
-                        + " ms; ids are remembered for " + config.dedupeRetention().toMillis() + " ms)");
+                throw new Rejection(
+                        "requestId",
+                        "duplicate request id '" + id + "' (first seen at " + firstSeen + " ms; ids are remembered for "
+                                + config.dedupeRetention().toMillis() + " ms)");
             }
         } catch (Rejection r) {
             reject(record, md, validId(id) ? id : keyId, r, receivedAt, now);
@@ -130,9 +146,17 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Object
                 : Math.min(now + config.defaultTimeout().toMillis(), latest);
         if (deadline <= now) {
             expired.increment();
-            context.forward(new Record<String, Object>(id, Responses.expired(id,
-                    "deadlineMs: " + request.getDeadlineMs() + " had already passed when the request arrived at "
-                            + now, receivedAt, now), now), GatewayTopology.RESPONSE_SINK);
+            context.forward(
+                    new Record<String, Object>(
+                            id,
+                            Responses.expired(
+                                    id,
+                                    "deadlineMs: " + request.getDeadlineMs()
+                                            + " had already passed when the request arrived at " + now,
+                                    receivedAt,
+                                    now),
+                            now),
+                    GatewayTopology.RESPONSE_SINK);
             return;
         }
         dispatch(id, rows, seqLen, deadline, receivedAt);
@@ -216,15 +240,33 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Object
         }
     }
 
-    private void reject(Record<byte[], byte[]> record, RecordMetadata md, String requestId, Rejection r,
-                        long receivedAt, long now) {
+    private void reject(
+            Record<byte[], byte[]> record,
+            RecordMetadata md,
+            String requestId,
+            Rejection r,
+            long receivedAt,
+            long now) {
         rejected.increment();
         String id = validId(requestId) ? requestId : null;
-        context.forward(new Record<String, Object>(id,
-                Responses.deadLetter(md.topic(), md.partition(), md.offset(), record.key(), record.value(),
-                        r.getMessage(), r.field(), id, now), now), GatewayTopology.DEAD_LETTER_SINK);
+        context.forward(
+                new Record<String, Object>(
+                        id,
+                        Responses.deadLetter(
+                                md.topic(),
+                                md.partition(),
+                                md.offset(),
+                                record.key(),
+                                record.value(),
+                                r.getMessage(),
+                                r.field(),
+                                id,
+                                now),
+                        now),
+                GatewayTopology.DEAD_LETTER_SINK);
         if (id != null) {
-            context.forward(new Record<String, Object>(id, Responses.rejected(id, r.getMessage(), receivedAt, now), now),
+            context.forward(
+                    new Record<String, Object>(id, Responses.rejected(id, r.getMessage(), receivedAt, now), now),
                     GatewayTopology.RESPONSE_SINK);
         }
     }

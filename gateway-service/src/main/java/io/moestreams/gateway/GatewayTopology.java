@@ -33,30 +33,53 @@ public final class GatewayTopology {
     public static final String RESPONSE_SINK = "gateway-response-sink";
     public static final String DEAD_LETTER_SINK = "gateway-dead-letter-sink";
 
-    private GatewayTopology() {
-    }
+    private GatewayTopology() {}
 
-    public static Topology build(GatewayConfig config, Topics topics, TypedTopics typed, MoeConfig model,
-                                 Router router, InFlightLedger ledger, MeterRegistry meters) {
+    public static Topology build(
+            GatewayConfig config,
+            Topics topics,
+            TypedTopics typed,
+            MoeConfig model,
+            Router router,
+            InFlightLedger ledger,
+            MeterRegistry meters) {
         Topology topology = new Topology();
         topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), topics.requests());
-        topology.addProcessor(PROCESSOR,
-                () -> new GatewayProcessor(config, model, router, typed.requests().valueSerde().deserializer(),
-                        ledger, meters),
+        topology.addProcessor(
+                PROCESSOR,
+                () -> new GatewayProcessor(
+                        config, model, router, typed.requests().valueSerde().deserializer(), ledger, meters),
                 SOURCE);
-        topology.addStateStore(Stores.keyValueStoreBuilder(
-                Stores.persistentKeyValueStore(REQUEST_IDS_STORE), Serdes.String(), Serdes.Long()), PROCESSOR);
+        topology.addStateStore(
+                Stores.keyValueStoreBuilder(
+                        Stores.persistentKeyValueStore(REQUEST_IDS_STORE), Serdes.String(), Serdes.Long()),
+                PROCESSOR);
 
         Serializer<Object> dispatch = anyValue(typed.expert(0).valueSerde().serializer());
-        topology.addSink(DISPATCH_SINK,
+        topology.addSink(
+                DISPATCH_SINK,
                 (key, value, ctx) -> topics.expert(((DispatchBlock) value).getExpert()),
-                new StringSerializer(), dispatch, PROCESSOR);
-        topology.addSink(MANIFEST_SINK, topics.manifests(), new StringSerializer(),
-                anyValue(typed.manifests().valueSerde().serializer()), PROCESSOR);
-        topology.addSink(RESPONSE_SINK, topics.responses(), new StringSerializer(),
-                anyValue(typed.responses().valueSerde().serializer()), PROCESSOR);
-        topology.addSink(DEAD_LETTER_SINK, topics.deadLetter(), new StringSerializer(),
-                anyValue(typed.deadLetter().valueSerde().serializer()), PROCESSOR);
+                new StringSerializer(),
+                dispatch,
+                PROCESSOR);
+        topology.addSink(
+                MANIFEST_SINK,
+                topics.manifests(),
+                new StringSerializer(),
+                anyValue(typed.manifests().valueSerde().serializer()),
+                PROCESSOR);
+        topology.addSink(
+                RESPONSE_SINK,
+                topics.responses(),
+                new StringSerializer(),
+                anyValue(typed.responses().valueSerde().serializer()),
+                PROCESSOR);
+        topology.addSink(
+                DEAD_LETTER_SINK,
+                topics.deadLetter(),
+                new StringSerializer(),
+                anyValue(typed.deadLetter().valueSerde().serializer()),
+                PROCESSOR);
         return topology;
     }
 

@@ -18,15 +18,14 @@ import java.util.concurrent.atomic.AtomicLongArray;
  */
 public final class InFlightLedger {
 
-    private record Entry(int[] tokensPerExpert, long expiresAtMs) {
-    }
+    private record Entry(int[] tokensPerExpert, long expiresAtMs) {}
 
     private final int numExperts;
     private final long graceMs;
     private final Map<String, Entry> entries = new HashMap<>();
     private final AtomicLongArray inFlight;
     private final AtomicLongArray peak;
-    private volatile Runnable onDispatch = () -> { };
+    private volatile Runnable onDispatch = () -> {};
 
     public InFlightLedger(int numExperts, long graceMs) {
         this.numExperts = numExperts;
@@ -62,7 +61,7 @@ public final class InFlightLedger {
      * record instead of at its next periodic check.
      */
     public void onDispatch(Runnable listener) {
-        this.onDispatch = listener == null ? () -> { } : listener;
+        this.onDispatch = listener == null ? () -> {} : listener;
     }
 
     /** Settles a request whose response was emitted; unknown ids are ignored. */

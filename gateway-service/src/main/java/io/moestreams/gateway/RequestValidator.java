@@ -3,7 +3,6 @@ package io.moestreams.gateway;
 import io.moestreams.avro.InferenceRequest;
 import io.moestreams.avro.Tensor;
 import io.moestreams.schemas.Tensors;
-
 import java.util.List;
 
 /**
@@ -47,8 +46,9 @@ public final class RequestValidator {
         }
         List<Integer> shape = t.getShape();
         if (shape.size() != 2) {
-            throw new Rejection("tokens.shape", "expected rank 2 [seq_len, " + hiddenSize + "], found rank "
-                    + shape.size() + " " + shape);
+            throw new Rejection(
+                    "tokens.shape",
+                    "expected rank 2 [seq_len, " + hiddenSize + "], found rank " + shape.size() + " " + shape);
         }
         int s = shape.get(0);
         int d = shape.get(1);
@@ -59,8 +59,10 @@ public final class RequestValidator {
             throw new Rejection("tokens.shape[0]", "empty sequence: expected 1.." + maxSeqLen + " tokens, found " + s);
         }
         if (s > maxSeqLen) {
-            throw new Rejection("tokens.shape[0]", "sequence too long: expected at most " + maxSeqLen
-                    + " tokens (moe.gateway.max-seq-len), found " + s);
+            throw new Rejection(
+                    "tokens.shape[0]",
+                    "sequence too long: expected at most " + maxSeqLen + " tokens (moe.gateway.max-seq-len), found "
+                            + s);
         }
         float[] rows;
         try {
@@ -69,8 +71,9 @@ public final class RequestValidator {
             throw new Rejection("tokens.data", e.getMessage());
         }
         if (rows.length != s * d) {
-            throw new Rejection("tokens.data", "expected " + s * d + " values for shape [" + s + ", " + d
-                    + "], found " + rows.length);
+            throw new Rejection(
+                    "tokens.data",
+                    "expected " + s * d + " values for shape [" + s + ", " + d + "], found " + rows.length);
         }
         for (int i = 0; i < rows.length; i++) {
             float v = rows[i];

@@ -3,15 +3,13 @@ package io.moestreams.gateway;
 import io.moestreams.avro.DeadLetter;
 import io.moestreams.avro.InferenceResponse;
 import io.moestreams.avro.ResponseStatus;
-
 import java.nio.ByteBuffer;
 import java.util.List;
 
 /** Builders of the records the gateway and combiner emit for requests that cannot be served. */
 final class Responses {
 
-    private Responses() {
-    }
+    private Responses() {}
 
     static InferenceResponse rejected(String requestId, String reason, long receivedAtMs, long nowMs) {
         return unserved(requestId, ResponseStatus.REJECTED, reason, receivedAtMs, nowMs);
@@ -22,8 +20,8 @@ final class Responses {
         return unserved(requestId, ResponseStatus.TIMEOUT, reason, receivedAtMs, nowMs);
     }
 
-    private static InferenceResponse unserved(String requestId, ResponseStatus status, String reason,
-                                              long receivedAtMs, long nowMs) {
+    private static InferenceResponse unserved(
+            String requestId, ResponseStatus status, String reason, long receivedAtMs, long nowMs) {
         return InferenceResponse.newBuilder()
                 .setRequestId(requestId)
                 .setStatus(status)
@@ -38,8 +36,16 @@ final class Responses {
                 .build();
     }
 
-    static DeadLetter deadLetter(String topic, int partition, long offset, byte[] key, byte[] value,
-                                 String reason, String field, String requestId, long nowMs) {
+    static DeadLetter deadLetter(
+            String topic,
+            int partition,
+            long offset,
+            byte[] key,
+            byte[] value,
+            String reason,
+            String field,
+            String requestId,
+            long nowMs) {
         return DeadLetter.newBuilder()
                 .setSourceTopic(topic)
                 .setSourcePartition(partition)

@@ -9,12 +9,11 @@ import io.moestreams.avro.InferenceResponse;
 import io.moestreams.schemas.SchemaRegistryClient;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.WireFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.apache.avro.Schema;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * Registers the value schema of every platform topic at start-up (subject {@code <topic>-value}, BACKWARD), so
@@ -25,8 +24,7 @@ final class SchemaCatalog {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(SchemaCatalog.class);
 
-    private SchemaCatalog() {
-    }
+    private SchemaCatalog() {}
 
     static Map<String, Schema> valueSchemas(Topics topics, int numExperts) {
         Map<String, Schema> m = new LinkedHashMap<>();

@@ -1,14 +1,7 @@
 package io.moestreams.gateway;
 
 import io.moestreams.schemas.Topics;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.admin.TopicDescription;
-import org.apache.kafka.common.errors.TopicExistsException;
-import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
+import io.moestreams.schemas.config.ConfigException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,6 +10,13 @@ import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Creates the platform's topics up front (broker auto-create stays off): requests, one topic per expert with its
@@ -30,16 +30,17 @@ public final class TopicProvisioner {
     /** Largest record the platform's topics accept (a request or its response is one record). */
     public static final int MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
-    private TopicProvisioner() {
-    }
+    private TopicProvisioner() {}
 
     /** The topics and their partition counts for a model with {@code numExperts} experts. */
     public static Map<String, Integer> plan(GatewayConfig config, Topics topics, int numExperts) {
         for (int expert : config.expertPartitions().keySet()) {
             if (expert >= numExperts) {
-                throw new io.moestreams.schemas.config.ConfigException(GatewayConfig.EXPERT_PARTITIONS, "expert "
-                        + expert + " does not exist: the model has " + numExperts + " experts (0.."
-                        + (numExperts - 1) + ")");
+                throw new ConfigException(
+                        GatewayConfig.EXPERT_PARTITIONS,
+                        "expert "
+                                + expert + " does not exist: the model has " + numExperts + " experts (0.."
+                                + (numExperts - 1) + ")");
             }
         }
         Map<String, Integer> plan = new LinkedHashMap<>();
@@ -69,8 +70,10 @@ public final class TopicProvisioner {
                     created++;
                 } catch (ExecutionException e) {
                     if (!(e.getCause() instanceof TopicExistsException)) {
-                        throw new IllegalStateException("cannot create topic " + entry.getKey() + ": "
-                                + e.getCause().getMessage(), e.getCause());
+                        throw new IllegalStateException(
+                                "cannot create topic " + entry.getKey() + ": "
+                                        + e.getCause().getMessage(),
+                                e.getCause());
                     }
                 }
             }
@@ -78,7 +81,8 @@ public final class TopicProvisioner {
             int results = described.get(topics.expertResults()).partitions().size();
             int manifests = described.get(topics.manifests()).partitions().size();
             if (results != manifests) {
-                throw new IllegalStateException("topics " + topics.expertResults() + " (" + results + " partitions) and "
+                throw new IllegalStateException("topics " + topics.expertResults() + " (" + results
+                        + " partitions) and "
                         + topics.manifests() + " (" + manifests + " partitions) must have the same partition count "
                         + "so the combiner can join them without repartitioning");
             }
@@ -87,8 +91,10 @@ public final class TopicProvisioner {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);
         } catch (ExecutionException | TimeoutException e) {
-            throw new IllegalStateException("cannot create or describe the platform's topics at "
-                    + config.bootstrapServers() + ": " + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "cannot create or describe the platform's topics at " + config.bootstrapServers() + ": "
+                            + e.getMessage(),
+                    e);
         }
     }
 

@@ -1,11 +1,13 @@
 package io.moestreams.gateway;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.moestreams.avro.DispatchManifest;
 import io.moestreams.avro.ExpertResult;
 import io.moestreams.schemas.Tensors;
-import org.apache.kafka.common.utils.Bytes;
-import org.junit.jupiter.api.Test;
-
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -14,11 +16,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.apache.kafka.common.utils.Bytes;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Test;
 
 class CombinerProcessorTest {
 
@@ -27,7 +27,8 @@ class CombinerProcessorTest {
 
     private static DispatchManifest manifest(String id, int d, List<List<Integer>> tokenExperts) {
         int s = tokenExperts.size();
-        List<Integer> experts = tokenExperts.stream().flatMap(List::stream).distinct().sorted().toList();
+        List<Integer> experts =
+                tokenExperts.stream().flatMap(List::stream).distinct().sorted().toList();
         List<Integer> dropped = new ArrayList<>();
         int total = 0;
         for (int t = 0; t < s; t++) {
@@ -39,9 +40,16 @@ class CombinerProcessorTest {
         float[] weights = new float[total];
         Arrays.fill(weights, 0.5f);
         return DispatchManifest.newBuilder()
-                .setRequestId(id).setSeqLen(s).setHiddenSize(d).setDeadlineMs(10_000).setReceivedAtMs(0)
-                .setExperts(experts).setTokenExperts(tokenExperts)
-                .setTokenWeights(Tensors.f32(weights, total)).setDropped(dropped).build();
+                .setRequestId(id)
+                .setSeqLen(s)
+                .setHiddenSize(d)
+                .setDeadlineMs(10_000)
+                .setReceivedAtMs(0)
+                .setExperts(experts)
+                .setTokenExperts(tokenExperts)
+                .setTokenWeights(Tensors.f32(weights, total))
+                .setDropped(dropped)
+                .build();
     }
 
     /** rows.get(e).get(t) = expert e's (already weighted) output row for position t. */
@@ -53,16 +61,21 @@ class CombinerProcessorTest {
             for (int i = 0; i < positions.size(); i++) {
                 System.arraycopy(byPosition.get(positions.get(i)), 0, data, i * d, d);
             }
-            out.add(ExpertResult.newBuilder().setRequestId(id).setExpert(e).setAttempt(0)
-                    .setPositions(positions).setOutput(Tensors.f32(data, positions.size(), d))
-                    .setWorkerId("w").build());
+            out.add(ExpertResult.newBuilder()
+                    .setRequestId(id)
+                    .setExpert(e)
+                    .setAttempt(0)
+                    .setPositions(positions)
+                    .setOutput(Tensors.f32(data, positions.size(), d))
+                    .setWorkerId("w")
+                    .build());
         });
         return out;
     }
 
     /** The reference order: per element, start at 0.0f and add each present expert's row in rank order. */
-    private static float[] naiveRankOrderSum(int d, List<List<Integer>> tokenExperts,
-                                             Map<Integer, Map<Integer, float[]>> rows) {
+    private static float[] naiveRankOrderSum(
+            int d, List<List<Integer>> tokenExperts, Map<Integer, Map<Integer, float[]>> rows) {
         int s = tokenExperts.size();
         float[] out = new float[s * d];
         for (int t = 0; t < s; t++) {
@@ -80,8 +93,7 @@ class CombinerProcessorTest {
         return out;
     }
 
-    private static Map<Integer, Map<Integer, float[]>> randomRows(List<List<Integer>> tokenExperts, int d,
-                                                                  long seed) {
+    private static Map<Integer, Map<Integer, float[]>> randomRows(List<List<Integer>> tokenExperts, int d, long seed) {
         SplittableRandom random = new SplittableRandom(seed);
         Map<Integer, Map<Integer, float[]>> rows = new HashMap<>();
         for (int t = 0; t < tokenExperts.size(); t++) {
@@ -140,8 +152,13 @@ class CombinerProcessorTest {
         // Given 7 tokens routed top-1, top-2 and top-3 to 5 experts in various rank orders, one token dropped
         int d = 6;
         List<List<Integer>> tokenExperts = List.of(
-                List.of(4, 1, 0), List.of(1), List.of(0, 4), List.of(), List.of(2, 3, 1),
-                List.of(3, 2), List.of(1, 0, 4));
+                List.of(4, 1, 0),
+                List.of(1),
+                List.of(0, 4),
+                List.of(),
+                List.of(2, 3, 1),
+                List.of(3, 2),
+                List.of(1, 0, 4));
         Map<Integer, Map<Integer, float[]>> rows = randomRows(tokenExperts, d, 42);
         DispatchManifest m = manifest("r", d, tokenExperts);
         List<ExpertResult> got = results("r", d, rows);
@@ -214,13 +231,32 @@ class CombinerProcessorTest {
     void timerKeysSortByTimeAcrossByteBoundaries() {
         // Given times straddling every byte boundary of a long, plus realistic epoch milliseconds,
         // with ids of different lengths and different kinds so neither can dominate the order
-        long[] times = {0L, 1L, 255L, 256L, 257L, 65_535L, 65_536L, 16_777_215L, 16_777_216L,
-                2_147_483_647L, 2_147_483_648L, 4_294_967_295L, 4_294_967_296L, 1L << 40, 1_700_000_000_000L,
-                1_700_000_000_001L, (1L << 48) - 1, 1L << 48, Long.MAX_VALUE / 4};
+        long[] times = {
+            0L,
+            1L,
+            255L,
+            256L,
+            257L,
+            65_535L,
+            65_536L,
+            16_777_215L,
+            16_777_216L,
+            2_147_483_647L,
+            2_147_483_648L,
+            4_294_967_295L,
+            4_294_967_296L,
+            1L << 40,
+            1_700_000_000_000L,
+            1_700_000_000_001L,
+            (1L << 48) - 1,
+            1L << 48,
+            Long.MAX_VALUE / 4
+        };
         long[] ascending = times.clone();
         Arrays.sort(ascending);
-        byte[] kinds = {CombinerProcessor.TIMER_DEADLINE, CombinerProcessor.TIMER_PURGE_DONE,
-                CombinerProcessor.TIMER_PURGE_ORPHANS};
+        byte[] kinds = {
+            CombinerProcessor.TIMER_DEADLINE, CombinerProcessor.TIMER_PURGE_DONE, CombinerProcessor.TIMER_PURGE_ORPHANS
+        };
         List<Bytes> keys = new ArrayList<>();
         for (int i = times.length - 1; i >= 0; i--) {
             String id = "z".repeat(times.length - i) + (char) ('a' + i % 26);
@@ -303,12 +339,12 @@ class CombinerProcessorTest {
         // Then exactly those are set, and clearing one leaves the others
         for (int e = 0; e < 320; e++) {
             boolean expected = e == 0 || e == 7 || e == 8 || e == 300;
-            org.junit.jupiter.api.Assertions.assertEquals(expected, CombinerProcessor.isSet(bits, e), "expert " + e);
+            Assertions.assertEquals(expected, CombinerProcessor.isSet(bits, e), "expert " + e);
         }
         byte[] cleared = CombinerProcessor.clear(bits, 8);
-        org.junit.jupiter.api.Assertions.assertFalse(CombinerProcessor.isSet(cleared, 8));
-        org.junit.jupiter.api.Assertions.assertTrue(CombinerProcessor.isSet(cleared, 7));
-        org.junit.jupiter.api.Assertions.assertTrue(CombinerProcessor.isSet(bits, 8), "set/clear never mutate their input");
-        org.junit.jupiter.api.Assertions.assertFalse(CombinerProcessor.isSet(null, 0));
+        Assertions.assertFalse(CombinerProcessor.isSet(cleared, 8));
+        Assertions.assertTrue(CombinerProcessor.isSet(cleared, 7));
+        Assertions.assertTrue(CombinerProcessor.isSet(bits, 8), "set/clear never mutate their input");
+        Assertions.assertFalse(CombinerProcessor.isSet(null, 0));
     }
 }

@@ -1,13 +1,35 @@
 package io.moestreams.gateway;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.moestreams.avro.DeadLetter;
 import io.moestreams.avro.DispatchManifest;
 import io.moestreams.avro.ExpertResult;
 import io.moestreams.avro.InferenceResponse;
 import io.moestreams.avro.ResponseStatus;
+import io.moestreams.embedded.SharedStack;
+import io.moestreams.schemas.SchemaRegistryClient;
+import io.moestreams.schemas.SchemaRegistryException;
 import io.moestreams.schemas.Tensors;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.TypedTopics;
+import io.moestreams.schemas.WireFormat;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KeyValue;
@@ -18,22 +40,9 @@ import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Collections;
-import java.util.List;
-import java.util.Map;
-import java.util.SplittableRandom;
-import java.util.TreeMap;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The combiner topology on a test driver, with Avro serdes against the real (embedded) schema registry. */
 class CombinerTopologyIT {
@@ -57,7 +66,7 @@ class CombinerTopologyIT {
     private TestInputTopic<String, ExpertResult> results;
     private TestOutputTopic<String, InferenceResponse> responses;
     private TestInputTopic<String, byte[]> rawResults;
-    private TestOutputTopic<String, io.moestreams.avro.DeadLetter> deadLetters;
+    private TestOutputTopic<String, DeadLetter> deadLetters;
 
     /** Starts a driver; the model directory is never read by the combiner. */
     private void start(Map<String, String> extra) {
@@ -68,17 +77,23 @@ class CombinerTopologyIT {
         ledger = new InFlightLedger(E, 5_000);
         meters = new SimpleMeterRegistry();
         topology = CombinerTopology.build(config, topics, typed, ledger, meters);
-        driver = new TopologyTestDriver(topology, GatewayApp.combinerProps(config, topics),
-                java.time.Instant.ofEpochMilli(T0));
-        rawResults = driver.createInputTopic(topics.expertResults(), new StringSerializer(),
-                new org.apache.kafka.common.serialization.ByteArraySerializer());
-        deadLetters = driver.createOutputTopic(topics.deadLetter(), new StringDeserializer(),
+        driver = new TopologyTestDriver(topology, GatewayApp.combinerProps(config, topics), Instant.ofEpochMilli(T0));
+        rawResults = driver.createInputTopic(topics.expertResults(), new StringSerializer(), new ByteArraySerializer());
+        deadLetters = driver.createOutputTopic(
+                topics.deadLetter(),
+                new StringDeserializer(),
                 typed.deadLetter().valueSerde().deserializer());
-        manifests = driver.createInputTopic(topics.manifests(), new StringSerializer(),
+        manifests = driver.createInputTopic(
+                topics.manifests(),
+                new StringSerializer(),
                 typed.manifests().valueSerde().serializer());
-        results = driver.createInputTopic(topics.expertResults(), new StringSerializer(),
+        results = driver.createInputTopic(
+                topics.expertResults(),
+                new StringSerializer(),
                 typed.expertResults().valueSerde().serializer());
-        responses = driver.createOutputTopic(topics.responses(), new StringDeserializer(),
+        responses = driver.createOutputTopic(
+                topics.responses(),
+                new StringDeserializer(),
                 typed.responses().valueSerde().deserializer());
     }
 
@@ -130,10 +145,16 @@ class CombinerTopologyIT {
             weights[i] = (float) random.nextDouble();
         }
         DispatchManifest m = DispatchManifest.newBuilder()
-                .setRequestId(id).setSeqLen(s).setHiddenSize(D)
-                .setDeadlineMs(T0 + DEADLINE_AFTER_MS).setReceivedAtMs(T0 - 7)
-                .setExperts(new ArrayList<>(positions.keySet())).setTokenExperts(tokenExperts)
-                .setTokenWeights(Tensors.f32(weights, choices)).setDropped(dropped).build();
+                .setRequestId(id)
+                .setSeqLen(s)
+                .setHiddenSize(D)
+                .setDeadlineMs(T0 + DEADLINE_AFTER_MS)
+                .setReceivedAtMs(T0 - 7)
+                .setExperts(new ArrayList<>(positions.keySet()))
+                .setTokenExperts(tokenExperts)
+                .setTokenWeights(Tensors.f32(weights, choices))
+                .setDropped(dropped)
+                .build();
         Map<Integer, ExpertResult> rs = new TreeMap<>();
         positions.forEach((e, ps) -> rs.put(e, result(id, e, ps, random)));
         return new Request(m, rs);
@@ -144,15 +165,19 @@ class CombinerTopologyIT {
         for (int i = 0; i < out.length; i++) {
             out[i] = (float) (random.nextGaussian() * Math.pow(10, random.nextInt(-2, 3)));
         }
-        return ExpertResult.newBuilder().setRequestId(id).setExpert(expert).setAttempt(0)
-                .setPositions(positions).setOutput(Tensors.f32(out, positions.size(), D))
-                .setWorkerId("worker-" + expert).build();
+        return ExpertResult.newBuilder()
+                .setRequestId(id)
+                .setExpert(expert)
+                .setAttempt(0)
+                .setPositions(positions)
+                .setOutput(Tensors.f32(out, positions.size(), D))
+                .setWorkerId("worker-" + expert)
+                .build();
     }
 
     /** Top-3, top-2 and top-1 tokens over all 4 experts, in rank orders that are not ascending. */
     private static Request mixed(String id, long seed) {
-        return request(id, List.of(List.of(2, 0, 3), List.of(1), List.of(3, 1), List.of(0, 2, 1), List.of(2)),
-                seed);
+        return request(id, List.of(List.of(2, 0, 3), List.of(1), List.of(3, 1), List.of(0, 2, 1), List.of(2)), seed);
     }
 
     /** Per element: 0.0f plus each present expert's row, in the token's rank order (naive reference). */
@@ -193,7 +218,10 @@ class CombinerTopologyIT {
     }
 
     private double responsesCounted(ResponseStatus status) {
-        return meters.get("moe.combiner.responses").tag("status", status.name()).counter().count();
+        return meters.get("moe.combiner.responses")
+                .tag("status", status.name())
+                .counter()
+                .count();
     }
 
     private static int storeSize(KeyValueStore<?, ?> store) {
@@ -472,7 +500,7 @@ class CombinerTopologyIT {
     void undecodableResultGoesToDeadLetterWithItsBytesAndTheStreamGoesOn() {
         // Given a record on the results topic that is not Avro
         start(Map.of());
-        byte[] garbage = "not an expert result".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] garbage = "not an expert result".getBytes(StandardCharsets.UTF_8);
 
         // When it arrives, followed by a complete request
         rawResults.pipeInput("garbage-id", garbage, T0);
@@ -482,13 +510,13 @@ class CombinerTopologyIT {
         r.results().values().forEach(this::pipe);
 
         // Then the garbage is on the dead-letter topic with its original bytes and the request completes
-        List<KeyValue<String, io.moestreams.avro.DeadLetter>> letters = deadLetters.readKeyValuesToList();
+        List<KeyValue<String, DeadLetter>> letters = deadLetters.readKeyValuesToList();
         assertEquals(1, letters.size());
-        io.moestreams.avro.DeadLetter letter = letters.get(0).value;
+        DeadLetter letter = letters.get(0).value;
         assertEquals(topics.expertResults(), letter.getSourceTopic());
         assertEquals("value", letter.getField());
         assertEquals("garbage-id", letter.getRequestId());
-        java.nio.ByteBuffer v = letter.getValue().duplicate();
+        ByteBuffer v = letter.getValue().duplicate();
         byte[] original = new byte[v.remaining()];
         v.get(original);
         assertArrayEquals(garbage, original);
@@ -499,37 +527,44 @@ class CombinerTopologyIT {
     void registryOutageFailsTheTaskInsteadOfDeadLetteringAValidManifest() throws Exception {
         // Given a combiner whose registry client has every output schema cached (not the manifest's), via a proxy
         start(Map.of());
-        try (RegistryProxy proxy = new RegistryProxy(io.moestreams.embedded.SharedStack.get().schemaRegistryUrl())) {
-            io.moestreams.schemas.SchemaRegistryClient client = new io.moestreams.schemas.SchemaRegistryClient(
-                    proxy.url(), Duration.ofSeconds(2), Duration.ofSeconds(2));
+        try (RegistryProxy proxy = new RegistryProxy(SharedStack.get().schemaRegistryUrl())) {
+            SchemaRegistryClient client =
+                    new SchemaRegistryClient(proxy.url(), Duration.ofSeconds(2), Duration.ofSeconds(2));
             SchemaCatalog.valueSchemas(topics, E).forEach((topic, schema) -> {
                 if (!topic.equals(topics.manifests())) {
-                    client.register(io.moestreams.schemas.WireFormat.subject(topic, false), schema);
+                    client.register(WireFormat.subject(topic, false), schema);
                 }
             });
             TypedTopics viaProxy = new TypedTopics(topics, client);
-            GatewayConfig config = GatewayTestSupport.config(topics.prefix(), stateDir.resolve("no-model"),
-                    stateDir.resolve("outage"), Map.of());
-            Topology outage = CombinerTopology.build(config, topics, viaProxy, new InFlightLedger(E, 5_000),
-                    new SimpleMeterRegistry());
+            GatewayConfig config = GatewayTestSupport.config(
+                    topics.prefix(), stateDir.resolve("no-model"), stateDir.resolve("outage"), Map.of());
+            Topology outage = CombinerTopology.build(
+                    config, topics, viaProxy, new InFlightLedger(E, 5_000), new SimpleMeterRegistry());
             Request r = mixed("outage", 14);
-            byte[] manifestBytes = GatewayTestSupport.typedTopics(topics.prefix()).manifests().valueSerde()
-                    .serializer().serialize(topics.manifests(), r.manifest());
-            try (TopologyTestDriver d = new TopologyTestDriver(outage, GatewayApp.combinerProps(config, topics),
-                    java.time.Instant.ofEpochMilli(T0))) {
-                TestInputTopic<String, byte[]> in = d.createInputTopic(topics.manifests(), new StringSerializer(),
-                        new org.apache.kafka.common.serialization.ByteArraySerializer());
-                TestOutputTopic<String, io.moestreams.avro.DeadLetter> letters = d.createOutputTopic(
-                        topics.deadLetter(), new StringDeserializer(),
-                        GatewayTestSupport.typedTopics(topics.prefix()).deadLetter().valueSerde().deserializer());
+            byte[] manifestBytes = GatewayTestSupport.typedTopics(topics.prefix())
+                    .manifests()
+                    .valueSerde()
+                    .serializer()
+                    .serialize(topics.manifests(), r.manifest());
+            try (TopologyTestDriver d = new TopologyTestDriver(
+                    outage, GatewayApp.combinerProps(config, topics), Instant.ofEpochMilli(T0))) {
+                TestInputTopic<String, byte[]> in =
+                        d.createInputTopic(topics.manifests(), new StringSerializer(), new ByteArraySerializer());
+                TestOutputTopic<String, DeadLetter> letters = d.createOutputTopic(
+                        topics.deadLetter(),
+                        new StringDeserializer(),
+                        GatewayTestSupport.typedTopics(topics.prefix())
+                                .deadLetter()
+                                .valueSerde()
+                                .deserializer());
 
                 // When the registry fails just as the manifest arrives
                 proxy.fail();
-                RuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
-                        () -> in.pipeInput(r.id(), manifestBytes, T0));
+                RuntimeException e =
+                        Assertions.assertThrows(RuntimeException.class, () -> in.pipeInput(r.id(), manifestBytes, T0));
 
                 // Then the task fails (the record is processed again later) and nothing is dead-lettered
-                assertTrue(io.moestreams.schemas.SchemaRegistryException.isTransient(e), e.toString());
+                assertTrue(SchemaRegistryException.isTransient(e), e.toString());
                 assertTrue(letters.isEmpty());
             }
         }
@@ -552,7 +587,8 @@ class CombinerTopologyIT {
         InferenceResponse resp = single();
         assertEquals(ResponseStatus.PARTIAL, resp.getStatus());
         assertEquals(List.of(0, 2), resp.getMissingExperts());
-        assertArrayEquals(naiveSum(r.manifest(), List.of(r.results().get(1), r.results().get(3))),
+        assertArrayEquals(
+                naiveSum(r.manifest(), List.of(r.results().get(1), r.results().get(3))),
                 Tensors.toFloats(resp.getOutput()));
         assertTrue(resp.getError().contains("[0, 2]"), resp.getError());
         assertSettled();
@@ -577,8 +613,11 @@ class CombinerTopologyIT {
 
         // Then both time out, the earlier deadline first
         List<InferenceResponse> out = responses.readValuesToList();
-        assertEquals(List.of("z-early", "a-late"), out.stream().map(InferenceResponse::getRequestId).toList());
-        assertEquals(List.of(ResponseStatus.TIMEOUT, ResponseStatus.TIMEOUT),
+        assertEquals(
+                List.of("z-early", "a-late"),
+                out.stream().map(InferenceResponse::getRequestId).toList());
+        assertEquals(
+                List.of(ResponseStatus.TIMEOUT, ResponseStatus.TIMEOUT),
                 out.stream().map(InferenceResponse::getStatus).toList());
     }
 
@@ -659,21 +698,49 @@ class CombinerTopologyIT {
         Map<String, String> nodes = GatewayTestSupport.describe(topology);
 
         // Then every node, store and topic has its documented name
-        assertEquals(Map.of(
-                CombinerTopology.MANIFESTS_SOURCE, "source=[" + topics.manifests() + "]",
-                CombinerTopology.RESULTS_SOURCE, "source=[" + topics.expertResults() + "]",
-                CombinerTopology.PROCESSOR, "stores=[" + String.join(", ", List.of(
-                        CombinerTopology.MANIFESTS_STORE, CombinerTopology.DONE_STORE,
-                        CombinerTopology.RESULTS_STORE, CombinerTopology.TIMERS_STORE,
-                        CombinerTopology.ARRIVALS_STORE).stream().sorted().toList())
-                        + "]",
-                CombinerTopology.SINK, "sink=" + topics.responses(),
-                CombinerTopology.DEAD_LETTER_SINK, "sink=" + topics.deadLetter()), nodes);
-        assertEquals(List.of("combiner-manifests-source", "combiner-results-source", "combiner",
-                        "combiner-response-sink", "combiner-dead-letter-sink", "combiner-manifests", "combiner-results",
-                        "combiner-timers", "combiner-done", "combiner-arrivals"),
-                List.of(CombinerTopology.MANIFESTS_SOURCE, CombinerTopology.RESULTS_SOURCE, CombinerTopology.PROCESSOR,
-                        CombinerTopology.SINK, CombinerTopology.DEAD_LETTER_SINK, CombinerTopology.MANIFESTS_STORE, CombinerTopology.RESULTS_STORE,
-                        CombinerTopology.TIMERS_STORE, CombinerTopology.DONE_STORE, CombinerTopology.ARRIVALS_STORE));
+        assertEquals(
+                Map.of(
+                        CombinerTopology.MANIFESTS_SOURCE, "source=[" + topics.manifests() + "]",
+                        CombinerTopology.RESULTS_SOURCE, "source=[" + topics.expertResults() + "]",
+                        CombinerTopology.PROCESSOR,
+                                "stores=["
+                                        + String.join(
+                                                ", ",
+                                                List.of(
+                                                                CombinerTopology.MANIFESTS_STORE,
+                                                                CombinerTopology.DONE_STORE,
+                                                                CombinerTopology.RESULTS_STORE,
+                                                                CombinerTopology.TIMERS_STORE,
+                                                                CombinerTopology.ARRIVALS_STORE)
+                                                        .stream()
+                                                        .sorted()
+                                                        .toList())
+                                        + "]",
+                        CombinerTopology.SINK, "sink=" + topics.responses(),
+                        CombinerTopology.DEAD_LETTER_SINK, "sink=" + topics.deadLetter()),
+                nodes);
+        assertEquals(
+                List.of(
+                        "combiner-manifests-source",
+                        "combiner-results-source",
+                        "combiner",
+                        "combiner-response-sink",
+                        "combiner-dead-letter-sink",
+                        "combiner-manifests",
+                        "combiner-results",
+                        "combiner-timers",
+                        "combiner-done",
+                        "combiner-arrivals"),
+                List.of(
+                        CombinerTopology.MANIFESTS_SOURCE,
+                        CombinerTopology.RESULTS_SOURCE,
+                        CombinerTopology.PROCESSOR,
+                        CombinerTopology.SINK,
+                        CombinerTopology.DEAD_LETTER_SINK,
+                        CombinerTopology.MANIFESTS_STORE,
+                        CombinerTopology.RESULTS_STORE,
+                        CombinerTopology.TIMERS_STORE,
+                        CombinerTopology.DONE_STORE,
+                        CombinerTopology.ARRIVALS_STORE));
     }
 }

@@ -1,15 +1,14 @@
 package io.moestreams.gateway;
 
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-
-import java.util.ArrayList;
-import java.util.List;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 class FlowControllerTest {
 
@@ -49,11 +48,17 @@ class FlowControllerTest {
     }
 
     private double throttleEvents(int expert) {
-        return meters.get("moe.gateway.throttle.events").tag("expert", Integer.toString(expert)).counter().count();
+        return meters.get("moe.gateway.throttle.events")
+                .tag("expert", Integer.toString(expert))
+                .counter()
+                .count();
     }
 
     private double inFlightGauge(int expert) {
-        return meters.get("moe.gateway.inflight.tokens").tag("expert", Integer.toString(expert)).gauge().value();
+        return meters.get("moe.gateway.inflight.tokens")
+                .tag("expert", Integer.toString(expert))
+                .gauge()
+                .value();
     }
 
     @Test

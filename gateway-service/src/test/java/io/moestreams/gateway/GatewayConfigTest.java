@@ -1,10 +1,13 @@
 package io.moestreams.gateway;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.moestreams.schemas.config.ConfigException;
 import io.moestreams.schemas.config.LayeredConfig;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -12,12 +15,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class GatewayConfigTest {
 
@@ -78,11 +78,15 @@ class GatewayConfigTest {
     void laterLayersWinDefaultsThenFileThenEnvThenOverrides(@TempDir Path dir) throws IOException {
         // Given a setting only in the file, one in file and env, and one in file, env and overrides
         Path file = dir.resolve("gateway.properties");
-        Files.writeString(file, String.join("\n",
-                "moe.gateway.max-seq-len = 100",
-                "moe.gateway.max-request-bytes = 1000",
-                "moe.gateway.default-timeout-ms = 111",
-                ""), StandardCharsets.UTF_8);
+        Files.writeString(
+                file,
+                String.join(
+                        "\n",
+                        "moe.gateway.max-seq-len = 100",
+                        "moe.gateway.max-request-bytes = 1000",
+                        "moe.gateway.default-timeout-ms = 111",
+                        ""),
+                StandardCharsets.UTF_8);
         Map<String, String> env = Map.of(
                 "MOE_GATEWAY_MAX_REQUEST_BYTES", "2000",
                 "MOE_GATEWAY_DEFAULT_TIMEOUT_MS", "222");
@@ -124,18 +128,20 @@ class GatewayConfigTest {
     void nonMoeKeysPassThroughAsKafkaProperties(@TempDir Path dir) throws IOException {
         // Given Kafka client settings in the file and in KAFKA_* environment variables
         Path file = dir.resolve("gateway.properties");
-        Files.writeString(file, "security.protocol=SASL_SSL\nssl.truststore.location=/etc/ts.jks\n",
-                StandardCharsets.UTF_8);
+        Files.writeString(
+                file, "security.protocol=SASL_SSL\nssl.truststore.location=/etc/ts.jks\n", StandardCharsets.UTF_8);
         Map<String, String> env = Map.of("KAFKA_SASL_MECHANISM", "PLAIN", "UNRELATED_VAR", "x");
 
         // When the config is built
         GatewayConfig c = load(file, env, required());
 
         // Then exactly those reach the Kafka clients, unchanged, and no moe.* key does
-        assertEquals(Map.of(
-                "security.protocol", "SASL_SSL",
-                "ssl.truststore.location", "/etc/ts.jks",
-                "sasl.mechanism", "PLAIN"), c.kafka());
+        assertEquals(
+                Map.of(
+                        "security.protocol", "SASL_SSL",
+                        "ssl.truststore.location", "/etc/ts.jks",
+                        "sasl.mechanism", "PLAIN"),
+                c.kafka());
     }
 
     @Test
@@ -271,7 +277,8 @@ class GatewayConfigTest {
 
         // When its maps are modified
         // Then that is refused
-        assertThrows(UnsupportedOperationException.class, () -> c.expertPartitions().put(2, 2));
+        assertThrows(
+                UnsupportedOperationException.class, () -> c.expertPartitions().put(2, 2));
         assertThrows(UnsupportedOperationException.class, () -> c.kafka().put("acks", "all"));
     }
 
@@ -281,8 +288,8 @@ class GatewayConfigTest {
         GatewayConfig c = withOverride("sasl.jaas.config", "PlainLoginModule required password=\"s3cret\";");
 
         // Then the key shows and the secret does not
-        org.junit.jupiter.api.Assertions.assertTrue(c.toString().contains("sasl.jaas.config"), c.toString());
-        org.junit.jupiter.api.Assertions.assertFalse(c.toString().contains("s3cret"), c.toString());
+        Assertions.assertTrue(c.toString().contains("sasl.jaas.config"), c.toString());
+        Assertions.assertFalse(c.toString().contains("s3cret"), c.toString());
     }
 
     @Test

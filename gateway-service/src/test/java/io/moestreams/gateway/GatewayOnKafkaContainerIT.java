@@ -1,5 +1,9 @@
 package io.moestreams.gateway;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.moestreams.avro.DispatchManifest;
 import io.moestreams.avro.InferenceRequest;
@@ -7,6 +11,10 @@ import io.moestreams.embedded.SharedStack;
 import io.moestreams.schemas.Tensors;
 import io.moestreams.schemas.TypedTopics;
 import io.moestreams.schemas.config.LayeredConfig;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -21,15 +29,6 @@ import org.testcontainers.junit.jupiter.Container;
 import org.testcontainers.junit.jupiter.Testcontainers;
 import org.testcontainers.kafka.KafkaContainer;
 import org.testcontainers.utility.DockerImageName;
-
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.List;
-import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The whole gateway process against the production broker image (apache/kafka, KRaft) instead of the embedded
@@ -53,24 +52,41 @@ class GatewayOnKafkaContainerIT {
                 """);
         String prefix = GatewayTestSupport.unique("gw-container") + ".";
         String registry = SharedStack.get().schemaRegistryUrl();
-        GatewayConfig config = GatewayConfig.from(LayeredConfig.load(GatewayConfig.defaults(), null, Map.of(),
-                Map.of(GatewayConfig.APPLICATION_ID, prefix + "app",
-                        GatewayConfig.BOOTSTRAP, KAFKA.getBootstrapServers(),
-                        GatewayConfig.REGISTRY, registry,
-                        GatewayConfig.TOPIC_PREFIX, prefix,
-                        GatewayConfig.MODEL_DIR, model.toString(),
-                        GatewayConfig.STATE_DIR, dir.resolve("state").toString(),
-                        GatewayConfig.PARTITIONS, "1")));
+        GatewayConfig config = GatewayConfig.from(LayeredConfig.load(
+                GatewayConfig.defaults(),
+                null,
+                Map.of(),
+                Map.of(
+                        GatewayConfig.APPLICATION_ID,
+                        prefix + "app",
+                        GatewayConfig.BOOTSTRAP,
+                        KAFKA.getBootstrapServers(),
+                        GatewayConfig.REGISTRY,
+                        registry,
+                        GatewayConfig.TOPIC_PREFIX,
+                        prefix,
+                        GatewayConfig.MODEL_DIR,
+                        model.toString(),
+                        GatewayConfig.STATE_DIR,
+                        dir.resolve("state").toString(),
+                        GatewayConfig.PARTITIONS,
+                        "1")));
         TypedTopics typed = GatewayTestSupport.typedTopics(prefix);
         try (GatewayApp app = GatewayApp.start(config, new SimpleMeterRegistry());
-             KafkaProducer<String, InferenceRequest> producer = new KafkaProducer<>(
-                     Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.getBootstrapServers()),
-                     new StringSerializer(), typed.requests().valueSerde().serializer());
-             KafkaConsumer<String, DispatchManifest> consumer = new KafkaConsumer<>(
-                     Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.getBootstrapServers(),
-                             ConsumerConfig.GROUP_ID_CONFIG, prefix + "reader",
-                             ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"),
-                     new StringDeserializer(), typed.manifests().valueSerde().deserializer())) {
+                KafkaProducer<String, InferenceRequest> producer = new KafkaProducer<>(
+                        Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.getBootstrapServers()),
+                        new StringSerializer(),
+                        typed.requests().valueSerde().serializer());
+                KafkaConsumer<String, DispatchManifest> consumer = new KafkaConsumer<>(
+                        Map.of(
+                                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                                KAFKA.getBootstrapServers(),
+                                ConsumerConfig.GROUP_ID_CONFIG,
+                                prefix + "reader",
+                                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+                                "earliest"),
+                        new StringDeserializer(),
+                        typed.manifests().valueSerde().deserializer())) {
             assertTrue(app.awaitRunning(Duration.ofSeconds(90)), "gateway running");
 
             // When one request is produced
@@ -78,8 +94,9 @@ class GatewayOnKafkaContainerIT {
             for (int i = 0; i < rows.length; i++) {
                 rows[i] = (i % 5) - 2f;
             }
-            producer.send(new ProducerRecord<>(typed.names().requests(), "c1",
-                    new InferenceRequest("c1", Tensors.f32(rows, 3, 8), null))).get();
+            producer.send(new ProducerRecord<>(
+                            typed.names().requests(), "c1", new InferenceRequest("c1", Tensors.f32(rows, 3, 8), null)))
+                    .get();
 
             // Then its manifest appears on the manifests topic (polled with a deadline)
             consumer.subscribe(List.of(typed.names().manifests()));

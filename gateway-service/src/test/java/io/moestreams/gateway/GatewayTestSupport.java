@@ -8,10 +8,6 @@ import io.moestreams.schemas.SchemaRegistryClient;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.TypedTopics;
 import io.moestreams.schemas.config.LayeredConfig;
-import org.apache.kafka.streams.Topology;
-import org.apache.kafka.streams.TopologyDescription;
-import org.apache.kafka.streams.TopologyTestDriver;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -21,6 +17,9 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.UUID;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.TopologyDescription;
+import org.apache.kafka.streams.TopologyTestDriver;
 
 /** Shared set-up of the topology tests: registry-backed serdes on unique topics, a small model, configs. */
 final class GatewayTestSupport {
@@ -28,8 +27,7 @@ final class GatewayTestSupport {
     /** Wall-clock start of every test driver and timestamp of the first input record. */
     static final long T0 = 1_700_000_000_000L;
 
-    private GatewayTestSupport() {
-    }
+    private GatewayTestSupport() {}
 
     /** A unique topic prefix and application id stem, so tests sharing the registry never collide. */
     static String unique(String stem) {
@@ -66,8 +64,8 @@ final class GatewayTestSupport {
 
     /** A test driver with the gateway's own Streams properties and a wall clock starting at {@link #T0}. */
     static TopologyTestDriver driver(Topology topology, GatewayConfig config, String applicationId) {
-        return new TopologyTestDriver(topology, GatewayApp.streamsProps(config, applicationId),
-                Instant.ofEpochMilli(T0));
+        return new TopologyTestDriver(
+                topology, GatewayApp.streamsProps(config, applicationId), Instant.ofEpochMilli(T0));
     }
 
     /** Node name → its stores (processors) or its topic (sources, sinks; "<dynamic>" for an extractor). */

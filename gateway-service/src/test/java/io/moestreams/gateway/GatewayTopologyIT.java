@@ -1,5 +1,12 @@
 package io.moestreams.gateway;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.moestreams.avro.DeadLetter;
 import io.moestreams.avro.DispatchBlock;
@@ -12,9 +19,23 @@ import io.moestreams.core.model.ExpertSelection;
 import io.moestreams.core.model.MoeModel;
 import io.moestreams.core.routing.Assignment;
 import io.moestreams.core.routing.CapacityPlanner;
+import io.moestreams.embedded.SharedStack;
+import io.moestreams.schemas.SchemaRegistryClient;
+import io.moestreams.schemas.SchemaRegistryException;
 import io.moestreams.schemas.Tensors;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.TypedTopics;
+import io.moestreams.schemas.WireFormat;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.BiFunction;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -26,30 +47,13 @@ import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.TopologyTestDriver;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
-import java.util.Map;
-import java.util.SplittableRandom;
-import java.util.function.BiFunction;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The gating topology on a test driver, with Avro serdes against the real (embedded) schema registry. */
 class GatewayTopologyIT {
@@ -69,6 +73,7 @@ class GatewayTopologyIT {
 
     @TempDir
     static Path modelRoot;
+
     private static MoeModel model;
 
     @TempDir
@@ -104,10 +109,14 @@ class GatewayTopologyIT {
         String prefix = GatewayTestSupport.unique("gw-topology") + ".";
         typed = GatewayTestSupport.typedTopics(prefix);
         topics = typed.names();
-        GatewayConfig config = GatewayTestSupport.config(prefix, model.directory(), stateDir, Map.of(
-                GatewayConfig.MAX_SEQ_LEN, Integer.toString(MAX_SEQ),
-                GatewayConfig.MAX_REQUEST_BYTES, Integer.toString(MAX_BYTES),
-                GatewayConfig.DEFAULT_TIMEOUT_MS, Long.toString(DEFAULT_TIMEOUT_MS)));
+        GatewayConfig config = GatewayTestSupport.config(
+                prefix,
+                model.directory(),
+                stateDir,
+                Map.of(
+                        GatewayConfig.MAX_SEQ_LEN, Integer.toString(MAX_SEQ),
+                        GatewayConfig.MAX_REQUEST_BYTES, Integer.toString(MAX_BYTES),
+                        GatewayConfig.DEFAULT_TIMEOUT_MS, Long.toString(DEFAULT_TIMEOUT_MS)));
         ledger = new InFlightLedger(E, 5_000);
         meters = new SimpleMeterRegistry();
         topology = GatewayTopology.build(config, topics, typed, model.config(), model.router(), ledger, meters);
@@ -116,14 +125,22 @@ class GatewayTopologyIT {
         requestSerializer = typed.requests().valueSerde().serializer();
         expertTopics = new ArrayList<>();
         for (int e = 0; e < E; e++) {
-            expertTopics.add(driver.createOutputTopic(topics.expert(e), new StringDeserializer(),
+            expertTopics.add(driver.createOutputTopic(
+                    topics.expert(e),
+                    new StringDeserializer(),
                     typed.expert(e).valueSerde().deserializer()));
         }
-        manifests = driver.createOutputTopic(topics.manifests(), new StringDeserializer(),
+        manifests = driver.createOutputTopic(
+                topics.manifests(),
+                new StringDeserializer(),
                 typed.manifests().valueSerde().deserializer());
-        responses = driver.createOutputTopic(topics.responses(), new StringDeserializer(),
+        responses = driver.createOutputTopic(
+                topics.responses(),
+                new StringDeserializer(),
                 typed.responses().valueSerde().deserializer());
-        deadLetters = driver.createOutputTopic(topics.deadLetter(), new StringDeserializer(),
+        deadLetters = driver.createOutputTopic(
+                topics.deadLetter(),
+                new StringDeserializer(),
                 typed.deadLetter().valueSerde().deserializer());
         nextOffset = 0;
     }
@@ -295,7 +312,9 @@ class GatewayTopologyIT {
         for (int e = 0; e < E; e++) {
             assertEquals(perExpert[e], counter("moe.gateway.tokens.dispatched", "expert", Integer.toString(e)));
         }
-        assertEquals(a.dropped().length, meters.get("moe.gateway.tokens.dropped").counter().count());
+        assertEquals(
+                a.dropped().length,
+                meters.get("moe.gateway.tokens.dropped").counter().count());
     }
 
     @Test
@@ -328,7 +347,8 @@ class GatewayTopologyIT {
     void deadlineFurtherThanTheMaximumTimeoutIsCapped() {
         // Given a request asking for a deadline a day away (the maximum timeout is 10 minutes by default)
         float[] rows = randomRows(2, 32);
-        long offset = pipe("r-far", requestBytes("r-far", Tensors.f32(rows, 2, D), GatewayTestSupport.T0 + 86_400_000L));
+        long offset =
+                pipe("r-far", requestBytes("r-far", Tensors.f32(rows, 2, D), GatewayTestSupport.T0 + 86_400_000L));
 
         // Then its blocks and manifest carry the capped deadline
         assertDispatched("r-far", rows, 2, GatewayTestSupport.T0 + offset, GatewayTestSupport.T0 + 600_000L);
@@ -346,7 +366,9 @@ class GatewayTopologyIT {
         List<KeyValue<String, InferenceResponse>> rs = responses.readKeyValuesToList();
         assertEquals(1, rs.size());
         assertEquals(ResponseStatus.TIMEOUT, rs.get(0).value.getStatus());
-        assertTrue(rs.get(0).value.getError().startsWith("deadlineMs:"), rs.get(0).value.getError());
+        assertTrue(
+                rs.get(0).value.getError().startsWith("deadlineMs:"),
+                rs.get(0).value.getError());
         for (int e = 0; e < E; e++) {
             assertTrue(expertTopics.get(e).isEmpty(), "no block for expert " + e);
         }
@@ -358,36 +380,46 @@ class GatewayTopologyIT {
     @Test
     void registryOutageFailsTheTaskInsteadOfDeadLetteringAValidRequest() throws Exception {
         // Given a gateway whose registry client has every output schema cached (not the request's), via a proxy
-        try (RegistryProxy proxy = new RegistryProxy(io.moestreams.embedded.SharedStack.get().schemaRegistryUrl())) {
-            io.moestreams.schemas.SchemaRegistryClient client = new io.moestreams.schemas.SchemaRegistryClient(
-                    proxy.url(), Duration.ofSeconds(2), Duration.ofSeconds(2));
+        try (RegistryProxy proxy = new RegistryProxy(SharedStack.get().schemaRegistryUrl())) {
+            SchemaRegistryClient client =
+                    new SchemaRegistryClient(proxy.url(), Duration.ofSeconds(2), Duration.ofSeconds(2));
             SchemaCatalog.valueSchemas(topics, E).forEach((topic, schema) -> {
                 if (!topic.equals(topics.requests())) {
-                    client.register(io.moestreams.schemas.WireFormat.subject(topic, false), schema);
+                    client.register(WireFormat.subject(topic, false), schema);
                 }
             });
             TypedTopics viaProxy = new TypedTopics(topics, client);
-            GatewayConfig config = GatewayTestSupport.config(topics.prefix(), model.directory(),
-                    stateDir.resolve("outage"), Map.of());
-            Topology outage = GatewayTopology.build(config, topics, viaProxy, model.config(), model.router(),
-                    new InFlightLedger(E, 5_000), new SimpleMeterRegistry());
+            GatewayConfig config =
+                    GatewayTestSupport.config(topics.prefix(), model.directory(), stateDir.resolve("outage"), Map.of());
+            Topology outage = GatewayTopology.build(
+                    config,
+                    topics,
+                    viaProxy,
+                    model.config(),
+                    model.router(),
+                    new InFlightLedger(E, 5_000),
+                    new SimpleMeterRegistry());
             byte[] valid = requestBytes("r-outage", Tensors.f32(randomRows(2, 34), 2, D), null);
             try (TopologyTestDriver d = GatewayTestSupport.driver(outage, config, config.applicationId() + "-outage")) {
-                TestInputTopic<String, byte[]> in = d.createInputTopic(topics.requests(), new StringSerializer(),
-                        new ByteArraySerializer());
-                TestOutputTopic<String, DeadLetter> letters = d.createOutputTopic(topics.deadLetter(),
-                        new StringDeserializer(), typed.deadLetter().valueSerde().deserializer());
-                TestOutputTopic<String, InferenceResponse> answers = d.createOutputTopic(topics.responses(),
-                        new StringDeserializer(), typed.responses().valueSerde().deserializer());
+                TestInputTopic<String, byte[]> in =
+                        d.createInputTopic(topics.requests(), new StringSerializer(), new ByteArraySerializer());
+                TestOutputTopic<String, DeadLetter> letters = d.createOutputTopic(
+                        topics.deadLetter(),
+                        new StringDeserializer(),
+                        typed.deadLetter().valueSerde().deserializer());
+                TestOutputTopic<String, InferenceResponse> answers = d.createOutputTopic(
+                        topics.responses(),
+                        new StringDeserializer(),
+                        typed.responses().valueSerde().deserializer());
 
                 // When the registry fails just as a valid request (whose schema id the client never saw) arrives
                 proxy.fail();
-                RuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
-                        () -> in.pipeInput("r-outage", valid, GatewayTestSupport.T0));
+                RuntimeException e = Assertions.assertThrows(
+                        RuntimeException.class, () -> in.pipeInput("r-outage", valid, GatewayTestSupport.T0));
 
                 // Then the task fails, to process the record again once the thread is replaced (exactly once),
                 // and the valid request is neither dead-lettered nor rejected, although those sinks would work
-                assertTrue(io.moestreams.schemas.SchemaRegistryException.isTransient(e), e.toString());
+                assertTrue(SchemaRegistryException.isTransient(e), e.toString());
                 assertTrue(letters.isEmpty());
                 assertTrue(answers.isEmpty());
             }
@@ -463,39 +495,86 @@ class GatewayTopologyIT {
 
     /** A bad record: its key, how its value is built, and what the dead letter must say. */
     enum BadInput {
-        UNDECODABLE_BYTES("junk", (t, s) -> "this is not avro".getBytes(StandardCharsets.UTF_8),
-                "value", "magic byte", true),
-        UNKNOWN_SCHEMA_ID("unknown-id", (t, s) -> ByteBuffer.allocate(9).put((byte) 0).putInt(987_654_321)
-                .putInt(42).array(), "value", "unknown schema id 987654321", true),
-        TRUNCATED_AVRO("truncated", (t, s) -> {
-            byte[] full = s.apply("truncated", Tensors.f32(randomRows(2, 7), 2, D));
-            return Arrays.copyOf(full, full.length - 9);
-        }, "value", "truncated or corrupt", true),
+        UNDECODABLE_BYTES(
+                "junk", (t, s) -> "this is not avro".getBytes(StandardCharsets.UTF_8), "value", "magic byte", true),
+        UNKNOWN_SCHEMA_ID(
+                "unknown-id",
+                (t, s) -> ByteBuffer.allocate(9)
+                        .put((byte) 0)
+                        .putInt(987_654_321)
+                        .putInt(42)
+                        .array(),
+                "value",
+                "unknown schema id 987654321",
+                true),
+        TRUNCATED_AVRO(
+                "truncated",
+                (t, s) -> {
+                    byte[] full = s.apply("truncated", Tensors.f32(randomRows(2, 7), 2, D));
+                    return Arrays.copyOf(full, full.length - 9);
+                },
+                "value",
+                "truncated or corrupt",
+                true),
         EMPTY_VALUE("empty-value", (t, s) -> new byte[0], "value", "empty record", true),
         TOMBSTONE("tombstone", (t, s) -> null, "value", "empty record", true),
         GARBAGE_WITHOUT_KEY(null, (t, s) -> new byte[] {1, 2, 3}, "value", "magic byte", false),
-        WRONG_HIDDEN_SIZE("wrong-hidden", (t, s) -> s.apply("wrong-hidden", Tensors.f32(new float[15], 3, 5)),
-                "tokens.shape[1]", "expected hidden size 8, found 5", true),
-        NAN("nan", (t, s) -> {
-            float[] rows = randomRows(2, 8);
-            rows[D + 2] = Float.NaN;
-            return s.apply("nan", Tensors.f32(rows, 2, D));
-        }, "tokens[1][2]", "finite", true),
-        INFINITY("inf", (t, s) -> {
-            float[] rows = randomRows(2, 9);
-            rows[D - 1] = Float.POSITIVE_INFINITY;
-            return s.apply("inf", Tensors.f32(rows, 2, D));
-        }, "tokens[0][7]", "Infinity", true),
-        EMPTY_SEQUENCE("empty", (t, s) -> s.apply("empty", Tensors.f32(new float[0], 0, D)),
-                "tokens.shape[0]", "empty sequence", true),
-        TOO_LONG("too-long", (t, s) -> s.apply("too-long", Tensors.f32(randomRows(MAX_SEQ + 1, 10), MAX_SEQ + 1, D)),
-                "tokens.shape[0]", "sequence too long", true),
-        OVERSIZED("oversized", (t, s) -> s.apply("o".repeat(250), Tensors.f32(randomRows(MAX_SEQ, 11), MAX_SEQ, D)),
-                "value", "exceeds the limit of " + MAX_BYTES + " bytes", true),
-        CONTROL_CHARACTER_IN_ID("bell-key", (t, s) -> s.apply("bell\u0007", Tensors.f32(randomRows(1, 12), 1, D)),
-                "requestId", "control character at index 4", true),
-        DUPLICATE_ID("dup", (t, s) -> s.apply("dup", Tensors.f32(randomRows(2, 13), 2, D)),
-                "requestId", "duplicate request id 'dup'", true);
+        WRONG_HIDDEN_SIZE(
+                "wrong-hidden",
+                (t, s) -> s.apply("wrong-hidden", Tensors.f32(new float[15], 3, 5)),
+                "tokens.shape[1]",
+                "expected hidden size 8, found 5",
+                true),
+        NAN(
+                "nan",
+                (t, s) -> {
+                    float[] rows = randomRows(2, 8);
+                    rows[D + 2] = Float.NaN;
+                    return s.apply("nan", Tensors.f32(rows, 2, D));
+                },
+                "tokens[1][2]",
+                "finite",
+                true),
+        INFINITY(
+                "inf",
+                (t, s) -> {
+                    float[] rows = randomRows(2, 9);
+                    rows[D - 1] = Float.POSITIVE_INFINITY;
+                    return s.apply("inf", Tensors.f32(rows, 2, D));
+                },
+                "tokens[0][7]",
+                "Infinity",
+                true),
+        EMPTY_SEQUENCE(
+                "empty",
+                (t, s) -> s.apply("empty", Tensors.f32(new float[0], 0, D)),
+                "tokens.shape[0]",
+                "empty sequence",
+                true),
+        TOO_LONG(
+                "too-long",
+                (t, s) -> s.apply("too-long", Tensors.f32(randomRows(MAX_SEQ + 1, 10), MAX_SEQ + 1, D)),
+                "tokens.shape[0]",
+                "sequence too long",
+                true),
+        OVERSIZED(
+                "oversized",
+                (t, s) -> s.apply("o".repeat(250), Tensors.f32(randomRows(MAX_SEQ, 11), MAX_SEQ, D)),
+                "value",
+                "exceeds the limit of " + MAX_BYTES + " bytes",
+                true),
+        CONTROL_CHARACTER_IN_ID(
+                "bell-key",
+                (t, s) -> s.apply("bell\u0007", Tensors.f32(randomRows(1, 12), 1, D)),
+                "requestId",
+                "control character at index 4",
+                true),
+        DUPLICATE_ID(
+                "dup",
+                (t, s) -> s.apply("dup", Tensors.f32(randomRows(2, 13), 2, D)),
+                "requestId",
+                "duplicate request id 'dup'",
+                true);
 
         final String key;
         final BiFunction<String, BiFunction<String, Tensor, byte[]>, byte[]> value;
@@ -503,8 +582,12 @@ class GatewayTopologyIT {
         final String reason;
         final boolean responds;
 
-        BadInput(String key, BiFunction<String, BiFunction<String, Tensor, byte[]>, byte[]> value, String field,
-                 String reason, boolean responds) {
+        BadInput(
+                String key,
+                BiFunction<String, BiFunction<String, Tensor, byte[]>, byte[]> value,
+                String field,
+                String reason,
+                boolean responds) {
             this.key = key;
             this.value = value;
             this.field = field;
@@ -606,13 +689,15 @@ class GatewayTopologyIT {
         Map<String, String> nodes = GatewayTestSupport.describe(topology);
 
         // Then every node, store and topic has its documented name
-        assertEquals(Map.of(
-                GatewayTopology.SOURCE, "source=[" + topics.requests() + "]",
-                GatewayTopology.PROCESSOR, "stores=[" + GatewayTopology.REQUEST_IDS_STORE + "]",
-                GatewayTopology.DISPATCH_SINK, "sink=<dynamic>",
-                GatewayTopology.MANIFEST_SINK, "sink=" + topics.manifests(),
-                GatewayTopology.RESPONSE_SINK, "sink=" + topics.responses(),
-                GatewayTopology.DEAD_LETTER_SINK, "sink=" + topics.deadLetter()), nodes);
+        assertEquals(
+                Map.of(
+                        GatewayTopology.SOURCE, "source=[" + topics.requests() + "]",
+                        GatewayTopology.PROCESSOR, "stores=[" + GatewayTopology.REQUEST_IDS_STORE + "]",
+                        GatewayTopology.DISPATCH_SINK, "sink=<dynamic>",
+                        GatewayTopology.MANIFEST_SINK, "sink=" + topics.manifests(),
+                        GatewayTopology.RESPONSE_SINK, "sink=" + topics.responses(),
+                        GatewayTopology.DEAD_LETTER_SINK, "sink=" + topics.deadLetter()),
+                nodes);
         assertEquals("gateway-requests-source", GatewayTopology.SOURCE);
         assertEquals("gateway-validate-route", GatewayTopology.PROCESSOR);
         assertEquals("gateway-request-ids", GatewayTopology.REQUEST_IDS_STORE);

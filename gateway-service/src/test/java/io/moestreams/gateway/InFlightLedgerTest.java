@@ -1,10 +1,11 @@
 package io.moestreams.gateway;
 
-import org.junit.jupiter.api.Test;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Test;
 
 class InFlightLedgerTest {
 
@@ -143,8 +144,8 @@ class InFlightLedgerTest {
         InFlightLedger ledger = new InFlightLedger(4, GRACE_MS);
 
         // When counts for 3 experts are recorded
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> ledger.dispatched("a", new int[] {1, 2, 3}, 0));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> ledger.dispatched("a", new int[] {1, 2, 3}, 0));
 
         // Then the message says how many were expected, and nothing was recorded
         assertTrue(e.getMessage().contains("4"), e.getMessage());
@@ -161,8 +162,8 @@ class InFlightLedgerTest {
         ledger.settled("a");
 
         // Then the current count dropped but the peak is the sum they reached together
-        org.junit.jupiter.api.Assertions.assertEquals(7, ledger.inFlight(0));
-        org.junit.jupiter.api.Assertions.assertEquals(12, ledger.peakInFlight(0));
-        org.junit.jupiter.api.Assertions.assertEquals(1, ledger.peakInFlight(1));
+        Assertions.assertEquals(7, ledger.inFlight(0));
+        Assertions.assertEquals(12, ledger.peakInFlight(0));
+        Assertions.assertEquals(1, ledger.peakInFlight(1));
     }
 }

@@ -1,7 +1,6 @@
 package io.moestreams.gateway;
 
 import com.sun.net.httpserver.HttpServer;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -38,8 +37,11 @@ final class RegistryProxy implements AutoCloseable {
                 String path = exchange.getRequestURI().toString();
                 URI uri = base.resolve(path.startsWith("/") ? path.substring(1) : path);
                 HttpRequest.Builder b = HttpRequest.newBuilder(uri)
-                        .method(exchange.getRequestMethod(), body.length == 0
-                                ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+                        .method(
+                                exchange.getRequestMethod(),
+                                body.length == 0
+                                        ? HttpRequest.BodyPublishers.noBody()
+                                        : HttpRequest.BodyPublishers.ofByteArray(body));
                 String type = exchange.getRequestHeaders().getFirst("Content-Type");
                 if (type != null) {
                     b.header("Content-Type", type);

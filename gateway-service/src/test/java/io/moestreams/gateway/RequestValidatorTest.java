@@ -1,21 +1,20 @@
 package io.moestreams.gateway;
 
-import io.moestreams.avro.DType;
-import io.moestreams.avro.InferenceRequest;
-import io.moestreams.avro.Tensor;
-import io.moestreams.schemas.Tensors;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
-import java.nio.ByteBuffer;
-import java.util.List;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.moestreams.avro.DType;
+import io.moestreams.avro.InferenceRequest;
+import io.moestreams.avro.Tensor;
+import io.moestreams.schemas.Tensors;
+import java.nio.ByteBuffer;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class RequestValidatorTest {
 
@@ -104,7 +103,9 @@ class RequestValidatorTest {
 
         // Then only the longer one is rejected, naming the limit and what was found
         assertEquals("requestId", r.field());
-        assertMentions(r, "at most " + RequestValidator.MAX_REQUEST_ID_LENGTH,
+        assertMentions(
+                r,
+                "at most " + RequestValidator.MAX_REQUEST_ID_LENGTH,
                 "found " + (RequestValidator.MAX_REQUEST_ID_LENGTH + 1));
     }
 

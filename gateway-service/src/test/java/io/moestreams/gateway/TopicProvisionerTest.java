@@ -1,16 +1,15 @@
 package io.moestreams.gateway;
 
-import io.moestreams.schemas.Topics;
-import io.moestreams.schemas.config.ConfigException;
-import io.moestreams.schemas.config.LayeredConfig;
-import org.junit.jupiter.api.Test;
-
-import java.util.LinkedHashMap;
-import java.util.Map;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.moestreams.schemas.Topics;
+import io.moestreams.schemas.config.ConfigException;
+import io.moestreams.schemas.config.LayeredConfig;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
 
 class TopicProvisionerTest {
 
@@ -40,8 +39,8 @@ class TopicProvisionerTest {
     @Test
     void partitionOverrideForAnExpertTheModelLacksIsAnError() {
         // Given an override for expert 9 of a 4-expert model / When planned / Then the key and E are named
-        ConfigException e = assertThrows(ConfigException.class,
-                () -> TopicProvisioner.plan(config("9:4"), new Topics(), 4));
+        ConfigException e =
+                assertThrows(ConfigException.class, () -> TopicProvisioner.plan(config("9:4"), new Topics(), 4));
         assertEquals(GatewayConfig.EXPERT_PARTITIONS, e.key());
         assertTrue(e.getMessage().contains("4 experts"), e.getMessage());
     }

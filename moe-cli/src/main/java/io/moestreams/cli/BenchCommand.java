@@ -1,13 +1,14 @@
 package io.moestreams.cli;
 
 import io.moestreams.core.bench.CoreBench;
+import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.util.concurrent.Callable;
-
 /** {@code moe bench}: benchmarks (speed goals live here, never in unit tests). */
-@Command(name = "bench", mixinStandardHelpOptions = true,
+@Command(
+        name = "bench",
+        mixinStandardHelpOptions = true,
         description = "Benchmarks. --core: raw ND4J sgemm rate vs the batched expert FFN at the expert shapes.")
 final class BenchCommand implements Callable<Integer> {
 
@@ -20,7 +21,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--ffn", defaultValue = "4096", description = "f (default ${DEFAULT-VALUE}).")
     int ffn;
 
-    @Option(names = "--batches", split = ",", defaultValue = "1,8,32,128,512",
+    @Option(
+            names = "--batches",
+            split = ",",
+            defaultValue = "1,8,32,128,512",
             description = "Batch sizes (default ${DEFAULT-VALUE}).")
     int[] batches;
 

@@ -6,14 +6,12 @@ import io.moestreams.core.jsonl.ResponseLine;
 import io.moestreams.core.jsonl.ResponseStatus;
 import io.moestreams.core.reference.LayerOutput;
 import io.moestreams.schemas.Tensors;
-
 import java.util.List;
 
 /** Between the wire records (Avro) and the JSONL lines of the {@code moe} command. */
 final class Conversions {
 
-    private Conversions() {
-    }
+    private Conversions() {}
 
     static InferenceClient.Input input(RequestLine line) {
         return new InferenceClient.Input(line.id(), line.tokens(), line.seqLen(), line.hiddenSize());
@@ -50,7 +48,15 @@ final class Conversions {
     }
 
     static ResponseLine line(String id, LayerOutput out) {
-        return new ResponseLine(id, ResponseStatus.OK, out.output(), out.seqLen(), out.hiddenSize(),
-                out.assignment().experts(), out.assignment().weights(), out.assignment().dropped(), null);
+        return new ResponseLine(
+                id,
+                ResponseStatus.OK,
+                out.output(),
+                out.seqLen(),
+                out.hiddenSize(),
+                out.assignment().experts(),
+                out.assignment().weights(),
+                out.assignment().dropped(),
+                null);
     }
 }

@@ -15,9 +15,6 @@ import io.moestreams.core.reference.LayerOutput;
 import io.moestreams.core.reference.ReferenceMoeLayer;
 import io.moestreams.embedded.EmbeddedStack;
 import io.moestreams.schemas.Topics;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,13 +26,17 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * {@code moe demo}: the main job. Generates a model and requests, starts the embedded broker and registry, the
  * gateway and two expert processes, sends the requests, and reports load, drops, latency, throughput and the
  * largest difference from the in-process reference.
  */
-@Command(name = "demo", mixinStandardHelpOptions = true,
+@Command(
+        name = "demo",
+        mixinStandardHelpOptions = true,
         description = "Run the whole platform embedded on a generated model and compare with the reference.")
 final class DemoCommand implements Callable<Integer> {
 
@@ -57,7 +58,9 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--max-len", defaultValue = "48", description = "Longest sequence (default ${DEFAULT-VALUE}).")
     int maxLen;
 
-    @Option(names = "--capacity-factor", defaultValue = "1.25",
+    @Option(
+            names = "--capacity-factor",
+            defaultValue = "1.25",
             description = "Capacity factor with overflow=drop (default ${DEFAULT-VALUE}; <= 0: dropless).")
     double capacityFactor;
 
@@ -79,9 +82,17 @@ final class DemoCommand implements Callable<Integer> {
         Files.createDirectories(workdir);
         Path modelDir = workdir.resolve("model");
         Path requestsFile = workdir.resolve("requests.jsonl");
-        MoeConfig config = GenerateModelCommand.config("mixtral", hidden, ffn, experts,
-                "{\"type\": \"topk_softmax\", \"top_k\": 2}", "silu", capacityFactor,
-                capacityFactor > 0 ? "drop" : "none", "", seed);
+        MoeConfig config = GenerateModelCommand.config(
+                "mixtral",
+                hidden,
+                ffn,
+                experts,
+                "{\"type\": \"topk_softmax\", \"top_k\": 2}",
+                "silu",
+                capacityFactor,
+                capacityFactor > 0 ? "drop" : "none",
+                "",
+                seed);
         ModelGenerator.generate(modelDir, config, SafetensorsDtype.parseWritable("F32"));
         RequestGenerator.generate(requestsFile, requests, hidden, minLen, maxLen, seed + 1);
         List<RequestLine> lines = new ArrayList<>();
@@ -91,17 +102,22 @@ final class DemoCommand implements Callable<Integer> {
             }
         }
         long totalTokens = lines.stream().mapToLong(RequestLine::seqLen).sum();
-        out.printf("model: mixtral d=%d f=%d E=%d top-2, capacity factor %s (drop) -> %s%n", hidden, ffn, experts,
-                capacityFactor > 0 ? Double.toString(capacityFactor) : "none", modelDir);
-        out.printf("requests: %d (%d tokens, %d..%d per sequence) -> %s%n", lines.size(), totalTokens, minLen, maxLen,
-                requestsFile);
+        out.printf(
+                "model: mixtral d=%d f=%d E=%d top-2, capacity factor %s (drop) -> %s%n",
+                hidden, ffn, experts, capacityFactor > 0 ? Double.toString(capacityFactor) : "none", modelDir);
+        out.printf(
+                "requests: %d (%d tokens, %d..%d per sequence) -> %s%n",
+                lines.size(), totalTokens, minLen, maxLen, requestsFile);
 
         EmbeddedStack stack = EmbeddedStack.start();
         Map<String, InferenceClient.Answer> answers;
         double pipelineSecs;
         try {
-            out.printf("embedded Kafka %s (%d ms), schema registry %s (%d ms)%n", stack.bootstrapServers(),
-                    stack.startupMillis().brokerMillis(), stack.schemaRegistryUrl(),
+            out.printf(
+                    "embedded Kafka %s (%d ms), schema registry %s (%d ms)%n",
+                    stack.bootstrapServers(),
+                    stack.startupMillis().brokerMillis(),
+                    stack.schemaRegistryUrl(),
                     stack.startupMillis().registryMillis());
             Set<Integer> first = new TreeSet<>();
             Set<Integer> second = new TreeSet<>();
@@ -109,14 +125,21 @@ final class DemoCommand implements Callable<Integer> {
                 (e < (experts + 1) / 2 ? first : second).add(e);
             }
             List<Set<Integer>> groups = second.isEmpty() ? List.of(first) : List.of(first, second);
-            LocalPipeline pipeline = LocalPipeline.start(modelDir, stack.bootstrapServers(),
-                    stack.schemaRegistryUrl(), Topics.DEFAULT_PREFIX, groups, Map.of(), Map.of(),
+            LocalPipeline pipeline = LocalPipeline.start(
+                    modelDir,
+                    stack.bootstrapServers(),
+                    stack.schemaRegistryUrl(),
+                    Topics.DEFAULT_PREFIX,
+                    groups,
+                    Map.of(),
+                    Map.of(),
                     new SimpleMeterRegistry());
             try {
                 out.printf("gateway + combiner up; expert processes serving %s%n", groups);
-                List<InferenceClient.Input> inputs = lines.stream().map(Conversions::input).toList();
-                try (InferenceClient client = new InferenceClient(stack.bootstrapServers(), stack.schemaRegistryUrl(),
-                        new Topics(), Map.of())) {
+                List<InferenceClient.Input> inputs =
+                        lines.stream().map(Conversions::input).toList();
+                try (InferenceClient client = new InferenceClient(
+                        stack.bootstrapServers(), stack.schemaRegistryUrl(), new Topics(), Map.of())) {
                     // Warm-up: the first transactions, fetch sessions and JIT of every hop, not counted below.
                     List<InferenceClient.Input> warmup = new ArrayList<>();
                     for (int i = 0; i < WARMUP && i < inputs.size(); i++) {
@@ -124,8 +147,9 @@ final class DemoCommand implements Callable<Integer> {
                         warmup.add(new InferenceClient.Input("warmup-" + i, in.tokens(), in.seqLen(), in.hiddenSize()));
                     }
                     long w0 = System.nanoTime();
-                    client.run(warmup, Duration.ofMinutes(2), n -> { });
-                    out.printf("warm-up: %d requests answered in %.2f s%n", warmup.size(), (System.nanoTime() - w0) / 1e9);
+                    client.run(warmup, Duration.ofMinutes(2), n -> {});
+                    out.printf(
+                            "warm-up: %d requests answered in %.2f s%n", warmup.size(), (System.nanoTime() - w0) / 1e9);
                     ProgressBar bar = new ProgressBar(System.err, "requests", inputs.size());
                     long t0 = System.nanoTime();
                     answers = client.run(inputs, Duration.ofMinutes(3), bar::update);
@@ -192,16 +216,25 @@ final class DemoCommand implements Callable<Integer> {
             out.printf("  expert %2d %7d  %s%n", e, load[e], "#".repeat(bar));
         }
         out.printf("dropped tokens: %d of %d (%.2f%%)%n", dropped, totalTokens, 100.0 * dropped / totalTokens);
-        out.printf("latency (all %d requests sent at once): p50 %.1f ms, p99 %.1f ms, max %.1f ms%n", lines.size(), pct(latencies, 0.50) / 1e6,
-                pct(latencies, 0.99) / 1e6, latencies[latencies.length - 1] / 1e6);
-        out.printf("throughput: pipeline %.0f tokens/s (%d requests in %.2f s); reference in-process %.0f tokens/s%n",
+        out.printf(
+                "latency (all %d requests sent at once): p50 %.1f ms, p99 %.1f ms, max %.1f ms%n",
+                lines.size(),
+                pct(latencies, 0.50) / 1e6,
+                pct(latencies, 0.99) / 1e6,
+                latencies[latencies.length - 1] / 1e6);
+        out.printf(
+                "throughput: pipeline %.0f tokens/s (%d requests in %.2f s); reference in-process %.0f tokens/s%n",
                 totalTokens / pipelineSecs, lines.size(), pipelineSecs, totalTokens / referenceSecs);
         double rel = maxAbsRef == 0 ? maxAbsDiff : maxAbsDiff / maxAbsRef;
-        out.printf("max |pipeline - reference| = %.3g (%.3g of max |reference| = %.3g); routing mismatches: %d; "
-                + "non-OK responses: %d%n", maxAbsDiff, rel, maxAbsRef, routingMismatches, notOk);
+        out.printf(
+                "max |pipeline - reference| = %.3g (%.3g of max |reference| = %.3g); routing mismatches: %d; "
+                        + "non-OK responses: %d%n",
+                maxAbsDiff, rel, maxAbsRef, routingMismatches, notOk);
         boolean ok = notOk == 0 && routingMismatches == 0 && maxAbsDiff <= TOLERANCE * maxAbsRef;
-        out.println(ok ? "demo: OK — the pipeline equals the reference (tolerance 1e-5 relative)"
-                : "demo: FAILED — the pipeline differs from the reference");
+        out.println(
+                ok
+                        ? "demo: OK — the pipeline equals the reference (tolerance 1e-5 relative)"
+                        : "demo: FAILED — the pipeline differs from the reference");
         return ok ? 0 : 1;
     }
 

@@ -1,10 +1,12 @@
 package io.moestreams.cli;
 
+import java.nio.file.AccessDeniedException;
+import java.nio.file.NoSuchFileException;
+
 /** Turns exceptions into one-line messages for the terminal (the cause chain, without stack traces). */
 final class Errors {
 
-    private Errors() {
-    }
+    private Errors() {}
 
     static String describe(Throwable t) {
         StringBuilder sb = new StringBuilder();
@@ -12,9 +14,9 @@ final class Errors {
         int depth = 0;
         while (cur != null && depth < 4) {
             String msg;
-            if (cur instanceof java.nio.file.NoSuchFileException) {
+            if (cur instanceof NoSuchFileException) {
                 msg = "file not found: " + cur.getMessage();
-            } else if (cur instanceof java.nio.file.AccessDeniedException) {
+            } else if (cur instanceof AccessDeniedException) {
                 msg = "permission denied: " + cur.getMessage();
             } else {
                 msg = cur.getMessage() == null ? cur.getClass().getSimpleName() : cur.getMessage();

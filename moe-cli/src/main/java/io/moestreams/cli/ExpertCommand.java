@@ -3,17 +3,18 @@ package io.moestreams.cli;
 import io.moestreams.expert.ExpertConfig;
 import io.moestreams.expert.ExpertService;
 import io.moestreams.schemas.config.LayeredConfig;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /** {@code moe expert --experts 0,3}: expert workers against any cluster, until Ctrl-C. */
-@Command(name = "expert", mixinStandardHelpOptions = true,
+@Command(
+        name = "expert",
+        mixinStandardHelpOptions = true,
         description = "Serve some experts: join each one's consumer group, load only their weights, run batched FFNs.")
 final class ExpertCommand implements Callable<Integer> {
 
@@ -37,14 +38,16 @@ final class ExpertCommand implements Callable<Integer> {
         Map<String, String> o = options.overrides();
         ServiceOptions.put(o, ExpertConfig.EXPERTS, experts);
         ServiceOptions.put(o, ExpertConfig.MAX_BATCH_TOKENS, maxBatchTokens == null ? null : maxBatchTokens.toString());
-        ServiceOptions.put(o, ExpertConfig.MAX_BATCH_WAIT_MS, maxBatchWaitMs == null ? null : maxBatchWaitMs.toString());
+        ServiceOptions.put(
+                o, ExpertConfig.MAX_BATCH_WAIT_MS, maxBatchWaitMs == null ? null : maxBatchWaitMs.toString());
         ServiceOptions.put(o, ExpertConfig.WORKER_ID, workerId);
-        ExpertConfig config = ExpertConfig.from(
-                LayeredConfig.load(ExpertConfig.defaults(), options.config, System.getenv(), o));
+        ExpertConfig config =
+                ExpertConfig.from(LayeredConfig.load(ExpertConfig.defaults(), options.config, System.getenv(), o));
         List<AutoCloseable> closeables = new ArrayList<>();
         ExpertService service = ExpertService.start(config, options.meters(closeables));
         closeables.add(0, service);
-        ServiceOptions.runUntilStopped("expert", closeables, "moe expert: serving " + config.experts() + "; Ctrl-C stops it");
+        ServiceOptions.runUntilStopped(
+                "expert", closeables, "moe expert: serving " + config.experts() + "; Ctrl-C stops it");
         return 0;
     }
 }

@@ -3,17 +3,18 @@ package io.moestreams.cli;
 import io.moestreams.gateway.GatewayApp;
 import io.moestreams.gateway.GatewayConfig;
 import io.moestreams.schemas.config.LayeredConfig;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /** {@code moe gateway}: the gating and combiner topologies against any cluster, until Ctrl-C. */
-@Command(name = "gateway", mixinStandardHelpOptions = true,
+@Command(
+        name = "gateway",
+        mixinStandardHelpOptions = true,
         description = "Run the gateway (validate, gate, dispatch) and the combiner against a Kafka cluster.")
 final class GatewayCommand implements Callable<Integer> {
 
@@ -26,7 +27,9 @@ final class GatewayCommand implements Callable<Integer> {
     @Option(names = "--partitions", description = "Partitions of the topics the platform creates.")
     Integer partitions;
 
-    @Option(names = "--expert-partitions", paramLabel = "E:N,...",
+    @Option(
+            names = "--expert-partitions",
+            paramLabel = "E:N,...",
             description = "Per-expert partition overrides, e.g. 3:8,5:4 (hot experts get more).")
     String expertPartitions;
 
@@ -36,8 +39,8 @@ final class GatewayCommand implements Callable<Integer> {
         ServiceOptions.put(o, GatewayConfig.MAX_SEQ_LEN, maxSeqLen == null ? null : maxSeqLen.toString());
         ServiceOptions.put(o, GatewayConfig.PARTITIONS, partitions == null ? null : partitions.toString());
         ServiceOptions.put(o, GatewayConfig.EXPERT_PARTITIONS, expertPartitions);
-        GatewayConfig config = GatewayConfig.from(
-                LayeredConfig.load(GatewayConfig.defaults(), options.config, System.getenv(), o));
+        GatewayConfig config =
+                GatewayConfig.from(LayeredConfig.load(GatewayConfig.defaults(), options.config, System.getenv(), o));
         List<AutoCloseable> closeables = new ArrayList<>();
         GatewayApp app = GatewayApp.start(config, options.meters(closeables));
         closeables.add(0, app);

@@ -6,14 +6,15 @@ import io.moestreams.core.config.MoeConfig;
 import io.moestreams.core.config.MoeConfigJson;
 import io.moestreams.core.gen.ModelGenerator;
 import io.moestreams.core.model.SafetensorsDtype;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Path;
-import java.util.concurrent.Callable;
-
 /** {@code moe generate-model}: a random model in the real format (moe.json + model.safetensors). */
-@Command(name = "generate-model", mixinStandardHelpOptions = true,
+@Command(
+        name = "generate-model",
+        mixinStandardHelpOptions = true,
         description = "Write a random model directory in the real format (Mixtral or Switch tensor names).")
 final class GenerateModelCommand implements Callable<Integer> {
 
@@ -32,7 +33,9 @@ final class GenerateModelCommand implements Callable<Integer> {
     @Option(names = "--experts", defaultValue = "8", description = "Number of experts E (default ${DEFAULT-VALUE}).")
     int experts;
 
-    @Option(names = "--router", defaultValue = "{\"type\": \"topk_softmax\", \"top_k\": 2}",
+    @Option(
+            names = "--router",
+            defaultValue = "{\"type\": \"topk_softmax\", \"top_k\": 2}",
             description = "Router object of moe.json (default ${DEFAULT-VALUE}).")
     String router;
 
@@ -56,17 +59,34 @@ final class GenerateModelCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        MoeConfig config = config(format, hidden, ffn, experts, router, activation, capacityFactor, overflow,
-                tensorPrefix, seed);
+        MoeConfig config =
+                config(format, hidden, ffn, experts, router, activation, capacityFactor, overflow, tensorPrefix, seed);
         ModelGenerator.generate(out, config, SafetensorsDtype.parseWritable(dtype));
-        System.err.printf("moe generate-model: wrote %s (%s, d=%d, f=%d, E=%d, router %s, %s)%n", out,
-                config.format().json(), hidden, ffn, experts, config.router().type().json(), dtype);
+        System.err.printf(
+                "moe generate-model: wrote %s (%s, d=%d, f=%d, E=%d, router %s, %s)%n",
+                out,
+                config.format().json(),
+                hidden,
+                ffn,
+                experts,
+                config.router().type().json(),
+                dtype);
         return 0;
     }
 
     /** Builds the configuration through the moe.json parser, so the same validation applies. */
-    static MoeConfig config(String format, int hidden, int ffn, int experts, String routerJson, String activation,
-                            Double capacityFactor, String overflow, String tensorPrefix, long seed) throws Exception {
+    static MoeConfig config(
+            String format,
+            int hidden,
+            int ffn,
+            int experts,
+            String routerJson,
+            String activation,
+            Double capacityFactor,
+            String overflow,
+            String tensorPrefix,
+            long seed)
+            throws Exception {
         ObjectMapper json = new ObjectMapper();
         ObjectNode root = json.createObjectNode();
         root.put("format", format);

@@ -1,14 +1,15 @@
 package io.moestreams.cli;
 
 import io.moestreams.core.gen.RequestGenerator;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Path;
-import java.util.concurrent.Callable;
-
 /** {@code moe generate-requests}: random request JSONL. */
-@Command(name = "generate-requests", mixinStandardHelpOptions = true,
+@Command(
+        name = "generate-requests",
+        mixinStandardHelpOptions = true,
         description = "Write random requests as JSONL: {\"id\": \"r0\", \"tokens\": [[...], ...]} per line.")
 final class GenerateRequestsCommand implements Callable<Integer> {
 

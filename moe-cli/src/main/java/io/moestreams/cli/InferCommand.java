@@ -10,9 +10,6 @@ import io.moestreams.core.jsonl.ResponseJsonlWriter;
 import io.moestreams.core.jsonl.ResponseLine;
 import io.moestreams.embedded.EmbeddedStack;
 import io.moestreams.schemas.Topics;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,9 +19,13 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /** {@code moe infer}: requests through the Kafka pipeline, one output line per input line. */
-@Command(name = "infer", mixinStandardHelpOptions = true,
+@Command(
+        name = "infer",
+        mixinStandardHelpOptions = true,
         description = "Run requests through the Kafka pipeline. Without --bootstrap-servers it starts the embedded "
                 + "broker, registry, gateway and experts for the run.")
 final class InferCommand implements Callable<Integer> {
@@ -38,18 +39,23 @@ final class InferCommand implements Callable<Integer> {
     @Option(names = "--output", required = true, paramLabel = "FILE", description = "Response JSONL to write.")
     Path output;
 
-    @Option(names = "--bootstrap-servers", paramLabel = "B",
+    @Option(
+            names = "--bootstrap-servers",
+            paramLabel = "B",
             description = "A running cluster whose gateway and experts serve the model (else: embedded).")
     String bootstrapServers;
 
     @Option(names = "--schema-registry", paramLabel = "URL", description = "Its Confluent-API schema registry.")
     String schemaRegistry;
 
-    @Option(names = "--topic-prefix", defaultValue = Topics.DEFAULT_PREFIX,
+    @Option(
+            names = "--topic-prefix",
+            defaultValue = Topics.DEFAULT_PREFIX,
             description = "Topic prefix (default ${DEFAULT-VALUE}).")
     String topicPrefix;
 
-    @Option(names = "--start-services",
+    @Option(
+            names = "--start-services",
             description = "With --bootstrap-servers: also run the gateway and all experts in this process.")
     boolean startServices;
 
@@ -62,8 +68,8 @@ final class InferCommand implements Callable<Integer> {
         List<Object> lines = readInput(config.hiddenSize());
         boolean embedded = bootstrapServers == null;
         if (!embedded && schemaRegistry == null) {
-            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
-                    "--schema-registry is required with --bootstrap-servers");
+            throw new picocli.CommandLine.ParameterException(
+                    new picocli.CommandLine(this), "--schema-registry is required with --bootstrap-servers");
         }
         EmbeddedStack stack = embedded ? EmbeddedStack.start() : null;
         try {
@@ -75,8 +81,15 @@ final class InferCommand implements Callable<Integer> {
                 for (int e = 0; e < config.numExperts(); e++) {
                     all.add(e);
                 }
-                pipeline = LocalPipeline.start(model, bootstrap, registry, topicPrefix, List.of(all), Map.of(),
-                        Map.of(), new SimpleMeterRegistry());
+                pipeline = LocalPipeline.start(
+                        model,
+                        bootstrap,
+                        registry,
+                        topicPrefix,
+                        List.of(all),
+                        Map.of(),
+                        Map.of(),
+                        new SimpleMeterRegistry());
             }
             try {
                 run(lines, bootstrap, registry);
@@ -106,14 +119,16 @@ final class InferCommand implements Callable<Integer> {
                     }
                     Integer first = firstLine.putIfAbsent(line.id(), lines.size() + 1);
                     if (first != null) {
-                        lines.add(ResponseLine.rejected(line.id(), "requestId: duplicate request id '" + line.id()
-                                + "' (line " + (lines.size() + 1) + " repeats line " + first + ")"));
+                        lines.add(ResponseLine.rejected(
+                                line.id(),
+                                "requestId: duplicate request id '" + line.id() + "' (line " + (lines.size() + 1)
+                                        + " repeats line " + first + ")"));
                     } else {
                         lines.add(line);
                     }
                 } catch (JsonlException e) {
-                    lines.add(ResponseLine.rejected(e.id() == null ? "line-" + e.lineNumber() : e.id(),
-                            e.getMessage()));
+                    lines.add(
+                            ResponseLine.rejected(e.id() == null ? "line-" + e.lineNumber() : e.id(), e.getMessage()));
                 }
             }
         }
@@ -145,7 +160,8 @@ final class InferCommand implements Callable<Integer> {
                 }
             }
         }
-        System.err.printf("moe infer: %d requests, %d tokens in %.2f s (%.0f tokens/s) -> %s%n",
+        System.err.printf(
+                "moe infer: %d requests, %d tokens in %.2f s (%.0f tokens/s) -> %s%n",
                 inputs.size(), tokens, secs, tokens / secs, output);
     }
 }

@@ -6,6 +6,15 @@ import io.moestreams.schemas.SchemaRegistryClient;
 import io.moestreams.schemas.Tensors;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.TypedTopics;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.function.IntConsumer;
 import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -17,16 +26,6 @@ import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
-
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Properties;
-import java.util.concurrent.ExecutionException;
-import java.util.function.IntConsumer;
 
 /**
  * Sends requests to the requests topic and collects one response per request id from the responses topic.
@@ -44,8 +43,7 @@ final class InferenceClient implements AutoCloseable {
     }
 
     /** A response and its client-side latency (send to receive). */
-    record Answer(InferenceResponse response, long latencyNanos) {
-    }
+    record Answer(InferenceResponse response, long latencyNanos) {}
 
     private final KafkaProducer<String, InferenceRequest> producer;
     private final KafkaConsumer<String, InferenceResponse> consumer;
@@ -60,13 +58,15 @@ final class InferenceClient implements AutoCloseable {
         pp.put(ProducerConfig.ACKS_CONFIG, "all");
         pp.put(ProducerConfig.LINGER_MS_CONFIG, 2);
         pp.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 64 * 1024 * 1024);
-        this.producer = new KafkaProducer<>(pp, new StringSerializer(), typed.requests().valueSerde().serializer());
+        this.producer = new KafkaProducer<>(
+                pp, new StringSerializer(), typed.requests().valueSerde().serializer());
         Properties cp = new Properties();
         cp.putAll(kafka);
         cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         cp.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         cp.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        this.consumer = new KafkaConsumer<>(cp, new StringDeserializer(), typed.responses().valueSerde().deserializer());
+        this.consumer = new KafkaConsumer<>(
+                cp, new StringDeserializer(), typed.responses().valueSerde().deserializer());
     }
 
     /**

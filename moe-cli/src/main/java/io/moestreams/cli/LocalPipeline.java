@@ -5,8 +5,8 @@ import io.moestreams.expert.ExpertConfig;
 import io.moestreams.expert.ExpertService;
 import io.moestreams.gateway.GatewayApp;
 import io.moestreams.gateway.GatewayConfig;
+import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.config.LayeredConfig;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -34,8 +34,8 @@ final class LocalPipeline implements AutoCloseable {
     private final List<ExpertService> experts = new ArrayList<>();
     private int nextWorker;
 
-    private LocalPipeline(Map<String, String> common, Map<String, String> expertExtra, MeterRegistry meters,
-                          Path stateDir) {
+    private LocalPipeline(
+            Map<String, String> common, Map<String, String> expertExtra, MeterRegistry meters, Path stateDir) {
         this.common = common;
         this.expertExtra = expertExtra;
         this.meters = meters;
@@ -48,9 +48,15 @@ final class LocalPipeline implements AutoCloseable {
      * @param gatewayExtra extra {@code moe.*} / Kafka settings of the gateway (e.g. credit, application id)
      * @param expertExtra  extra settings of every expert process (e.g. group prefix)
      */
-    static LocalPipeline start(Path modelDir, String bootstrap, String registry, String topicPrefix,
-                               List<Set<Integer>> expertGroups, Map<String, String> gatewayExtra,
-                               Map<String, String> expertExtra, MeterRegistry meters) {
+    static LocalPipeline start(
+            Path modelDir,
+            String bootstrap,
+            String registry,
+            String topicPrefix,
+            List<Set<Integer>> expertGroups,
+            Map<String, String> gatewayExtra,
+            Map<String, String> expertExtra,
+            MeterRegistry meters) {
         Map<String, String> common = new LinkedHashMap<>();
         common.put("moe.bootstrap-servers", bootstrap);
         common.put("moe.schema-registry-url", registry);
@@ -64,8 +70,8 @@ final class LocalPipeline implements AutoCloseable {
             throw new UncheckedIOException("cannot create a state directory for the gateway", e);
         }
         // Runs on other topic prefixes get their own Streams application and consumer groups.
-        String suffix = topicPrefix.equals(io.moestreams.schemas.Topics.DEFAULT_PREFIX) ? ""
-                : "-" + topicPrefix.replaceAll("[^A-Za-z0-9_-]", "");
+        String suffix =
+                topicPrefix.equals(Topics.DEFAULT_PREFIX) ? "" : "-" + topicPrefix.replaceAll("[^A-Za-z0-9_-]", "");
         Map<String, String> e = new LinkedHashMap<>();
         e.put(ExpertConfig.GROUP_PREFIX, "moe-expert" + suffix + "-");
         e.putAll(expertExtra);
@@ -75,8 +81,8 @@ final class LocalPipeline implements AutoCloseable {
             g.put(GatewayConfig.APPLICATION_ID, "moe-gateway" + suffix);
             g.put(GatewayConfig.STATE_DIR, stateDir.toString());
             g.putAll(gatewayExtra);
-            p.gateway = GatewayApp.start(GatewayConfig.from(
-                    LayeredConfig.load(GatewayConfig.defaults(), null, Map.of(), g)), meters);
+            p.gateway = GatewayApp.start(
+                    GatewayConfig.from(LayeredConfig.load(GatewayConfig.defaults(), null, Map.of(), g)), meters);
             for (Set<Integer> group : expertGroups) {
                 p.startExperts(group);
             }
@@ -100,8 +106,8 @@ final class LocalPipeline implements AutoCloseable {
         e.put(ExpertConfig.EXPERTS, join(group));
         e.put(ExpertConfig.WORKER_ID, "local-" + nextWorker++);
         e.putAll(expertExtra);
-        ExpertService service = ExpertService.start(ExpertConfig.from(
-                LayeredConfig.load(ExpertConfig.defaults(), null, Map.of(), e)), meters);
+        ExpertService service = ExpertService.start(
+                ExpertConfig.from(LayeredConfig.load(ExpertConfig.defaults(), null, Map.of(), e)), meters);
         experts.add(service);
         return service;
     }

@@ -4,21 +4,22 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The {@code moe} command. */
-@Command(name = "moe",
+@Command(
+        name = "moe",
         mixinStandardHelpOptions = true,
         version = "moe-streams 0.1.0",
         description = "Mixture-of-Experts inference as a Kafka streaming platform.",
         subcommands = {
-                DemoCommand.class,
-                UpCommand.class,
-                InferCommand.class,
-                ReferenceCommand.class,
-                GatewayCommand.class,
-                ExpertCommand.class,
-                GenerateModelCommand.class,
-                GenerateRequestsCommand.class,
-                BenchCommand.class,
-                CommandLine.HelpCommand.class
+            DemoCommand.class,
+            UpCommand.class,
+            InferCommand.class,
+            ReferenceCommand.class,
+            GatewayCommand.class,
+            ExpertCommand.class,
+            GenerateModelCommand.class,
+            GenerateRequestsCommand.class,
+            BenchCommand.class,
+            CommandLine.HelpCommand.class
         })
 public final class MoeCli implements Runnable {
 

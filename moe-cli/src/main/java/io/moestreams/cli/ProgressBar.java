@@ -26,7 +26,8 @@ final class ProgressBar {
         int width = 30;
         int filled = total == 0 ? width : (int) ((long) done * width / total);
         double secs = (now - start) / 1e9;
-        out.printf("\r%s [%s%s] %d/%d  %.1f s", label, "#".repeat(filled), ".".repeat(width - filled), done, total, secs);
+        out.printf(
+                "\r%s [%s%s] %d/%d  %.1f s", label, "#".repeat(filled), ".".repeat(width - filled), done, total, secs);
         if (done >= total) {
             out.println();
         }

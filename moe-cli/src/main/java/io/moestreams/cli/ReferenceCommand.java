@@ -8,16 +8,17 @@ import io.moestreams.core.jsonl.ResponseLine;
 import io.moestreams.core.model.ExpertSelection;
 import io.moestreams.core.model.MoeModel;
 import io.moestreams.core.reference.ReferenceMoeLayer;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /** {@code moe reference}: the in-process MoE layer, same JSONL in and out as {@code moe infer}. */
-@Command(name = "reference", mixinStandardHelpOptions = true,
+@Command(
+        name = "reference",
+        mixinStandardHelpOptions = true,
         description = "Compute the MoE layer in-process, without Kafka (the oracle the pipeline must equal).")
 final class ReferenceCommand implements Callable<Integer> {
 
@@ -36,8 +37,9 @@ final class ReferenceCommand implements Callable<Integer> {
         long tokens = 0;
         int lines = 0;
         try (MoeModel m = MoeModel.load(model, ExpertSelection.all());
-             RequestJsonlReader in = RequestJsonlReader.open(input, m.config().hiddenSize());
-             ResponseJsonlWriter out = ResponseJsonlWriter.open(output)) {
+                RequestJsonlReader in =
+                        RequestJsonlReader.open(input, m.config().hiddenSize());
+                ResponseJsonlWriter out = ResponseJsonlWriter.open(output)) {
             ReferenceMoeLayer layer = new ReferenceMoeLayer(m);
             Set<String> seen = new HashSet<>();
             while (true) {
@@ -45,7 +47,8 @@ final class ReferenceCommand implements Callable<Integer> {
                 try {
                     line = in.next();
                 } catch (JsonlException e) {
-                    out.write(ResponseLine.rejected(e.id() == null ? "line-" + e.lineNumber() : e.id(), e.getMessage()));
+                    out.write(
+                            ResponseLine.rejected(e.id() == null ? "line-" + e.lineNumber() : e.id(), e.getMessage()));
                     lines++;
                     continue;
                 }
@@ -66,7 +69,8 @@ final class ReferenceCommand implements Callable<Integer> {
             }
         }
         double secs = (System.nanoTime() - t0) / 1e9;
-        System.err.printf("moe reference: %d requests, %d tokens in %.2f s (%.0f tokens/s) -> %s%n",
+        System.err.printf(
+                "moe reference: %d requests, %d tokens in %.2f s (%.0f tokens/s) -> %s%n",
                 lines, tokens, secs, tokens / secs, output);
         return 0;
     }

@@ -1,24 +1,29 @@
 package io.moestreams.cli;
 
-import picocli.CommandLine.Option;
-
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Option;
 
 /** Options shared by the service commands; each maps onto a {@code moe.*} setting (command line wins). */
 final class ServiceOptions {
 
-    @Option(names = "--config", paramLabel = "FILE",
+    @Option(
+            names = "--config",
+            paramLabel = "FILE",
             description = "Properties file: moe.* settings and Kafka client properties (e.g. security.protocol).")
     Path config;
 
     @Option(names = "--bootstrap-servers", paramLabel = "B", description = "Kafka bootstrap servers.")
     String bootstrapServers;
 
-    @Option(names = "--schema-registry", paramLabel = "URL",
+    @Option(
+            names = "--schema-registry",
+            paramLabel = "URL",
             description = "Confluent-API schema registry URL (e.g. http://host:8081 or .../apis/ccompat/v7).")
     String schemaRegistry;
 
@@ -28,18 +33,22 @@ final class ServiceOptions {
     @Option(names = "--topic-prefix", paramLabel = "P", description = "Prefix of every topic (default moe.).")
     String topicPrefix;
 
-    @Option(names = "--metrics-port", paramLabel = "PORT",
+    @Option(
+            names = "--metrics-port",
+            paramLabel = "PORT",
             description = "Serve the meters in the Prometheus format at http://<metrics-host>:PORT/metrics.")
     Integer metricsPort;
 
-    @Option(names = "--metrics-host", defaultValue = "127.0.0.1",
+    @Option(
+            names = "--metrics-host",
+            defaultValue = "127.0.0.1",
             description = "Interface of the metrics endpoint (default ${DEFAULT-VALUE}).")
     String metricsHost;
 
     /** The meter registry the service reports to: Prometheus when --metrics-port is given, else in-memory. */
-    io.micrometer.core.instrument.MeterRegistry meters(java.util.List<AutoCloseable> closeables) {
+    MeterRegistry meters(List<AutoCloseable> closeables) {
         if (metricsPort == null) {
-            return new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+            return new SimpleMeterRegistry();
         }
         MetricsEndpoint endpoint = MetricsEndpoint.start(metricsHost, metricsPort);
         closeables.add(endpoint);
@@ -66,18 +75,22 @@ final class ServiceOptions {
      * Blocks until the JVM is asked to stop (Ctrl-C, SIGTERM), then closes {@code closeables} in order from a named
      * shutdown hook.
      */
-    static void runUntilStopped(String name, List<AutoCloseable> closeables, String banner) throws InterruptedException {
+    static void runUntilStopped(String name, List<AutoCloseable> closeables, String banner)
+            throws InterruptedException {
         CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            for (AutoCloseable c : closeables) {
-                try {
-                    c.close();
-                } catch (Exception e) {
-                    System.err.println("moe: error while stopping: " + Errors.describe(e));
-                }
-            }
-            stopped.countDown();
-        }, "moe-" + name + "-shutdown"));
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            for (AutoCloseable c : closeables) {
+                                try {
+                                    c.close();
+                                } catch (Exception e) {
+                                    System.err.println("moe: error while stopping: " + Errors.describe(e));
+                                }
+                            }
+                            stopped.countDown();
+                        },
+                        "moe-" + name + "-shutdown"));
         System.err.println(banner);
         stopped.await();
     }

@@ -1,5 +1,10 @@
 package io.moestreams.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.moestreams.avro.DeadLetter;
 import io.moestreams.avro.InferenceRequest;
 import io.moestreams.avro.InferenceResponse;
@@ -8,15 +13,6 @@ import io.moestreams.core.jsonl.RequestLine;
 import io.moestreams.schemas.SchemaRegistryClient;
 import io.moestreams.schemas.Tensors;
 import io.moestreams.schemas.TypedTopics;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.Serializer;
-import org.apache.kafka.common.serialization.StringSerializer;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -28,11 +24,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Serializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Bad requests land on the dead-letter topic with their original bytes and reasons; the stream goes on. */
 class BadInputIT {
@@ -44,8 +43,8 @@ class BadInputIT {
         // Given a gateway accepting at most 8 tokens and 1500-byte records, and its experts
         PipelineHarness h = new PipelineHarness();
         Path model = dir.resolve("model");
-        PipelineHarness.model(model, "mixtral", "{\"type\": \"topk_softmax\", \"top_k\": 2}", "silu", null, "none",
-                HIDDEN, 32, 4, 8);
+        PipelineHarness.model(
+                model, "mixtral", "{\"type\": \"topk_softmax\", \"top_k\": 2}", "silu", null, "none", HIDDEN, 32, 4, 8);
         List<RequestLine> good = PipelineHarness.requests(dir, 20, HIDDEN, 1, 8, 13);
         TypedTopics typed = new TypedTopics(h.topics, new SchemaRegistryClient(h.stack.schemaRegistryUrl()));
         Serializer<InferenceRequest> ser = typed.requests().valueSerde().serializer();
@@ -55,7 +54,11 @@ class BadInputIT {
         Map<String, String> expectedField = new HashMap<>();
         bad.put("bad-bytes", "this is not avro".getBytes(StandardCharsets.UTF_8));
         expectedField.put("bad-bytes", "value");
-        byte[] unknownId = ByteBuffer.allocate(9).put((byte) 0).putInt(987_654_321).putInt(42).array();
+        byte[] unknownId = ByteBuffer.allocate(9)
+                .put((byte) 0)
+                .putInt(987_654_321)
+                .putInt(42)
+                .array();
         bad.put("unknown-id", unknownId);
         expectedField.put("unknown-id", "value");
         bad.put("wrong-hidden", ser.serialize(topic, request("wrong-hidden", new float[3 * 8], 3, 8)));
@@ -74,15 +77,17 @@ class BadInputIT {
         bad.put(first.id(), ser.serialize(topic, request(first.id(), first.tokens(), first.seqLen(), HIDDEN)));
         expectedField.put(first.id(), "requestId");
 
-        try (LocalPipeline pipeline = h.start(model, List.of(Set.of(0, 1, 2, 3)),
-                Map.of("moe.gateway.max-seq-len", "8", "moe.gateway.max-request-bytes", "1500"));
-             KafkaProducer<String, byte[]> producer = producer(h)) {
+        try (LocalPipeline pipeline = h.start(
+                        model,
+                        List.of(Set.of(0, 1, 2, 3)),
+                        Map.of("moe.gateway.max-seq-len", "8", "moe.gateway.max-request-bytes", "1500"));
+                KafkaProducer<String, byte[]> producer = producer(h)) {
             // When good and bad records are interleaved on the requests topic (the duplicate after its original)
             List<String> badKeys = new ArrayList<>(bad.keySet());
             for (int i = 0; i < good.size(); i++) {
                 RequestLine g = good.get(i);
-                producer.send(new ProducerRecord<>(topic, g.id(),
-                        ser.serialize(topic, request(g.id(), g.tokens(), g.seqLen(), HIDDEN))));
+                producer.send(new ProducerRecord<>(
+                        topic, g.id(), ser.serialize(topic, request(g.id(), g.tokens(), g.seqLen(), HIDDEN))));
                 if (i < badKeys.size()) {
                     producer.send(new ProducerRecord<>(topic, badKeys.get(i), bad.get(badKeys.get(i))));
                 }
@@ -90,7 +95,8 @@ class BadInputIT {
             }
 
             // Then every bad record is on the dead-letter topic with its original bytes and a reason naming the field
-            List<DeadLetter> letters = h.readAtLeast(h.topics.deadLetter(), DeadLetter.class, bad.size(), Duration.ofSeconds(60));
+            List<DeadLetter> letters =
+                    h.readAtLeast(h.topics.deadLetter(), DeadLetter.class, bad.size(), Duration.ofSeconds(60));
             assertEquals(bad.size(), letters.size());
             for (DeadLetter letter : letters) {
                 String key = new String(bytes(letter.getKey()), StandardCharsets.UTF_8);
@@ -110,18 +116,21 @@ class BadInputIT {
 
             // ...and the good requests complete, the rejected ones with a decodable id get REJECTED responses
             int expectedResponses = good.size() + bad.size();
-            List<InferenceResponse> responses = h.readAtLeast(h.topics.responses(), InferenceResponse.class,
-                    expectedResponses, Duration.ofSeconds(60));
+            List<InferenceResponse> responses = h.readAtLeast(
+                    h.topics.responses(), InferenceResponse.class, expectedResponses, Duration.ofSeconds(60));
             Map<String, List<ResponseStatus>> statuses = new HashMap<>();
             for (InferenceResponse r : responses) {
-                statuses.computeIfAbsent(r.getRequestId(), k -> new ArrayList<>()).add(r.getStatus());
+                statuses.computeIfAbsent(r.getRequestId(), k -> new ArrayList<>())
+                        .add(r.getStatus());
             }
             for (RequestLine g : good) {
                 assertTrue(statuses.get(g.id()).contains(ResponseStatus.OK), g.id() + ": " + statuses.get(g.id()));
             }
             List<ResponseStatus> firstStatuses = new ArrayList<>(statuses.get(first.id()));
             firstStatuses.sort(null);
-            assertEquals(List.of(ResponseStatus.OK, ResponseStatus.REJECTED), firstStatuses,
+            assertEquals(
+                    List.of(ResponseStatus.OK, ResponseStatus.REJECTED),
+                    firstStatuses,
                     "the original is answered, its duplicate rejected");
             for (String key : List.of("wrong-hidden", "nan", "empty", "too-long", "oversized", "bad-bytes")) {
                 assertNotNull(statuses.get(key), key);
@@ -133,7 +142,10 @@ class BadInputIT {
     }
 
     private static InferenceRequest request(String id, float[] data, int s, int d) {
-        return InferenceRequest.newBuilder().setRequestId(id).setTokens(Tensors.f32(data, s, d)).build();
+        return InferenceRequest.newBuilder()
+                .setRequestId(id)
+                .setTokens(Tensors.f32(data, s, d))
+                .build();
     }
 
     private static byte[] bytes(ByteBuffer b) {

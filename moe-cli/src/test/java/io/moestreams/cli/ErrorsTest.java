@@ -1,11 +1,10 @@
 package io.moestreams.cli;
 
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.io.UncheckedIOException;
 import java.nio.file.NoSuchFileException;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import org.junit.jupiter.api.Test;
 
 class ErrorsTest {
 

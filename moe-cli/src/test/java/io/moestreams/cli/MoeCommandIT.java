@@ -1,23 +1,23 @@
 package io.moestreams.cli;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.moestreams.core.jsonl.ResponseJsonlReader;
 import io.moestreams.core.jsonl.ResponseLine;
 import io.moestreams.core.jsonl.ResponseStatus;
 import io.moestreams.embedded.EmbeddedStack;
 import io.moestreams.embedded.SharedStack;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The {@code moe} command's contract: infer and reference read and write the same JSONL, one line per input. */
 class MoeCommandIT {
@@ -30,11 +30,38 @@ class MoeCommandIT {
     }
 
     private static void generate(Path dir) {
-        run("generate-model", "--out", dir.resolve("model").toString(), "--hidden", "16", "--ffn", "24",
-                "--experts", "4", "--router", "{\"type\": \"topk_softmax\", \"top_k\": 2}", "--capacity-factor", "1.0",
-                "--overflow", "reroute", "--seed", "3");
-        run("generate-requests", "--out", dir.resolve("in.jsonl").toString(), "--count", "40", "--hidden", "16",
-                "--min-len", "1", "--max-len", "12", "--seed", "4");
+        run(
+                "generate-model",
+                "--out",
+                dir.resolve("model").toString(),
+                "--hidden",
+                "16",
+                "--ffn",
+                "24",
+                "--experts",
+                "4",
+                "--router",
+                "{\"type\": \"topk_softmax\", \"top_k\": 2}",
+                "--capacity-factor",
+                "1.0",
+                "--overflow",
+                "reroute",
+                "--seed",
+                "3");
+        run(
+                "generate-requests",
+                "--out",
+                dir.resolve("in.jsonl").toString(),
+                "--count",
+                "40",
+                "--hidden",
+                "16",
+                "--min-len",
+                "1",
+                "--max-len",
+                "12",
+                "--seed",
+                "4");
     }
 
     private static void assertSameAsReference(List<ResponseLine> infer, List<ResponseLine> reference) {
@@ -47,9 +74,9 @@ class MoeCommandIT {
             if (r.status() != ResponseStatus.OK) {
                 continue;
             }
-            assertTrue(java.util.Arrays.deepEquals(r.experts(), g.experts()), r.id() + " experts");
-            assertTrue(java.util.Arrays.deepEquals(r.weights(), g.weights()), r.id() + " weights");
-            assertTrue(java.util.Arrays.equals(r.dropped(), g.dropped()), r.id() + " dropped");
+            assertTrue(Arrays.deepEquals(r.experts(), g.experts()), r.id() + " experts");
+            assertTrue(Arrays.deepEquals(r.weights(), g.weights()), r.id() + " weights");
+            assertTrue(Arrays.equals(r.dropped(), g.dropped()), r.id() + " dropped");
             double maxRef = 0;
             double maxDiff = 0;
             for (int j = 0; j < r.output().length; j++) {
@@ -67,13 +94,26 @@ class MoeCommandIT {
         String model = dir.resolve("model").toString();
 
         // When infer runs without a cluster (it starts the embedded one) and reference runs in-process
-        run("infer", "--model", model, "--input", dir.resolve("in.jsonl").toString(),
-                "--output", dir.resolve("infer.jsonl").toString());
-        run("reference", "--model", model, "--input", dir.resolve("in.jsonl").toString(),
-                "--output", dir.resolve("ref.jsonl").toString());
+        run(
+                "infer",
+                "--model",
+                model,
+                "--input",
+                dir.resolve("in.jsonl").toString(),
+                "--output",
+                dir.resolve("infer.jsonl").toString());
+        run(
+                "reference",
+                "--model",
+                model,
+                "--input",
+                dir.resolve("in.jsonl").toString(),
+                "--output",
+                dir.resolve("ref.jsonl").toString());
 
         // Then both files hold the same answers in the same order
-        assertSameAsReference(ResponseJsonlReader.readAll(dir.resolve("infer.jsonl")),
+        assertSameAsReference(
+                ResponseJsonlReader.readAll(dir.resolve("infer.jsonl")),
                 ResponseJsonlReader.readAll(dir.resolve("ref.jsonl")));
     }
 
@@ -89,12 +129,29 @@ class MoeCommandIT {
         String model = dir.resolve("model").toString();
 
         // When infer runs against a running cluster (services started in-process on their own topic prefix)
-        run("infer", "--model", model, "--input", dir.resolve("mixed.jsonl").toString(),
-                "--output", dir.resolve("infer.jsonl").toString(), "--bootstrap-servers", stack.bootstrapServers(),
-                "--schema-registry", stack.schemaRegistryUrl(), "--topic-prefix", "cmd" + System.nanoTime() % 100000
-                        + ".", "--start-services");
-        run("reference", "--model", model, "--input", dir.resolve("mixed.jsonl").toString(),
-                "--output", dir.resolve("ref.jsonl").toString());
+        run(
+                "infer",
+                "--model",
+                model,
+                "--input",
+                dir.resolve("mixed.jsonl").toString(),
+                "--output",
+                dir.resolve("infer.jsonl").toString(),
+                "--bootstrap-servers",
+                stack.bootstrapServers(),
+                "--schema-registry",
+                stack.schemaRegistryUrl(),
+                "--topic-prefix",
+                "cmd" + System.nanoTime() % 100000 + ".",
+                "--start-services");
+        run(
+                "reference",
+                "--model",
+                model,
+                "--input",
+                dir.resolve("mixed.jsonl").toString(),
+                "--output",
+                dir.resolve("ref.jsonl").toString());
 
         // Then every input line has its answer in order: the bad ones REJECTED with a reason, the rest exact
         List<ResponseLine> infer = ResponseJsonlReader.readAll(dir.resolve("infer.jsonl"));

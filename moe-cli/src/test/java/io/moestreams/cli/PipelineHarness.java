@@ -1,25 +1,40 @@
 package io.moestreams.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.moestreams.avro.ExpertResult;
+import io.moestreams.avro.InferenceResponse;
 import io.moestreams.core.config.MoeConfig;
 import io.moestreams.core.gen.ModelGenerator;
+import io.moestreams.core.gen.RequestGenerator;
 import io.moestreams.core.jsonl.RequestJsonlReader;
 import io.moestreams.core.jsonl.RequestLine;
 import io.moestreams.core.jsonl.ResponseLine;
+import io.moestreams.core.jsonl.ResponseStatus;
 import io.moestreams.core.model.ExpertSelection;
 import io.moestreams.core.model.MoeModel;
 import io.moestreams.core.model.SafetensorsDtype;
 import io.moestreams.core.reference.LayerOutput;
 import io.moestreams.core.reference.ReferenceMoeLayer;
-import io.moestreams.core.gen.RequestGenerator;
 import io.moestreams.embedded.EmbeddedStack;
 import io.moestreams.embedded.SharedStack;
-import io.moestreams.schemas.Topics;
-
-import io.moestreams.avro.ExpertResult;
-import io.moestreams.avro.InferenceResponse;
 import io.moestreams.schemas.SchemaRegistryClient;
+import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.TypedTopics;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -28,21 +43,6 @@ import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
-
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Properties;
-import java.util.Set;
-import java.util.concurrent.atomic.AtomicInteger;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Test support: a generated model, requests, a pipeline on the shared embedded stack with its own topics. */
 final class PipelineHarness {
@@ -54,10 +54,20 @@ final class PipelineHarness {
     final Topics topics = new Topics("it" + run + "-" + System.nanoTime() % 100000 + ".");
     final SimpleMeterRegistry meters = new SimpleMeterRegistry();
 
-    static MoeConfig model(Path dir, String format, String router, String activation, Double capacityFactor,
-                           String overflow, int hidden, int ffn, int experts, long seed) throws Exception {
-        MoeConfig config = GenerateModelCommand.config(format, hidden, ffn, experts, router, activation,
-                capacityFactor, overflow, "", seed);
+    static MoeConfig model(
+            Path dir,
+            String format,
+            String router,
+            String activation,
+            Double capacityFactor,
+            String overflow,
+            int hidden,
+            int ffn,
+            int experts,
+            long seed)
+            throws Exception {
+        MoeConfig config = GenerateModelCommand.config(
+                format, hidden, ffn, experts, router, activation, capacityFactor, overflow, "", seed);
         ModelGenerator.generate(dir, config, SafetensorsDtype.parseWritable("F32"));
         return config;
     }
@@ -80,8 +90,15 @@ final class PipelineHarness {
         Map<String, String> g = new LinkedHashMap<>();
         g.put("moe.gateway.application-id", "gw-it" + run);
         g.putAll(gatewayExtra);
-        return LocalPipeline.start(modelDir, stack.bootstrapServers(), stack.schemaRegistryUrl(), topics.prefix(),
-                expertGroups, g, Map.of("moe.expert.group-prefix", "ex-it" + run + "-"), meters);
+        return LocalPipeline.start(
+                modelDir,
+                stack.bootstrapServers(),
+                stack.schemaRegistryUrl(),
+                topics.prefix(),
+                expertGroups,
+                g,
+                Map.of("moe.expert.group-prefix", "ex-it" + run + "-"),
+                meters);
     }
 
     InferenceClient client() {
@@ -108,10 +125,10 @@ final class PipelineHarness {
      * 1e-5 of the largest reference magnitude of that request.
      */
     static void assertEqualsReference(String id, LayerOutput ref, ResponseLine got) {
-        assertEquals(io.moestreams.core.jsonl.ResponseStatus.OK, got.status(), id + ": " + got.error());
+        assertEquals(ResponseStatus.OK, got.status(), id + ": " + got.error());
         assertEquals(ref.seqLen(), got.seqLen(), id + " seqLen");
-        assertTrue(java.util.Arrays.deepEquals(ref.assignment().experts(), got.experts()), id + " experts differ");
-        assertTrue(java.util.Arrays.deepEquals(ref.assignment().weights(), got.weights()), id + " weights differ");
+        assertTrue(Arrays.deepEquals(ref.assignment().experts(), got.experts()), id + " experts differ");
+        assertTrue(Arrays.deepEquals(ref.assignment().weights(), got.weights()), id + " weights differ");
         assertArrayEquals(ref.assignment().dropped(), got.dropped(), id + " dropped differ");
         float[] r = ref.output();
         float[] o = got.output();
@@ -137,10 +154,12 @@ final class PipelineHarness {
     private <T extends SpecificRecord> List<T> read(String topic, Class<T> type, int count, Duration timeout) {
         TypedTopics typed = new TypedTopics(topics, new SchemaRegistryClient(stack.schemaRegistryUrl()));
         @SuppressWarnings("unchecked")
-        Deserializer<T> values = (Deserializer<T>) (type == ExpertResult.class
-                ? typed.expertResults().valueSerde().deserializer()
-                : type == InferenceResponse.class ? typed.responses().valueSerde().deserializer()
-                : typed.deadLetter().valueSerde().deserializer());
+        Deserializer<T> values = (Deserializer<T>)
+                (type == ExpertResult.class
+                        ? typed.expertResults().valueSerde().deserializer()
+                        : type == InferenceResponse.class
+                                ? typed.responses().valueSerde().deserializer()
+                                : typed.deadLetter().valueSerde().deserializer());
         Properties p = new Properties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");

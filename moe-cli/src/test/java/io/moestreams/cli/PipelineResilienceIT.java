@@ -1,5 +1,8 @@
 package io.moestreams.cli;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.moestreams.avro.ExpertResult;
 import io.moestreams.avro.InferenceResponse;
 import io.moestreams.core.jsonl.RequestLine;
@@ -7,9 +10,6 @@ import io.moestreams.core.jsonl.ResponseLine;
 import io.moestreams.core.jsonl.ResponseStatus;
 import io.moestreams.core.reference.LayerOutput;
 import io.moestreams.expert.ExpertService;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -20,9 +20,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Scaling, crashes and dead experts, on the real embedded broker and registry. */
 class PipelineResilienceIT {
@@ -34,20 +33,22 @@ class PipelineResilienceIT {
         // Given expert 0 with two partitions and two processes serving it (plus one for the others)
         PipelineHarness h = new PipelineHarness();
         Path model = dir.resolve("model");
-        PipelineHarness.model(model, "mixtral", "{\"type\": \"topk_softmax\", \"top_k\": 2}", "silu", null, "none",
-                HIDDEN, 32, 4, 3);
+        PipelineHarness.model(
+                model, "mixtral", "{\"type\": \"topk_softmax\", \"top_k\": 2}", "silu", null, "none", HIDDEN, 32, 4, 3);
         List<RequestLine> lines = PipelineHarness.requests(dir, 200, HIDDEN, 2, 16, 9);
-        try (LocalPipeline pipeline = h.start(model, List.of(Set.of(1, 2, 3)),
-                Map.of("moe.topics.expert-partitions", "0:2"))) {
+        try (LocalPipeline pipeline =
+                h.start(model, List.of(Set.of(1, 2, 3)), Map.of("moe.topics.expert-partitions", "0:2"))) {
             ExpertService a = pipeline.startExperts(Set.of(0));
             ExpertService b = pipeline.startExperts(Set.of(0));
-            awaitCondition(() -> a.ownedPartitions(0) == 1 && b.ownedPartitions(0) == 1, Duration.ofSeconds(60),
+            awaitCondition(
+                    () -> a.ownedPartitions(0) == 1 && b.ownedPartitions(0) == 1,
+                    Duration.ofSeconds(60),
                     "both workers of expert 0 own one partition");
 
             // When the requests are served
             Map<String, InferenceClient.Answer> answers;
             try (InferenceClient client = h.client()) {
-                answers = client.run(PipelineHarness.inputs(lines), Duration.ofSeconds(120), n -> { });
+                answers = client.run(PipelineHarness.inputs(lines), Duration.ofSeconds(120), n -> {});
             }
 
             // Then both workers computed part of expert 0's tokens, and every answer is still exact
@@ -60,7 +61,9 @@ class PipelineResilienceIT {
             assertEquals(2, blocksByWorker.size(), "workers that served expert 0: " + blocksByWorker);
             List<LayerOutput> reference = PipelineHarness.reference(model, lines);
             for (int i = 0; i < lines.size(); i++) {
-                PipelineHarness.assertEqualsReference(lines.get(i).id(), reference.get(i),
+                PipelineHarness.assertEqualsReference(
+                        lines.get(i).id(),
+                        reference.get(i),
                         Conversions.line(answers.get(lines.get(i).id()).response()));
             }
         }
@@ -71,8 +74,8 @@ class PipelineResilienceIT {
         // Given one process serving every expert
         PipelineHarness h = new PipelineHarness();
         Path model = dir.resolve("model");
-        PipelineHarness.model(model, "mixtral", "{\"type\": \"topk_softmax\", \"top_k\": 2}", "silu", 1.25, "drop",
-                HIDDEN, 32, 4, 4);
+        PipelineHarness.model(
+                model, "mixtral", "{\"type\": \"topk_softmax\", \"top_k\": 2}", "silu", 1.25, "drop", HIDDEN, 32, 4, 4);
         List<RequestLine> lines = PipelineHarness.requests(dir, 300, HIDDEN, 1, 24, 10);
         try (LocalPipeline pipeline = h.start(model, List.of(), Map.of("moe.gateway.default-timeout-ms", "120000"))) {
             ExpertService first = pipeline.startExperts(Set.of(0, 1, 2, 3));
@@ -100,7 +103,9 @@ class PipelineResilienceIT {
             // Then every request completed exactly once, with the reference's answer
             List<LayerOutput> reference = PipelineHarness.reference(model, lines);
             for (int i = 0; i < lines.size(); i++) {
-                PipelineHarness.assertEqualsReference(lines.get(i).id(), reference.get(i),
+                PipelineHarness.assertEqualsReference(
+                        lines.get(i).id(),
+                        reference.get(i),
                         Conversions.line(answers.get(lines.get(i).id()).response()));
             }
             Map<String, Integer> responsesPerId = new HashMap<>();
@@ -117,16 +122,16 @@ class PipelineResilienceIT {
         // Given a 4-expert model whose expert 3 has no worker, and a 3 s deadline
         PipelineHarness h = new PipelineHarness();
         Path model = dir.resolve("model");
-        PipelineHarness.model(model, "mixtral", "{\"type\": \"topk_softmax\", \"top_k\": 2}", "silu", null, "none",
-                HIDDEN, 32, 4, 5);
+        PipelineHarness.model(
+                model, "mixtral", "{\"type\": \"topk_softmax\", \"top_k\": 2}", "silu", null, "none", HIDDEN, 32, 4, 5);
         List<RequestLine> lines = PipelineHarness.requests(dir, 40, HIDDEN, 1, 6, 12);
         List<LayerOutput> reference = PipelineHarness.reference(model, lines);
         Map<String, InferenceClient.Answer> answers;
-        try (LocalPipeline pipeline = h.start(model, List.of(Set.of(0, 1, 2)),
-                Map.of("moe.gateway.default-timeout-ms", "3000"));
-             InferenceClient client = h.client()) {
+        try (LocalPipeline pipeline =
+                        h.start(model, List.of(Set.of(0, 1, 2)), Map.of("moe.gateway.default-timeout-ms", "3000"));
+                InferenceClient client = h.client()) {
             // When the requests are sent
-            answers = client.run(PipelineHarness.inputs(lines), Duration.ofSeconds(60), n -> { });
+            answers = client.run(PipelineHarness.inputs(lines), Duration.ofSeconds(60), n -> {});
             // (a timed-out request releases its in-flight credit like a completed one)
             assertEquals(0, pipeline.gateway().ledger().pendingRequests());
         }

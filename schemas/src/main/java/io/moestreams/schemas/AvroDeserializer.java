@@ -36,147 +36,159 @@ import org.apache.kafka.common.serialization.Deserializer;
  */
 public class AvroDeserializer<T extends SpecificRecord> implements Deserializer<T> {
 
-  private volatile SchemaRegistryClient client;
-  private volatile Class<? extends SpecificRecord> type;
-  private final Map<Integer, Reader> readers = new ConcurrentHashMap<>();
+    private volatile SchemaRegistryClient client;
+    private volatile Class<? extends SpecificRecord> type;
+    private final Map<Integer, Reader> readers = new ConcurrentHashMap<>();
 
-  /** The datum reader of one writer schema id and the class it must produce. */
-  private record Reader(DatumReader<?> datumReader, Class<? extends SpecificRecord> type) {}
-  private final ThreadLocal<BinaryDecoder> decoders = new ThreadLocal<>();
+    /** The datum reader of one writer schema id and the class it must produce. */
+    private record Reader(DatumReader<?> datumReader, Class<? extends SpecificRecord> type) {}
 
-  /** For Kafka-config instantiation: call {@link #configure} before use. */
-  public AvroDeserializer() {}
+    private final ThreadLocal<BinaryDecoder> decoders = new ThreadLocal<>();
 
-  /** Produces {@code type}; the registry comes from {@link #configure}. */
-  public AvroDeserializer(Class<T> type) {
-    this.type = Objects.requireNonNull(type, "type");
-  }
+    /** For Kafka-config instantiation: call {@link #configure} before use. */
+    public AvroDeserializer() {}
 
-  /** Produces {@code type}, reading writer schemas through {@code client}. */
-  public AvroDeserializer(SchemaRegistryClient client, Class<T> type) {
-    this.client = Objects.requireNonNull(client, "client");
-    this.type = Objects.requireNonNull(type, "type");
-  }
+    /** Produces {@code type}; the registry comes from {@link #configure}. */
+    public AvroDeserializer(Class<T> type) {
+        this.type = Objects.requireNonNull(type, "type");
+    }
 
-  /**
-   * Reads {@code schema.registry.url} (unless a client was given) and, unless a type was given,
-   * {@code specific.avro.value.type} / {@code specific.avro.key.type}.
-   */
-  @Override
-  public void configure(Map<String, ?> configs, boolean isKey) {
-    if (type == null) {
-      type = AvroSerdeConfig.recordType(configs, isKey);
+    /** Produces {@code type}, reading writer schemas through {@code client}. */
+    public AvroDeserializer(SchemaRegistryClient client, Class<T> type) {
+        this.client = Objects.requireNonNull(client, "client");
+        this.type = Objects.requireNonNull(type, "type");
     }
-    if (client == null) {
-      client = AvroSerdeConfig.clientFrom(configs);
-    }
-    readers.clear();
-  }
 
-  /** The registry client (null before configuration). */
-  public SchemaRegistryClient client() {
-    return client;
-  }
+    /**
+     * Reads {@code schema.registry.url} (unless a client was given) and, unless a type was given,
+     * {@code specific.avro.value.type} / {@code specific.avro.key.type}.
+     */
+    @Override
+    public void configure(Map<String, ?> configs, boolean isKey) {
+        if (type == null) {
+            type = AvroSerdeConfig.recordType(configs, isKey);
+        }
+        if (client == null) {
+            client = AvroSerdeConfig.clientFrom(configs);
+        }
+        readers.clear();
+    }
 
-  @Override
-  public T deserialize(String topic, byte[] data) {
-    if (data == null || data.length == 0) {
-      return null;
+    /** The registry client (null before configuration). */
+    public SchemaRegistryClient client() {
+        return client;
     }
-    try {
-      WireFormat.checkHeader(data);
-    } catch (IllegalArgumentException e) {
-      throw new SerializationException(e.getMessage() + " (topic '" + topic + "')");
-    }
-    int id = WireFormat.readId(data);
-    Reader reader = reader(id, topic);
-    BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(data, WireFormat.HEADER_SIZE,
-        data.length - WireFormat.HEADER_SIZE, decoders.get());
-    decoders.set(decoder);
-    Object record;
-    try {
-      record = reader.datumReader().read(null, decoder);
-    } catch (EOFException e) {
-      throw new SerializationException("truncated or corrupt Avro payload for schema id " + id + " (topic '"
-          + topic + "', " + data.length + " bytes): the data ends before the record does", e);
-    } catch (IOException | RuntimeException e) {
-      throw new SerializationException("truncated or corrupt Avro payload for schema id " + id + " (topic '"
-          + topic + "', " + data.length + " bytes): " + e, e);
-    }
-    boolean atEnd;
-    try {
-      atEnd = decoder.isEnd();
-    } catch (IOException e) {
-      atEnd = false;
-    }
-    if (!atEnd) {
-      throw new SerializationException("truncated or corrupt Avro payload for schema id " + id + " (topic '"
-          + topic + "', " + data.length + " bytes): trailing bytes after the record");
-    }
-    if (!reader.type().isInstance(record)) {
-      throw new SerializationException("schema id " + id + " (topic '" + topic + "') decoded to "
-          + (record == null ? "null" : record.getClass().getName()) + " instead of " + reader.type().getName()
-          + "; is the record class on the classpath and named like its schema?");
-    }
-    @SuppressWarnings("unchecked") // the record is an instance of the configured type, which is T
-    T typed = (T) record;
-    return typed;
-  }
 
-  private Reader reader(int id, String topic) {
-    Reader reader = readers.get(id);
-    if (reader != null) {
-      return reader;
+    @Override
+    public T deserialize(String topic, byte[] data) {
+        if (data == null || data.length == 0) {
+            return null;
+        }
+        try {
+            WireFormat.checkHeader(data);
+        } catch (IllegalArgumentException e) {
+            throw new SerializationException(e.getMessage() + " (topic '" + topic + "')");
+        }
+        int id = WireFormat.readId(data);
+        Reader reader = reader(id, topic);
+        BinaryDecoder decoder = DecoderFactory.get()
+                .binaryDecoder(data, WireFormat.HEADER_SIZE, data.length - WireFormat.HEADER_SIZE, decoders.get());
+        decoders.set(decoder);
+        Object record;
+        try {
+            record = reader.datumReader().read(null, decoder);
+        } catch (EOFException e) {
+            throw new SerializationException(
+                    "truncated or corrupt Avro payload for schema id " + id + " (topic '" + topic + "', " + data.length
+                            + " bytes): the data ends before the record does",
+                    e);
+        } catch (IOException | RuntimeException e) {
+            throw new SerializationException(
+                    "truncated or corrupt Avro payload for schema id " + id + " (topic '" + topic + "', " + data.length
+                            + " bytes): " + e,
+                    e);
+        }
+        boolean atEnd;
+        try {
+            atEnd = decoder.isEnd();
+        } catch (IOException e) {
+            atEnd = false;
+        }
+        if (!atEnd) {
+            throw new SerializationException("truncated or corrupt Avro payload for schema id " + id + " (topic '"
+                    + topic + "', " + data.length + " bytes): trailing bytes after the record");
+        }
+        if (!reader.type().isInstance(record)) {
+            throw new SerializationException("schema id " + id + " (topic '" + topic + "') decoded to "
+                    + (record == null ? "null" : record.getClass().getName()) + " instead of "
+                    + reader.type().getName()
+                    + "; is the record class on the classpath and named like its schema?");
+        }
+        @SuppressWarnings("unchecked") // the record is an instance of the configured type, which is T
+        T typed = (T) record;
+        return typed;
     }
-    SchemaRegistryClient registry = client;
-    if (registry == null) {
-      throw new IllegalStateException("AvroDeserializer is not configured: pass a SchemaRegistryClient or call "
-          + "configure() with " + AvroSerdeConfig.SCHEMA_REGISTRY_URL);
-    }
-    Schema writer;
-    try {
-      writer = registry.getById(id);
-    } catch (SchemaRegistryException e) {
-      if (e.isNotFound()) {
-        throw new SerializationException("unknown schema id " + id + " (topic '" + topic
-            + "'): the registry at " + registry.baseUrl() + " has no such schema: " + e.registryMessage(), e);
-      }
-      if (e.isUnreachable()) {
-        throw new SerializationException("schema registry unreachable while reading writer schema id " + id
-            + " for topic '" + topic + "': " + e.getMessage(), e);
-      }
-      throw new SerializationException("schema registry error while reading writer schema id " + id
-          + " for topic '" + topic + "': " + e.getMessage(), e);
-    }
-    reader = newReader(id, writer);
-    Reader previous = readers.putIfAbsent(id, reader);
-    return previous != null ? previous : reader;
-  }
 
-  private Reader newReader(int id, Schema writer) {
-    Class<? extends SpecificRecord> readerType = type;
-    if (readerType == null) {
-      Class<?> named = SpecificData.get().getClass(writer);
-      if (named == null || !SpecificRecord.class.isAssignableFrom(named)) {
-        throw new SerializationException("schema id " + id + " is " + writer.getFullName()
-            + " but no SpecificRecord class of that name is on the classpath; configure "
-            + AvroSerdeConfig.SPECIFIC_AVRO_VALUE_TYPE);
-      }
-      readerType = named.asSubclass(SpecificRecord.class);
+    private Reader reader(int id, String topic) {
+        Reader reader = readers.get(id);
+        if (reader != null) {
+            return reader;
+        }
+        SchemaRegistryClient registry = client;
+        if (registry == null) {
+            throw new IllegalStateException("AvroDeserializer is not configured: pass a SchemaRegistryClient or call "
+                    + "configure() with " + AvroSerdeConfig.SCHEMA_REGISTRY_URL);
+        }
+        Schema writer;
+        try {
+            writer = registry.getById(id);
+        } catch (SchemaRegistryException e) {
+            if (e.isNotFound()) {
+                throw new SerializationException(
+                        "unknown schema id " + id + " (topic '" + topic + "'): the registry at " + registry.baseUrl()
+                                + " has no such schema: " + e.registryMessage(),
+                        e);
+            }
+            if (e.isUnreachable()) {
+                throw new SerializationException(
+                        "schema registry unreachable while reading writer schema id " + id + " for topic '" + topic
+                                + "': " + e.getMessage(),
+                        e);
+            }
+            throw new SerializationException(
+                    "schema registry error while reading writer schema id " + id + " for topic '" + topic + "': "
+                            + e.getMessage(),
+                    e);
+        }
+        reader = newReader(id, writer);
+        Reader previous = readers.putIfAbsent(id, reader);
+        return previous != null ? previous : reader;
     }
-    SpecificData model = SpecificData.getForClass(readerType);
-    Schema readerSchema = model.getSchema(readerType);
-    SchemaCompatibility.SchemaPairCompatibility compatibility =
-        SchemaCompatibility.checkReaderWriterCompatibility(readerSchema, writer);
-    if (compatibility.getType() != SchemaCompatibility.SchemaCompatibilityType.COMPATIBLE) {
-      throw new SerializationException("writer schema id " + id + " (" + writer.getFullName()
-          + ") cannot be read as " + readerType.getName() + ": " + compatibility.getDescription());
-    }
-    return new Reader(new SpecificDatumReader<>(writer, readerSchema, model), readerType);
-  }
 
-  @Override
-  public void close() {
-    // the registry client holds no resources that need closing
-  }
+    private Reader newReader(int id, Schema writer) {
+        Class<? extends SpecificRecord> readerType = type;
+        if (readerType == null) {
+            Class<?> named = SpecificData.get().getClass(writer);
+            if (named == null || !SpecificRecord.class.isAssignableFrom(named)) {
+                throw new SerializationException("schema id " + id + " is " + writer.getFullName()
+                        + " but no SpecificRecord class of that name is on the classpath; configure "
+                        + AvroSerdeConfig.SPECIFIC_AVRO_VALUE_TYPE);
+            }
+            readerType = named.asSubclass(SpecificRecord.class);
+        }
+        SpecificData model = SpecificData.getForClass(readerType);
+        Schema readerSchema = model.getSchema(readerType);
+        SchemaCompatibility.SchemaPairCompatibility compatibility =
+                SchemaCompatibility.checkReaderWriterCompatibility(readerSchema, writer);
+        if (compatibility.getType() != SchemaCompatibility.SchemaCompatibilityType.COMPATIBLE) {
+            throw new SerializationException("writer schema id " + id + " (" + writer.getFullName()
+                    + ") cannot be read as " + readerType.getName() + ": " + compatibility.getDescription());
+        }
+        return new Reader(new SpecificDatumReader<>(writer, readerSchema, model), readerType);
+    }
+
+    @Override
+    public void close() {
+        // the registry client holds no resources that need closing
+    }
 }

@@ -17,51 +17,51 @@ import org.apache.kafka.common.serialization.Serializer;
  */
 public class AvroSerde<T extends SpecificRecord> implements Serde<T> {
 
-  private final AvroSerializer<T> serializer;
-  private final AvroDeserializer<T> deserializer;
+    private final AvroSerializer<T> serializer;
+    private final AvroDeserializer<T> deserializer;
 
-  /** For Kafka-config instantiation: call {@link #configure} before use. */
-  public AvroSerde() {
-    this.serializer = new AvroSerializer<>();
-    this.deserializer = new AvroDeserializer<>();
-  }
+    /** For Kafka-config instantiation: call {@link #configure} before use. */
+    public AvroSerde() {
+        this.serializer = new AvroSerializer<>();
+        this.deserializer = new AvroDeserializer<>();
+    }
 
-  /** Config style with a known record class: call {@link #configure} before use. */
-  public AvroSerde(Class<T> type) {
-    this.serializer = new AvroSerializer<>();
-    this.deserializer = new AvroDeserializer<>(type);
-  }
+    /** Config style with a known record class: call {@link #configure} before use. */
+    public AvroSerde(Class<T> type) {
+        this.serializer = new AvroSerializer<>();
+        this.deserializer = new AvroDeserializer<>(type);
+    }
 
-  /** A value serde for {@code type} on {@code client}, auto-registering schemas. */
-  public AvroSerde(SchemaRegistryClient client, Class<T> type) {
-    this(client, type, false, true);
-  }
+    /** A value serde for {@code type} on {@code client}, auto-registering schemas. */
+    public AvroSerde(SchemaRegistryClient client, Class<T> type) {
+        this(client, type, false, true);
+    }
 
-  /** A key or value serde for {@code type} on {@code client}. */
-  public AvroSerde(SchemaRegistryClient client, Class<T> type, boolean isKey, boolean autoRegister) {
-    this.serializer = new AvroSerializer<>(client, isKey, autoRegister);
-    this.deserializer = new AvroDeserializer<>(client, type);
-  }
+    /** A key or value serde for {@code type} on {@code client}. */
+    public AvroSerde(SchemaRegistryClient client, Class<T> type, boolean isKey, boolean autoRegister) {
+        this.serializer = new AvroSerializer<>(client, isKey, autoRegister);
+        this.deserializer = new AvroDeserializer<>(client, type);
+    }
 
-  @Override
-  public void configure(Map<String, ?> configs, boolean isKey) {
-    serializer.configure(configs, isKey);
-    deserializer.configure(configs, isKey);
-  }
+    @Override
+    public void configure(Map<String, ?> configs, boolean isKey) {
+        serializer.configure(configs, isKey);
+        deserializer.configure(configs, isKey);
+    }
 
-  @Override
-  public Serializer<T> serializer() {
-    return serializer;
-  }
+    @Override
+    public Serializer<T> serializer() {
+        return serializer;
+    }
 
-  @Override
-  public Deserializer<T> deserializer() {
-    return deserializer;
-  }
+    @Override
+    public Deserializer<T> deserializer() {
+        return deserializer;
+    }
 
-  @Override
-  public void close() {
-    serializer.close();
-    deserializer.close();
-  }
+    @Override
+    public void close() {
+        serializer.close();
+        deserializer.close();
+    }
 }

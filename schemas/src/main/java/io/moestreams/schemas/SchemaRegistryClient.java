@@ -40,446 +40,501 @@ import org.apache.avro.SchemaParseException;
  */
 public final class SchemaRegistryClient {
 
-  /** Content type of the Confluent API. */
-  public static final String CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
-  /** Default connect timeout. */
-  public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
-  /** Default timeout of one request (from sending to the full answer). */
-  public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(10);
+    /** Content type of the Confluent API. */
+    public static final String CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
+    /** Default connect timeout. */
+    public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
+    /** Default timeout of one request (from sending to the full answer). */
+    public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(10);
 
-  private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper();
 
-  private final String baseUrl;
-  private final Duration requestTimeout;
-  private final HttpClient http;
-  private final AtomicLong requests = new AtomicLong();
-  private final Map<SubjectSchema, Integer> registered = new ConcurrentHashMap<>();
-  private final Map<SubjectSchema, Integer> lookedUp = new ConcurrentHashMap<>();
-  private final Map<Integer, Schema> byId = new ConcurrentHashMap<>();
+    private final String baseUrl;
+    private final Duration requestTimeout;
+    private final HttpClient http;
+    private final AtomicLong requests = new AtomicLong();
+    private final Map<SubjectSchema, Integer> registered = new ConcurrentHashMap<>();
+    private final Map<SubjectSchema, Integer> lookedUp = new ConcurrentHashMap<>();
+    private final Map<Integer, Schema> byId = new ConcurrentHashMap<>();
 
-  /** Result of a compatibility check: whether compatible and the registry's explanation, if any. */
-  public record Compatibility(boolean compatible, List<String> messages) {
-    public Compatibility {
-      messages = List.copyOf(messages);
+    /** Result of a compatibility check: whether compatible and the registry's explanation, if any. */
+    public record Compatibility(boolean compatible, List<String> messages) {
+        public Compatibility {
+            messages = List.copyOf(messages);
+        }
     }
-  }
 
-  /** A registered version of a subject. */
-  public record SchemaVersion(String subject, int version, int id, Schema schema) {
-    public SchemaVersion {
-      Objects.requireNonNull(subject, "subject");
-      Objects.requireNonNull(schema, "schema");
+    /** A registered version of a subject. */
+    public record SchemaVersion(String subject, int version, int id, Schema schema) {
+        public SchemaVersion {
+            Objects.requireNonNull(subject, "subject");
+            Objects.requireNonNull(schema, "schema");
+        }
+
+        @Override
+        public String toString() {
+            return "SchemaVersion[subject=" + subject + ", version=" + version + ", id=" + id + ", schema="
+                    + schema.getFullName() + "]";
+        }
+    }
+
+    private record SubjectSchema(String subject, String schemaJson) {}
+
+    private static final Map<String, SchemaRegistryClient> SHARED = new ConcurrentHashMap<>();
+
+    /**
+     * The process-wide client of {@code baseUrl} (default timeouts), created on first use. Serdes
+     * configured from Kafka properties use it, so their caches and HTTP connections are shared.
+     */
+    public static SchemaRegistryClient shared(String baseUrl) {
+        return SHARED.computeIfAbsent(normalize(baseUrl), SchemaRegistryClient::new);
+    }
+
+    /** A client with the default timeouts (connect 5 s, request 10 s). */
+    public SchemaRegistryClient(String baseUrl) {
+        this(baseUrl, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT);
+    }
+
+    /**
+     * A client of the registry API rooted at {@code baseUrl}.
+     *
+     * @throws IllegalArgumentException if the URL is not an absolute http(s) URL
+     */
+    public SchemaRegistryClient(String baseUrl, Duration connectTimeout, Duration requestTimeout) {
+        Objects.requireNonNull(connectTimeout, "connectTimeout");
+        this.requestTimeout = Objects.requireNonNull(requestTimeout, "requestTimeout");
+        this.baseUrl = normalize(baseUrl);
+        this.http = HttpClient.newBuilder()
+                .connectTimeout(connectTimeout)
+                .followRedirects(HttpClient.Redirect.NORMAL)
+                .build();
+    }
+
+    /** Validates the URL and strips trailing slashes. */
+    private static String normalize(String baseUrl) {
+        Objects.requireNonNull(baseUrl, "baseUrl");
+        String trimmed = baseUrl.trim();
+        while (trimmed.endsWith("/")) {
+            trimmed = trimmed.substring(0, trimmed.length() - 1);
+        }
+        URI uri;
+        try {
+            uri = URI.create(trimmed);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(
+                    "schema registry URL '" + baseUrl + "' is not a valid URI: " + e.getMessage(), e);
+        }
+        if (uri.getScheme() == null
+                || !(uri.getScheme().equals("http") || uri.getScheme().equals("https"))
+                || uri.getHost() == null) {
+            throw new IllegalArgumentException("schema registry URL '" + baseUrl
+                    + "' must be an absolute http(s) URL such as http://127.0.0.1:8081/apis/ccompat/v7");
+        }
+        return trimmed;
+    }
+
+    /** The API root URL, without trailing slash. */
+    public String baseUrl() {
+        return baseUrl;
+    }
+
+    /** Number of HTTP requests this client has sent (cache hits send none). For tests and metrics. */
+    public long httpRequestCount() {
+        return requests.get();
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // API
+
+    /**
+     * Registers {@code schema} under {@code subject} (idempotent on the registry side) and returns its
+     * global id. Cached per (subject, schema).
+     *
+     * @throws SchemaRegistryException 409 when incompatible with the subject's compatibility level (the
+     *     message carries the registry's reason), 422 when the schema is invalid
+     */
+    public int register(String subject, Schema schema) {
+        SubjectSchema key = key(subject, schema);
+        Integer cached = registered.get(key);
+        if (cached != null) {
+            return cached;
+        }
+        JsonNode answer = send(
+                "POST",
+                "/subjects/" + encode(subject) + "/versions",
+                schemaBody(schema),
+                "register schema " + schema.getFullName() + " under subject '" + subject + "'");
+        int id = intField(answer, "id", "register");
+        registered.putIfAbsent(key, id);
+        byId.putIfAbsent(id, schema);
+        return id;
+    }
+
+    /**
+     * Registers schema text exactly as given (not parsed here, not cached), e.g. from a file or a tool.
+     *
+     * @throws SchemaRegistryException 422 / 42201 when the registry finds the schema invalid, 409 when
+     *     incompatible
+     */
+    public int register(String subject, String schemaJson) {
+        Objects.requireNonNull(schemaJson, "schemaJson");
+        JsonNode answer = send(
+                "POST",
+                "/subjects/" + encode(subject) + "/versions",
+                JSON.createObjectNode().put("schema", schemaJson),
+                "register a schema under subject '" + subject + "'");
+        return intField(answer, "id", "register");
+    }
+
+    /**
+     * Looks up the id of {@code schema} already registered under {@code subject}, without registering
+     * it. Cached per (subject, schema).
+     *
+     * @throws SchemaRegistryException 404 (40401 subject not found, 40403 schema not found) when it is
+     *     not registered there
+     */
+    public int lookupId(String subject, Schema schema) {
+        SubjectSchema key = key(subject, schema);
+        Integer cached = registered.get(key);
+        if (cached == null) {
+            cached = lookedUp.get(key);
+        }
+        if (cached != null) {
+            return cached;
+        }
+        JsonNode answer = send(
+                "POST",
+                "/subjects/" + encode(subject),
+                schemaBody(schema),
+                "look up schema " + schema.getFullName() + " under subject '" + subject + "'");
+        int id = intField(answer, "id", "lookup");
+        lookedUp.putIfAbsent(key, id);
+        byId.putIfAbsent(id, schema);
+        return id;
+    }
+
+    /**
+     * The schema with global id {@code id}. Cached forever.
+     *
+     * @throws SchemaRegistryException 404 / 40403 when no schema has that id
+     */
+    public Schema getById(int id) {
+        Schema cached = byId.get(id);
+        if (cached != null) {
+            return cached;
+        }
+        JsonNode answer = send("GET", "/schemas/ids/" + id, null, "get schema id " + id);
+        Schema schema = parseSchema(textField(answer, "schema", "get schema id " + id), "schema id " + id);
+        Schema previous = byId.putIfAbsent(id, schema);
+        return previous != null ? previous : schema;
+    }
+
+    /** The latest version registered under {@code subject} (not cached: it changes). */
+    public SchemaVersion latest(String subject) {
+        return version(subject, "latest");
+    }
+
+    /** Version {@code version} of {@code subject} (not cached). */
+    public SchemaVersion version(String subject, int version) {
+        return version(subject, Integer.toString(version));
+    }
+
+    private SchemaVersion version(String subject, String version) {
+        String what = "get version " + version + " of subject '" + subject + "'";
+        JsonNode answer = send("GET", "/subjects/" + encode(subject) + "/versions/" + version, null, what);
+        int id = intField(answer, "id", what);
+        Schema schema = parseSchema(textField(answer, "schema", what), "subject '" + subject + "'");
+        byId.putIfAbsent(id, schema);
+        return new SchemaVersion(subject, intField(answer, "version", what), id, byId.get(id));
+    }
+
+    /** The global id of the latest version of {@code subject}. */
+    public int latestVersionId(String subject) {
+        return latest(subject).id();
+    }
+
+    /** The version numbers registered under {@code subject}, ascending. */
+    public List<Integer> versions(String subject) {
+        JsonNode answer = send(
+                "GET",
+                "/subjects/" + encode(subject) + "/versions",
+                null,
+                "list versions of subject '" + subject + "'");
+        List<Integer> out = new ArrayList<>();
+        answer.forEach(v -> out.add(v.asInt()));
+        return out;
+    }
+
+    /** All subjects known to the registry. */
+    public List<String> subjects() {
+        JsonNode answer = send("GET", "/subjects", null, "list subjects");
+        List<String> out = new ArrayList<>();
+        answer.forEach(v -> out.add(v.asText()));
+        return out;
+    }
+
+    /**
+     * Whether {@code schema} could be registered as the next version of {@code subject} under its
+     * compatibility level. A subject that does not exist yet accepts any schema (true).
+     */
+    public boolean testCompatibility(String subject, Schema schema) {
+        return checkCompatibility(subject, schema).compatible();
+    }
+
+    /**
+     * Like {@link #testCompatibility} but also returns the registry's messages explaining an
+     * incompatibility (requested with {@code verbose=true}; registries that do not support it return
+     * none).
+     */
+    public Compatibility checkCompatibility(String subject, Schema schema) {
+        String what = "test compatibility of " + schema.getFullName() + " with subject '" + subject + "'";
+        JsonNode answer;
+        try {
+            answer = send(
+                    "POST",
+                    "/compatibility/subjects/" + encode(subject) + "/versions/latest?verbose=true",
+                    schemaBody(schema),
+                    what);
+        } catch (SchemaRegistryException e) {
+            if (e.errorCode() == 40401 || e.errorCode() == 40402) {
+                return new Compatibility(true, List.of()); // nothing registered yet: anything goes
+            }
+            throw e;
+        }
+        JsonNode flag = answer.get("is_compatible");
+        if (flag == null || !flag.isBoolean()) {
+            throw new SchemaRegistryException(
+                    "schema registry at " + baseUrl + ": answer to " + what + " has no boolean 'is_compatible': "
+                            + answer,
+                    200,
+                    -1,
+                    answer.toString(),
+                    null);
+        }
+        List<String> messages = new ArrayList<>();
+        JsonNode list = answer.get("messages");
+        if (list != null && list.isArray()) {
+            list.forEach(m -> messages.add(m.isTextual() ? m.asText() : m.toString()));
+        }
+        return new Compatibility(flag.asBoolean(), messages);
+    }
+
+    /**
+     * The compatibility level configured for {@code subject} (e.g. {@code BACKWARD}). Where the
+     * subject has no level of its own, the registry's global level.
+     */
+    public String getCompatibility(String subject) {
+        String what = "get compatibility of subject '" + subject + "'";
+        JsonNode answer;
+        try {
+            answer = send("GET", "/config/" + encode(subject) + "?defaultToGlobal=true", null, what);
+        } catch (SchemaRegistryException e) {
+            if (!e.isNotFound()) {
+                throw e;
+            }
+            answer = send("GET", "/config", null, "get the global compatibility level");
+        }
+        return compatibilityLevel(answer, what);
+    }
+
+    /** The registry's global compatibility level. */
+    public String getGlobalCompatibility() {
+        return compatibilityLevel(
+                send("GET", "/config", null, "get the global compatibility level"),
+                "get the global compatibility level");
+    }
+
+    /**
+     * Sets the compatibility level of {@code subject}: NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD,
+     * FORWARD_TRANSITIVE, FULL or FULL_TRANSITIVE.
+     */
+    public void setCompatibility(String subject, String level) {
+        Objects.requireNonNull(level, "level");
+        ObjectNode body = JSON.createObjectNode().put("compatibility", level);
+        send("PUT", "/config/" + encode(subject), body, "set compatibility of subject '" + subject + "' to " + level);
+    }
+
+    /** Deletes {@code subject} and all its versions (soft delete); returns the deleted versions. */
+    public List<Integer> deleteSubject(String subject) {
+        JsonNode answer = send("DELETE", "/subjects/" + encode(subject), null, "delete subject '" + subject + "'");
+        registered.keySet().removeIf(k -> k.subject().equals(subject));
+        lookedUp.keySet().removeIf(k -> k.subject().equals(subject));
+        List<Integer> out = new ArrayList<>();
+        answer.forEach(v -> out.add(v.asInt()));
+        return out;
     }
 
     @Override
     public String toString() {
-      return "SchemaVersion[subject=" + subject + ", version=" + version + ", id=" + id + ", schema="
-          + schema.getFullName() + "]";
+        return "SchemaRegistryClient[" + baseUrl + "]";
     }
-  }
 
-  private record SubjectSchema(String subject, String schemaJson) {}
+    // ---------------------------------------------------------------------------------------------
+    // HTTP
 
-  private static final Map<String, SchemaRegistryClient> SHARED = new ConcurrentHashMap<>();
-
-  /**
-   * The process-wide client of {@code baseUrl} (default timeouts), created on first use. Serdes
-   * configured from Kafka properties use it, so their caches and HTTP connections are shared.
-   */
-  public static SchemaRegistryClient shared(String baseUrl) {
-    return SHARED.computeIfAbsent(normalize(baseUrl), SchemaRegistryClient::new);
-  }
-
-  /** A client with the default timeouts (connect 5 s, request 10 s). */
-  public SchemaRegistryClient(String baseUrl) {
-    this(baseUrl, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT);
-  }
-
-  /**
-   * A client of the registry API rooted at {@code baseUrl}.
-   *
-   * @throws IllegalArgumentException if the URL is not an absolute http(s) URL
-   */
-  public SchemaRegistryClient(String baseUrl, Duration connectTimeout, Duration requestTimeout) {
-    Objects.requireNonNull(connectTimeout, "connectTimeout");
-    this.requestTimeout = Objects.requireNonNull(requestTimeout, "requestTimeout");
-    this.baseUrl = normalize(baseUrl);
-    this.http = HttpClient.newBuilder()
-        .connectTimeout(connectTimeout)
-        .followRedirects(HttpClient.Redirect.NORMAL)
-        .build();
-  }
-
-  /** Validates the URL and strips trailing slashes. */
-  private static String normalize(String baseUrl) {
-    Objects.requireNonNull(baseUrl, "baseUrl");
-    String trimmed = baseUrl.trim();
-    while (trimmed.endsWith("/")) {
-      trimmed = trimmed.substring(0, trimmed.length() - 1);
-    }
-    URI uri;
-    try {
-      uri = URI.create(trimmed);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("schema registry URL '" + baseUrl + "' is not a valid URI: "
-          + e.getMessage(), e);
-    }
-    if (uri.getScheme() == null || !(uri.getScheme().equals("http") || uri.getScheme().equals("https"))
-        || uri.getHost() == null) {
-      throw new IllegalArgumentException("schema registry URL '" + baseUrl
-          + "' must be an absolute http(s) URL such as http://127.0.0.1:8081/apis/ccompat/v7");
-    }
-    return trimmed;
-  }
-
-  /** The API root URL, without trailing slash. */
-  public String baseUrl() {
-    return baseUrl;
-  }
-
-  /** Number of HTTP requests this client has sent (cache hits send none). For tests and metrics. */
-  public long httpRequestCount() {
-    return requests.get();
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // API
-
-  /**
-   * Registers {@code schema} under {@code subject} (idempotent on the registry side) and returns its
-   * global id. Cached per (subject, schema).
-   *
-   * @throws SchemaRegistryException 409 when incompatible with the subject's compatibility level (the
-   *     message carries the registry's reason), 422 when the schema is invalid
-   */
-  public int register(String subject, Schema schema) {
-    SubjectSchema key = key(subject, schema);
-    Integer cached = registered.get(key);
-    if (cached != null) {
-      return cached;
-    }
-    JsonNode answer = send("POST", "/subjects/" + encode(subject) + "/versions", schemaBody(schema),
-        "register schema " + schema.getFullName() + " under subject '" + subject + "'");
-    int id = intField(answer, "id", "register");
-    registered.putIfAbsent(key, id);
-    byId.putIfAbsent(id, schema);
-    return id;
-  }
-
-  /**
-   * Registers schema text exactly as given (not parsed here, not cached), e.g. from a file or a tool.
-   *
-   * @throws SchemaRegistryException 422 / 42201 when the registry finds the schema invalid, 409 when
-   *     incompatible
-   */
-  public int register(String subject, String schemaJson) {
-    Objects.requireNonNull(schemaJson, "schemaJson");
-    JsonNode answer = send("POST", "/subjects/" + encode(subject) + "/versions",
-        JSON.createObjectNode().put("schema", schemaJson), "register a schema under subject '" + subject + "'");
-    return intField(answer, "id", "register");
-  }
-
-  /**
-   * Looks up the id of {@code schema} already registered under {@code subject}, without registering
-   * it. Cached per (subject, schema).
-   *
-   * @throws SchemaRegistryException 404 (40401 subject not found, 40403 schema not found) when it is
-   *     not registered there
-   */
-  public int lookupId(String subject, Schema schema) {
-    SubjectSchema key = key(subject, schema);
-    Integer cached = registered.get(key);
-    if (cached == null) {
-      cached = lookedUp.get(key);
-    }
-    if (cached != null) {
-      return cached;
-    }
-    JsonNode answer = send("POST", "/subjects/" + encode(subject), schemaBody(schema),
-        "look up schema " + schema.getFullName() + " under subject '" + subject + "'");
-    int id = intField(answer, "id", "lookup");
-    lookedUp.putIfAbsent(key, id);
-    byId.putIfAbsent(id, schema);
-    return id;
-  }
-
-  /**
-   * The schema with global id {@code id}. Cached forever.
-   *
-   * @throws SchemaRegistryException 404 / 40403 when no schema has that id
-   */
-  public Schema getById(int id) {
-    Schema cached = byId.get(id);
-    if (cached != null) {
-      return cached;
-    }
-    JsonNode answer = send("GET", "/schemas/ids/" + id, null, "get schema id " + id);
-    Schema schema = parseSchema(textField(answer, "schema", "get schema id " + id), "schema id " + id);
-    Schema previous = byId.putIfAbsent(id, schema);
-    return previous != null ? previous : schema;
-  }
-
-  /** The latest version registered under {@code subject} (not cached: it changes). */
-  public SchemaVersion latest(String subject) {
-    return version(subject, "latest");
-  }
-
-  /** Version {@code version} of {@code subject} (not cached). */
-  public SchemaVersion version(String subject, int version) {
-    return version(subject, Integer.toString(version));
-  }
-
-  private SchemaVersion version(String subject, String version) {
-    String what = "get version " + version + " of subject '" + subject + "'";
-    JsonNode answer = send("GET", "/subjects/" + encode(subject) + "/versions/" + version, null, what);
-    int id = intField(answer, "id", what);
-    Schema schema = parseSchema(textField(answer, "schema", what), "subject '" + subject + "'");
-    byId.putIfAbsent(id, schema);
-    return new SchemaVersion(subject, intField(answer, "version", what), id, byId.get(id));
-  }
-
-  /** The global id of the latest version of {@code subject}. */
-  public int latestVersionId(String subject) {
-    return latest(subject).id();
-  }
-
-  /** The version numbers registered under {@code subject}, ascending. */
-  public List<Integer> versions(String subject) {
-    JsonNode answer = send("GET", "/subjects/" + encode(subject) + "/versions", null,
-        "list versions of subject '" + subject + "'");
-    List<Integer> out = new ArrayList<>();
-    answer.forEach(v -> out.add(v.asInt()));
-    return out;
-  }
-
-  /** All subjects known to the registry. */
-  public List<String> subjects() {
-    JsonNode answer = send("GET", "/subjects", null, "list subjects");
-    List<String> out = new ArrayList<>();
-    answer.forEach(v -> out.add(v.asText()));
-    return out;
-  }
-
-  /**
-   * Whether {@code schema} could be registered as the next version of {@code subject} under its
-   * compatibility level. A subject that does not exist yet accepts any schema (true).
-   */
-  public boolean testCompatibility(String subject, Schema schema) {
-    return checkCompatibility(subject, schema).compatible();
-  }
-
-  /**
-   * Like {@link #testCompatibility} but also returns the registry's messages explaining an
-   * incompatibility (requested with {@code verbose=true}; registries that do not support it return
-   * none).
-   */
-  public Compatibility checkCompatibility(String subject, Schema schema) {
-    String what = "test compatibility of " + schema.getFullName() + " with subject '" + subject + "'";
-    JsonNode answer;
-    try {
-      answer = send("POST", "/compatibility/subjects/" + encode(subject) + "/versions/latest?verbose=true",
-          schemaBody(schema), what);
-    } catch (SchemaRegistryException e) {
-      if (e.errorCode() == 40401 || e.errorCode() == 40402) {
-        return new Compatibility(true, List.of()); // nothing registered yet: anything goes
-      }
-      throw e;
-    }
-    JsonNode flag = answer.get("is_compatible");
-    if (flag == null || !flag.isBoolean()) {
-      throw new SchemaRegistryException("schema registry at " + baseUrl + ": answer to " + what
-          + " has no boolean 'is_compatible': " + answer, 200, -1, answer.toString(), null);
-    }
-    List<String> messages = new ArrayList<>();
-    JsonNode list = answer.get("messages");
-    if (list != null && list.isArray()) {
-      list.forEach(m -> messages.add(m.isTextual() ? m.asText() : m.toString()));
-    }
-    return new Compatibility(flag.asBoolean(), messages);
-  }
-
-  /**
-   * The compatibility level configured for {@code subject} (e.g. {@code BACKWARD}). Where the
-   * subject has no level of its own, the registry's global level.
-   */
-  public String getCompatibility(String subject) {
-    String what = "get compatibility of subject '" + subject + "'";
-    JsonNode answer;
-    try {
-      answer = send("GET", "/config/" + encode(subject) + "?defaultToGlobal=true", null, what);
-    } catch (SchemaRegistryException e) {
-      if (!e.isNotFound()) {
-        throw e;
-      }
-      answer = send("GET", "/config", null, "get the global compatibility level");
-    }
-    return compatibilityLevel(answer, what);
-  }
-
-  /** The registry's global compatibility level. */
-  public String getGlobalCompatibility() {
-    return compatibilityLevel(send("GET", "/config", null, "get the global compatibility level"),
-        "get the global compatibility level");
-  }
-
-  /**
-   * Sets the compatibility level of {@code subject}: NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD,
-   * FORWARD_TRANSITIVE, FULL or FULL_TRANSITIVE.
-   */
-  public void setCompatibility(String subject, String level) {
-    Objects.requireNonNull(level, "level");
-    ObjectNode body = JSON.createObjectNode().put("compatibility", level);
-    send("PUT", "/config/" + encode(subject), body,
-        "set compatibility of subject '" + subject + "' to " + level);
-  }
-
-  /** Deletes {@code subject} and all its versions (soft delete); returns the deleted versions. */
-  public List<Integer> deleteSubject(String subject) {
-    JsonNode answer = send("DELETE", "/subjects/" + encode(subject), null,
-        "delete subject '" + subject + "'");
-    registered.keySet().removeIf(k -> k.subject().equals(subject));
-    lookedUp.keySet().removeIf(k -> k.subject().equals(subject));
-    List<Integer> out = new ArrayList<>();
-    answer.forEach(v -> out.add(v.asInt()));
-    return out;
-  }
-
-  @Override
-  public String toString() {
-    return "SchemaRegistryClient[" + baseUrl + "]";
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // HTTP
-
-  private JsonNode send(String method, String path, JsonNode body, String what) {
-    String url = baseUrl + path;
-    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url))
-        .timeout(requestTimeout)
-        .header("Accept", CONTENT_TYPE + ", application/json")
-        .header("Content-Type", CONTENT_TYPE);
-    HttpRequest.BodyPublisher publisher = body == null
-        ? HttpRequest.BodyPublishers.noBody()
-        : HttpRequest.BodyPublishers.ofString(body.toString(), StandardCharsets.UTF_8);
-    request.method(method, publisher);
-    HttpResponse<String> response;
-    requests.incrementAndGet();
-    try {
-      response = http.send(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
-    } catch (HttpConnectTimeoutException e) {
-      throw unreachable(what, "connect timed out: " + e.getMessage(), e);
-    } catch (HttpTimeoutException e) {
-      throw unreachable(what, "no answer within " + requestTimeout.toMillis() + " ms", e);
-    } catch (ConnectException e) {
-      throw unreachable(what, e.getMessage() == null ? "connection refused" : e.toString(), e);
-    } catch (IOException e) {
-      throw unreachable(what, e.toString(), e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new SchemaRegistryException("interrupted while calling schema registry at " + baseUrl
-          + " to " + what, SchemaRegistryException.NO_RESPONSE, -1, null, e);
-    }
-    int status = response.statusCode();
-    String text = response.body() == null ? "" : response.body();
-    if (status >= 200 && status < 300) {
-      if (text.isBlank()) {
-        return JSON.createObjectNode();
-      }
-      try {
-        return JSON.readTree(text);
-      } catch (IOException e) {
-        throw new SchemaRegistryException("schema registry at " + baseUrl + " answered " + method + " "
-            + path + " (" + what + ") with HTTP " + status + " and a body that is not JSON: "
-            + abbreviate(text), status, -1, text, e);
-      }
-    }
-    int errorCode = -1;
-    String message = text.isBlank() ? null : text;
-    try {
-      JsonNode error = JSON.readTree(text);
-      if (error != null && error.isObject()) {
-        if (error.hasNonNull("error_code")) {
-          errorCode = error.get("error_code").asInt(-1);
+    private JsonNode send(String method, String path, JsonNode body, String what) {
+        String url = baseUrl + path;
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url))
+                .timeout(requestTimeout)
+                .header("Accept", CONTENT_TYPE + ", application/json")
+                .header("Content-Type", CONTENT_TYPE);
+        HttpRequest.BodyPublisher publisher = body == null
+                ? HttpRequest.BodyPublishers.noBody()
+                : HttpRequest.BodyPublishers.ofString(body.toString(), StandardCharsets.UTF_8);
+        request.method(method, publisher);
+        HttpResponse<String> response;
+        requests.incrementAndGet();
+        try {
+            response = http.send(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+        } catch (HttpConnectTimeoutException e) {
+            throw unreachable(what, "connect timed out: " + e.getMessage(), e);
+        } catch (HttpTimeoutException e) {
+            throw unreachable(what, "no answer within " + requestTimeout.toMillis() + " ms", e);
+        } catch (ConnectException e) {
+            throw unreachable(what, e.getMessage() == null ? "connection refused" : e.toString(), e);
+        } catch (IOException e) {
+            throw unreachable(what, e.toString(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SchemaRegistryException(
+                    "interrupted while calling schema registry at " + baseUrl + " to " + what,
+                    SchemaRegistryException.NO_RESPONSE,
+                    -1,
+                    null,
+                    e);
         }
-        if (error.hasNonNull("message")) {
-          message = error.get("message").asText();
+        int status = response.statusCode();
+        String text = response.body() == null ? "" : response.body();
+        if (status >= 200 && status < 300) {
+            if (text.isBlank()) {
+                return JSON.createObjectNode();
+            }
+            try {
+                return JSON.readTree(text);
+            } catch (IOException e) {
+                throw new SchemaRegistryException(
+                        "schema registry at " + baseUrl + " answered " + method + " "
+                                + path + " (" + what + ") with HTTP " + status + " and a body that is not JSON: "
+                                + abbreviate(text),
+                        status,
+                        -1,
+                        text,
+                        e);
+            }
         }
-      }
-    } catch (IOException ignored) {
-      // not JSON: keep the raw body as the message
+        int errorCode = -1;
+        String message = text.isBlank() ? null : text;
+        try {
+            JsonNode error = JSON.readTree(text);
+            if (error != null && error.isObject()) {
+                if (error.hasNonNull("error_code")) {
+                    errorCode = error.get("error_code").asInt(-1);
+                }
+                if (error.hasNonNull("message")) {
+                    message = error.get("message").asText();
+                }
+            }
+        } catch (IOException ignored) {
+            // not JSON: keep the raw body as the message
+        }
+        throw new SchemaRegistryException(
+                "schema registry at " + baseUrl + " refused to " + what + ": HTTP "
+                        + status + (errorCode >= 0 ? " error_code " + errorCode : "") + ": "
+                        + (message == null ? "(no message)" : abbreviate(message)),
+                status,
+                errorCode,
+                message,
+                null);
     }
-    throw new SchemaRegistryException("schema registry at " + baseUrl + " refused to " + what + ": HTTP "
-        + status + (errorCode >= 0 ? " error_code " + errorCode : "") + ": "
-        + (message == null ? "(no message)" : abbreviate(message)), status, errorCode, message, null);
-  }
 
-  private SchemaRegistryException unreachable(String what, String detail, Throwable cause) {
-    return new SchemaRegistryException("schema registry at " + baseUrl + " is unreachable: " + detail
-        + " (while trying to " + what + ")", SchemaRegistryException.NO_RESPONSE, -1, null, cause);
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // helpers
-
-  private static SubjectSchema key(String subject, Schema schema) {
-    Objects.requireNonNull(subject, "subject");
-    Objects.requireNonNull(schema, "schema");
-    return new SubjectSchema(subject, schema.toString());
-  }
-
-  private static ObjectNode schemaBody(Schema schema) {
-    return JSON.createObjectNode().put("schema", schema.toString());
-  }
-
-  private static String encode(String subject) {
-    Objects.requireNonNull(subject, "subject");
-    if (subject.isEmpty()) {
-      throw new IllegalArgumentException("subject must not be empty");
+    private SchemaRegistryException unreachable(String what, String detail, Throwable cause) {
+        return new SchemaRegistryException(
+                "schema registry at " + baseUrl + " is unreachable: " + detail + " (while trying to " + what + ")",
+                SchemaRegistryException.NO_RESPONSE,
+                -1,
+                null,
+                cause);
     }
-    return URLEncoder.encode(subject, StandardCharsets.UTF_8).replace("+", "%20");
-  }
 
-  private int intField(JsonNode answer, String field, String what) {
-    JsonNode value = answer.get(field);
-    if (value == null || !value.canConvertToInt()) {
-      throw new SchemaRegistryException("schema registry at " + baseUrl + ": answer to " + what
-          + " has no integer '" + field + "': " + abbreviate(answer.toString()), 200, -1,
-          answer.toString(), null);
+    // ---------------------------------------------------------------------------------------------
+    // helpers
+
+    private static SubjectSchema key(String subject, Schema schema) {
+        Objects.requireNonNull(subject, "subject");
+        Objects.requireNonNull(schema, "schema");
+        return new SubjectSchema(subject, schema.toString());
     }
-    return value.asInt();
-  }
 
-  private String textField(JsonNode answer, String field, String what) {
-    JsonNode value = answer.get(field);
-    if (value == null || !value.isTextual()) {
-      throw new SchemaRegistryException("schema registry at " + baseUrl + ": answer to " + what
-          + " has no string '" + field + "': " + abbreviate(answer.toString()), 200, -1,
-          answer.toString(), null);
+    private static ObjectNode schemaBody(Schema schema) {
+        return JSON.createObjectNode().put("schema", schema.toString());
     }
-    return value.asText();
-  }
 
-  private Schema parseSchema(String text, String what) {
-    try {
-      return new Schema.Parser().parse(text);
-    } catch (SchemaParseException e) {
-      throw new SchemaRegistryException("schema registry at " + baseUrl + " returned an unparseable Avro "
-          + "schema for " + what + ": " + e.getMessage(), 200, -1, text, e);
+    private static String encode(String subject) {
+        Objects.requireNonNull(subject, "subject");
+        if (subject.isEmpty()) {
+            throw new IllegalArgumentException("subject must not be empty");
+        }
+        return URLEncoder.encode(subject, StandardCharsets.UTF_8).replace("+", "%20");
     }
-  }
 
-  private static String compatibilityLevel(JsonNode answer, String what) {
-    for (String field : new String[] {"compatibilityLevel", "compatibility"}) {
-      JsonNode value = answer.get(field);
-      if (value != null && value.isTextual()) {
+    private int intField(JsonNode answer, String field, String what) {
+        JsonNode value = answer.get(field);
+        if (value == null || !value.canConvertToInt()) {
+            throw new SchemaRegistryException(
+                    "schema registry at " + baseUrl + ": answer to " + what + " has no integer '" + field + "': "
+                            + abbreviate(answer.toString()),
+                    200,
+                    -1,
+                    answer.toString(),
+                    null);
+        }
+        return value.asInt();
+    }
+
+    private String textField(JsonNode answer, String field, String what) {
+        JsonNode value = answer.get(field);
+        if (value == null || !value.isTextual()) {
+            throw new SchemaRegistryException(
+                    "schema registry at " + baseUrl + ": answer to " + what + " has no string '" + field + "': "
+                            + abbreviate(answer.toString()),
+                    200,
+                    -1,
+                    answer.toString(),
+                    null);
+        }
         return value.asText();
-      }
     }
-    throw new SchemaRegistryException("answer to " + what + " has no 'compatibilityLevel': "
-        + abbreviate(answer.toString()), 200, -1, answer.toString(), null);
-  }
 
-  private static String abbreviate(String text) {
-    return text.length() <= 2000 ? text : text.substring(0, 2000) + "...(" + text.length() + " chars)";
-  }
+    private Schema parseSchema(String text, String what) {
+        try {
+            return new Schema.Parser().parse(text);
+        } catch (SchemaParseException e) {
+            throw new SchemaRegistryException(
+                    "schema registry at " + baseUrl + " returned an unparseable Avro " + "schema for " + what + ": "
+                            + e.getMessage(),
+                    200,
+                    -1,
+                    text,
+                    e);
+        }
+    }
+
+    private static String compatibilityLevel(JsonNode answer, String what) {
+        for (String field : new String[] {"compatibilityLevel", "compatibility"}) {
+            JsonNode value = answer.get(field);
+            if (value != null && value.isTextual()) {
+                return value.asText();
+            }
+        }
+        throw new SchemaRegistryException(
+                "answer to " + what + " has no 'compatibilityLevel': " + abbreviate(answer.toString()),
+                200,
+                -1,
+                answer.toString(),
+                null);
+    }
+
+    private static String abbreviate(String text) {
+        return text.length() <= 2000 ? text : text.substring(0, 2000) + "...(" + text.length() + " chars)";
+    }
 }

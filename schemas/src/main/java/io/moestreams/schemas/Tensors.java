@@ -25,278 +25,275 @@ import java.util.Objects;
  */
 public final class Tensors {
 
-  private static final String DEFAULT_FIELD = "tensor";
+    private static final String DEFAULT_FIELD = "tensor";
 
-  private Tensors() {}
+    private Tensors() {}
 
-  /** Size in bytes of one element of {@code dtype}. */
-  public static int elementSize(DType dtype) {
-    Objects.requireNonNull(dtype, "dtype");
-    switch (dtype) {
-      case F32:
-        return 4;
-      case F16:
-      case BF16:
-        return 2;
-      default:
-        throw new IllegalArgumentException("unsupported dtype " + dtype);
-    }
-  }
-
-  /** Encodes {@code data} as an F32 tensor of the given shape (product(shape) must equal data.length). */
-  public static Tensor f32(float[] data, int... shape) {
-    return encode(DType.F32, data, shape);
-  }
-
-  /** Encodes {@code data} as an F16 tensor, rounding each value to the nearest binary16 (ties to even). */
-  public static Tensor f16(float[] data, int... shape) {
-    return encode(DType.F16, data, shape);
-  }
-
-  /** Encodes {@code data} as a BF16 tensor, rounding each value to the nearest bfloat16 (ties to even). */
-  public static Tensor bf16(float[] data, int... shape) {
-    return encode(DType.BF16, data, shape);
-  }
-
-  /**
-   * Encodes {@code data} with the given dtype and shape.
-   *
-   * @throws IllegalArgumentException if a dimension is negative or product(shape) != data.length
-   */
-  public static Tensor encode(DType dtype, float[] data, int... shape) {
-    Objects.requireNonNull(dtype, "dtype");
-    Objects.requireNonNull(data, "data");
-    Objects.requireNonNull(shape, "shape");
-    long count = elementCount(shape, DEFAULT_FIELD);
-    if (count != data.length) {
-      throw new IllegalArgumentException(
-          "tensor shape " + Arrays.toString(shape) + " holds " + count + " elements but data has "
-              + data.length + " values");
-    }
-    ByteBuffer bytes = ByteBuffer.allocate(data.length * elementSize(dtype)).order(ByteOrder.LITTLE_ENDIAN);
-    switch (dtype) {
-      case F32:
-        bytes.asFloatBuffer().put(data);
-        break;
-      case F16: {
-        short[] halves = new short[data.length];
-        for (int i = 0; i < data.length; i++) {
-          halves[i] = floatToHalf(data[i]);
+    /** Size in bytes of one element of {@code dtype}. */
+    public static int elementSize(DType dtype) {
+        Objects.requireNonNull(dtype, "dtype");
+        switch (dtype) {
+            case F32:
+                return 4;
+            case F16:
+            case BF16:
+                return 2;
+            default:
+                throw new IllegalArgumentException("unsupported dtype " + dtype);
         }
-        bytes.asShortBuffer().put(halves);
-        break;
-      }
-      case BF16: {
-        short[] halves = new short[data.length];
-        for (int i = 0; i < data.length; i++) {
-          halves[i] = floatToBf16(data[i]);
+    }
+
+    /** Encodes {@code data} as an F32 tensor of the given shape (product(shape) must equal data.length). */
+    public static Tensor f32(float[] data, int... shape) {
+        return encode(DType.F32, data, shape);
+    }
+
+    /** Encodes {@code data} as an F16 tensor, rounding each value to the nearest binary16 (ties to even). */
+    public static Tensor f16(float[] data, int... shape) {
+        return encode(DType.F16, data, shape);
+    }
+
+    /** Encodes {@code data} as a BF16 tensor, rounding each value to the nearest bfloat16 (ties to even). */
+    public static Tensor bf16(float[] data, int... shape) {
+        return encode(DType.BF16, data, shape);
+    }
+
+    /**
+     * Encodes {@code data} with the given dtype and shape.
+     *
+     * @throws IllegalArgumentException if a dimension is negative or product(shape) != data.length
+     */
+    public static Tensor encode(DType dtype, float[] data, int... shape) {
+        Objects.requireNonNull(dtype, "dtype");
+        Objects.requireNonNull(data, "data");
+        Objects.requireNonNull(shape, "shape");
+        long count = elementCount(shape, DEFAULT_FIELD);
+        if (count != data.length) {
+            throw new IllegalArgumentException("tensor shape " + Arrays.toString(shape) + " holds " + count
+                    + " elements but data has " + data.length + " values");
         }
-        bytes.asShortBuffer().put(halves);
-        break;
-      }
-      default:
-        throw new IllegalArgumentException("unsupported dtype " + dtype);
+        ByteBuffer bytes = ByteBuffer.allocate(data.length * elementSize(dtype)).order(ByteOrder.LITTLE_ENDIAN);
+        switch (dtype) {
+            case F32:
+                bytes.asFloatBuffer().put(data);
+                break;
+            case F16: {
+                short[] halves = new short[data.length];
+                for (int i = 0; i < data.length; i++) {
+                    halves[i] = floatToHalf(data[i]);
+                }
+                bytes.asShortBuffer().put(halves);
+                break;
+            }
+            case BF16: {
+                short[] halves = new short[data.length];
+                for (int i = 0; i < data.length; i++) {
+                    halves[i] = floatToBf16(data[i]);
+                }
+                bytes.asShortBuffer().put(halves);
+                break;
+            }
+            default:
+                throw new IllegalArgumentException("unsupported dtype " + dtype);
+        }
+        List<Integer> dims = new ArrayList<>(shape.length);
+        for (int d : shape) {
+            dims.add(d);
+        }
+        return new Tensor(dtype, dims, bytes.order(ByteOrder.BIG_ENDIAN));
     }
-    List<Integer> dims = new ArrayList<>(shape.length);
-    for (int d : shape) {
-      dims.add(d);
+
+    /** Decodes the elements of {@code tensor} to floats (validated; errors name the field "tensor"). */
+    public static float[] toFloats(Tensor tensor) {
+        return toFloats(tensor, DEFAULT_FIELD);
     }
-    return new Tensor(dtype, dims, bytes.order(ByteOrder.BIG_ENDIAN));
-  }
 
-  /** Decodes the elements of {@code tensor} to floats (validated; errors name the field "tensor"). */
-  public static float[] toFloats(Tensor tensor) {
-    return toFloats(tensor, DEFAULT_FIELD);
-  }
+    /**
+     * Decodes the elements of {@code tensor} to floats in row-major order.
+     *
+     * @param field name of the record field holding the tensor, used in error messages
+     * @throws IllegalArgumentException if the tensor is malformed
+     */
+    public static float[] toFloats(Tensor tensor, String field) {
+        int count = validate(tensor, field);
+        ByteBuffer bytes = tensor.getData().duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        float[] out = new float[count];
+        switch (tensor.getDtype()) {
+            case F32:
+                bytes.asFloatBuffer().get(out);
+                return out;
+            case F16: {
+                short[] halves = readShorts(bytes, count);
+                for (int i = 0; i < count; i++) {
+                    out[i] = halfToFloat(halves[i]);
+                }
+                return out;
+            }
+            case BF16: {
+                short[] halves = readShorts(bytes, count);
+                for (int i = 0; i < count; i++) {
+                    out[i] = bf16ToFloat(halves[i]);
+                }
+                return out;
+            }
+            default:
+                throw new IllegalArgumentException("tensor '" + field + "': unsupported dtype " + tensor.getDtype());
+        }
+    }
 
-  /**
-   * Decodes the elements of {@code tensor} to floats in row-major order.
-   *
-   * @param field name of the record field holding the tensor, used in error messages
-   * @throws IllegalArgumentException if the tensor is malformed
-   */
-  public static float[] toFloats(Tensor tensor, String field) {
-    int count = validate(tensor, field);
-    ByteBuffer bytes = tensor.getData().duplicate().order(ByteOrder.LITTLE_ENDIAN);
-    float[] out = new float[count];
-    switch (tensor.getDtype()) {
-      case F32:
-        bytes.asFloatBuffer().get(out);
+    private static short[] readShorts(ByteBuffer littleEndian, int count) {
+        short[] halves = new short[count];
+        ShortBuffer view = littleEndian.asShortBuffer();
+        view.get(halves);
+        return halves;
+    }
+
+    /** The shape of {@code tensor} as an int array (validated; errors name the field "tensor"). */
+    public static int[] shape(Tensor tensor) {
+        return shape(tensor, DEFAULT_FIELD);
+    }
+
+    /** The shape of {@code tensor} as an int array, after validating it. */
+    public static int[] shape(Tensor tensor, String field) {
+        validate(tensor, field);
+        List<Integer> dims = tensor.getShape();
+        int[] out = new int[dims.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = dims.get(i);
+        }
         return out;
-      case F16: {
-        short[] halves = readShorts(bytes, count);
-        for (int i = 0; i < count; i++) {
-          out[i] = halfToFloat(halves[i]);
+    }
+
+    /**
+     * Checks that {@code tensor} is well formed: dtype and shape present, no negative dimension, an
+     * element count that fits an int, and exactly product(shape) × element size data bytes.
+     *
+     * @return the element count
+     * @throws IllegalArgumentException naming {@code field} and what was expected and found
+     */
+    public static int validate(Tensor tensor, String field) {
+        Objects.requireNonNull(field, "field");
+        if (tensor == null) {
+            throw new IllegalArgumentException("tensor '" + field + "' is missing (null)");
         }
-        return out;
-      }
-      case BF16: {
-        short[] halves = readShorts(bytes, count);
-        for (int i = 0; i < count; i++) {
-          out[i] = bf16ToFloat(halves[i]);
+        if (tensor.getDtype() == null) {
+            throw new IllegalArgumentException("tensor '" + field + "' has no dtype");
         }
-        return out;
-      }
-      default:
-        throw new IllegalArgumentException("tensor '" + field + "': unsupported dtype " + tensor.getDtype());
+        if (tensor.getShape() == null) {
+            throw new IllegalArgumentException("tensor '" + field + "' has no shape");
+        }
+        if (tensor.getData() == null) {
+            throw new IllegalArgumentException("tensor '" + field + "' has no data");
+        }
+        List<Integer> dims = tensor.getShape();
+        long count = 1;
+        for (int i = 0; i < dims.size(); i++) {
+            Integer d = dims.get(i);
+            if (d == null || d < 0) {
+                throw new IllegalArgumentException(
+                        "tensor '" + field + "': dimension " + i + " of shape " + dims + " must be >= 0");
+            }
+            count *= d;
+            if (count > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException(
+                        "tensor '" + field + "': shape " + dims + " has more than " + Integer.MAX_VALUE + " elements");
+            }
+        }
+        int size = elementSize(tensor.getDtype());
+        long expectedBytes = count * size;
+        int actualBytes = tensor.getData().remaining();
+        if (actualBytes != expectedBytes) {
+            throw new IllegalArgumentException("tensor '" + field + "': shape " + dims + " of " + tensor.getDtype()
+                    + " (" + size + " bytes each) needs " + expectedBytes + " data bytes but has " + actualBytes);
+        }
+        return (int) count;
     }
-  }
 
-  private static short[] readShorts(ByteBuffer littleEndian, int count) {
-    short[] halves = new short[count];
-    ShortBuffer view = littleEndian.asShortBuffer();
-    view.get(halves);
-    return halves;
-  }
+    private static long elementCount(int[] shape, String field) {
+        long count = 1;
+        for (int i = 0; i < shape.length; i++) {
+            if (shape[i] < 0) {
+                throw new IllegalArgumentException("tensor '" + field + "': dimension " + i + " of shape "
+                        + Arrays.toString(shape) + " must be >= 0");
+            }
+            count *= shape[i];
+            if (count > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("tensor '" + field + "': shape " + Arrays.toString(shape)
+                        + " has more than " + Integer.MAX_VALUE + " elements");
+            }
+        }
+        return count;
+    }
 
-  /** The shape of {@code tensor} as an int array (validated; errors name the field "tensor"). */
-  public static int[] shape(Tensor tensor) {
-    return shape(tensor, DEFAULT_FIELD);
-  }
+    // ---------------------------------------------------------------------------------------------
+    // scalar conversions
 
-  /** The shape of {@code tensor} as an int array, after validating it. */
-  public static int[] shape(Tensor tensor, String field) {
-    validate(tensor, field);
-    List<Integer> dims = tensor.getShape();
-    int[] out = new int[dims.size()];
-    for (int i = 0; i < out.length; i++) {
-      out[i] = dims.get(i);
+    /** The IEEE binary16 bits nearest to {@code value} (round to nearest, ties to even; NaN stays NaN). */
+    public static short floatToHalf(float value) {
+        int bits = Float.floatToRawIntBits(value);
+        int sign = (bits >>> 16) & 0x8000;
+        int exp = (bits >>> 23) & 0xFF;
+        int mant = bits & 0x7F_FFFF;
+        if (exp == 0xFF) {
+            // infinity keeps its sign; NaN becomes a quiet NaN keeping the top payload bits
+            return (short) (mant == 0 ? sign | 0x7C00 : sign | 0x7E00 | (mant >>> 13));
+        }
+        int halfExp = exp - 127 + 15;
+        if (halfExp >= 0x1F) {
+            return (short) (sign | 0x7C00); // too large: infinity
+        }
+        if (halfExp <= 0) {
+            // result is a binary16 subnormal (or zero): value = significand × 2^(exp-150), unit 2^-24
+            int shift = 14 - halfExp;
+            if (shift > 24) {
+                return (short) sign; // below half of the smallest subnormal: signed zero
+            }
+            int significand = mant | 0x80_0000;
+            int half = significand >>> shift;
+            int rest = significand & ((1 << shift) - 1);
+            int midpoint = 1 << (shift - 1);
+            if (rest > midpoint || (rest == midpoint && (half & 1) != 0)) {
+                half++; // may carry into the smallest normal, which is the correct result
+            }
+            return (short) (sign | half);
+        }
+        int half = (halfExp << 10) | (mant >>> 13);
+        int rest = mant & 0x1FFF;
+        if (rest > 0x1000 || (rest == 0x1000 && (half & 1) != 0)) {
+            half++; // a carry into the exponent (even up to infinity) is the correct rounding
+        }
+        return (short) (sign | half);
     }
-    return out;
-  }
 
-  /**
-   * Checks that {@code tensor} is well formed: dtype and shape present, no negative dimension, an
-   * element count that fits an int, and exactly product(shape) × element size data bytes.
-   *
-   * @return the element count
-   * @throws IllegalArgumentException naming {@code field} and what was expected and found
-   */
-  public static int validate(Tensor tensor, String field) {
-    Objects.requireNonNull(field, "field");
-    if (tensor == null) {
-      throw new IllegalArgumentException("tensor '" + field + "' is missing (null)");
+    /** The float value of IEEE binary16 bits (exact: every binary16 is a binary32). */
+    public static float halfToFloat(short half) {
+        int h = half & 0xFFFF;
+        int sign = (h & 0x8000) << 16;
+        int exp = (h >>> 10) & 0x1F;
+        int mant = h & 0x3FF;
+        if (exp == 0x1F) {
+            return Float.intBitsToFloat(sign | 0x7F80_0000 | (mant << 13));
+        }
+        if (exp == 0) {
+            // zero or subnormal: mant × 2^-24, exact in binary32
+            float magnitude = mant * 0x1p-24f;
+            return sign != 0 ? -magnitude : magnitude;
+        }
+        return Float.intBitsToFloat(sign | ((exp - 15 + 127) << 23) | (mant << 13));
     }
-    if (tensor.getDtype() == null) {
-      throw new IllegalArgumentException("tensor '" + field + "' has no dtype");
-    }
-    if (tensor.getShape() == null) {
-      throw new IllegalArgumentException("tensor '" + field + "' has no shape");
-    }
-    if (tensor.getData() == null) {
-      throw new IllegalArgumentException("tensor '" + field + "' has no data");
-    }
-    List<Integer> dims = tensor.getShape();
-    long count = 1;
-    for (int i = 0; i < dims.size(); i++) {
-      Integer d = dims.get(i);
-      if (d == null || d < 0) {
-        throw new IllegalArgumentException(
-            "tensor '" + field + "': dimension " + i + " of shape " + dims + " must be >= 0");
-      }
-      count *= d;
-      if (count > Integer.MAX_VALUE) {
-        throw new IllegalArgumentException(
-            "tensor '" + field + "': shape " + dims + " has more than " + Integer.MAX_VALUE + " elements");
-      }
-    }
-    int size = elementSize(tensor.getDtype());
-    long expectedBytes = count * size;
-    int actualBytes = tensor.getData().remaining();
-    if (actualBytes != expectedBytes) {
-      throw new IllegalArgumentException(
-          "tensor '" + field + "': shape " + dims + " of " + tensor.getDtype() + " (" + size
-              + " bytes each) needs " + expectedBytes + " data bytes but has " + actualBytes);
-    }
-    return (int) count;
-  }
 
-  private static long elementCount(int[] shape, String field) {
-    long count = 1;
-    for (int i = 0; i < shape.length; i++) {
-      if (shape[i] < 0) {
-        throw new IllegalArgumentException(
-            "tensor '" + field + "': dimension " + i + " of shape " + Arrays.toString(shape) + " must be >= 0");
-      }
-      count *= shape[i];
-      if (count > Integer.MAX_VALUE) {
-        throw new IllegalArgumentException(
-            "tensor '" + field + "': shape " + Arrays.toString(shape) + " has more than "
-                + Integer.MAX_VALUE + " elements");
-      }
+    /** The bfloat16 bits nearest to {@code value} (round to nearest, ties to even; NaN stays NaN). */
+    public static short floatToBf16(float value) {
+        int bits = Float.floatToRawIntBits(value);
+        if ((bits & 0x7F80_0000) == 0x7F80_0000 && (bits & 0x7F_FFFF) != 0) {
+            return (short) ((bits >>> 16) | 0x40); // quiet NaN (truncation alone could yield infinity)
+        }
+        int lsb = (bits >>> 16) & 1;
+        return (short) ((bits + 0x7FFF + lsb) >>> 16);
     }
-    return count;
-  }
 
-  // ---------------------------------------------------------------------------------------------
-  // scalar conversions
-
-  /** The IEEE binary16 bits nearest to {@code value} (round to nearest, ties to even; NaN stays NaN). */
-  public static short floatToHalf(float value) {
-    int bits = Float.floatToRawIntBits(value);
-    int sign = (bits >>> 16) & 0x8000;
-    int exp = (bits >>> 23) & 0xFF;
-    int mant = bits & 0x7F_FFFF;
-    if (exp == 0xFF) {
-      // infinity keeps its sign; NaN becomes a quiet NaN keeping the top payload bits
-      return (short) (mant == 0 ? sign | 0x7C00 : sign | 0x7E00 | (mant >>> 13));
+    /** The float value of bfloat16 bits (the upper half of a binary32). */
+    public static float bf16ToFloat(short bf16) {
+        return Float.intBitsToFloat((bf16 & 0xFFFF) << 16);
     }
-    int halfExp = exp - 127 + 15;
-    if (halfExp >= 0x1F) {
-      return (short) (sign | 0x7C00); // too large: infinity
-    }
-    if (halfExp <= 0) {
-      // result is a binary16 subnormal (or zero): value = significand × 2^(exp-150), unit 2^-24
-      int shift = 14 - halfExp;
-      if (shift > 24) {
-        return (short) sign; // below half of the smallest subnormal: signed zero
-      }
-      int significand = mant | 0x80_0000;
-      int half = significand >>> shift;
-      int rest = significand & ((1 << shift) - 1);
-      int midpoint = 1 << (shift - 1);
-      if (rest > midpoint || (rest == midpoint && (half & 1) != 0)) {
-        half++; // may carry into the smallest normal, which is the correct result
-      }
-      return (short) (sign | half);
-    }
-    int half = (halfExp << 10) | (mant >>> 13);
-    int rest = mant & 0x1FFF;
-    if (rest > 0x1000 || (rest == 0x1000 && (half & 1) != 0)) {
-      half++; // a carry into the exponent (even up to infinity) is the correct rounding
-    }
-    return (short) (sign | half);
-  }
-
-  /** The float value of IEEE binary16 bits (exact: every binary16 is a binary32). */
-  public static float halfToFloat(short half) {
-    int h = half & 0xFFFF;
-    int sign = (h & 0x8000) << 16;
-    int exp = (h >>> 10) & 0x1F;
-    int mant = h & 0x3FF;
-    if (exp == 0x1F) {
-      return Float.intBitsToFloat(sign | 0x7F80_0000 | (mant << 13));
-    }
-    if (exp == 0) {
-      // zero or subnormal: mant × 2^-24, exact in binary32
-      float magnitude = mant * 0x1p-24f;
-      return sign != 0 ? -magnitude : magnitude;
-    }
-    return Float.intBitsToFloat(sign | ((exp - 15 + 127) << 23) | (mant << 13));
-  }
-
-  /** The bfloat16 bits nearest to {@code value} (round to nearest, ties to even; NaN stays NaN). */
-  public static short floatToBf16(float value) {
-    int bits = Float.floatToRawIntBits(value);
-    if ((bits & 0x7F80_0000) == 0x7F80_0000 && (bits & 0x7F_FFFF) != 0) {
-      return (short) ((bits >>> 16) | 0x40); // quiet NaN (truncation alone could yield infinity)
-    }
-    int lsb = (bits >>> 16) & 1;
-    return (short) ((bits + 0x7FFF + lsb) >>> 16);
-  }
-
-  /** The float value of bfloat16 bits (the upper half of a binary32). */
-  public static float bf16ToFloat(short bf16) {
-    return Float.intBitsToFloat((bf16 & 0xFFFF) << 16);
-  }
 }

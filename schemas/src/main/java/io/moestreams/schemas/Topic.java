@@ -12,17 +12,17 @@ import org.apache.kafka.common.serialization.Serde;
  */
 public record Topic<K, V>(String name, Serde<K> keySerde, Serde<V> valueSerde) {
 
-  public Topic {
-    Objects.requireNonNull(name, "name");
-    Objects.requireNonNull(keySerde, "keySerde");
-    Objects.requireNonNull(valueSerde, "valueSerde");
-    if (name.isEmpty()) {
-      throw new IllegalArgumentException("topic name must not be empty");
+    public Topic {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(keySerde, "keySerde");
+        Objects.requireNonNull(valueSerde, "valueSerde");
+        if (name.isEmpty()) {
+            throw new IllegalArgumentException("topic name must not be empty");
+        }
     }
-  }
 
-  @Override
-  public String toString() {
-    return "Topic[" + name + "]";
-  }
+    @Override
+    public String toString() {
+        return "Topic[" + name + "]";
+    }
 }

@@ -34,138 +34,144 @@ import java.util.OptionalInt;
  */
 public final class Topics {
 
-  /** The default prefix. */
-  public static final String DEFAULT_PREFIX = "moe.";
-  /** Kafka's maximum topic name length. */
-  public static final int MAX_NAME_LENGTH = 249;
+    /** The default prefix. */
+    public static final String DEFAULT_PREFIX = "moe.";
+    /** Kafka's maximum topic name length. */
+    public static final int MAX_NAME_LENGTH = 249;
 
-  private static final String EXPERT = "expert.";
+    private static final String EXPERT = "expert.";
 
-  private final String prefix;
+    private final String prefix;
 
-  /** Topic names with the default prefix {@code moe.}. */
-  public Topics() {
-    this(DEFAULT_PREFIX);
-  }
-
-  /**
-   * Topic names with {@code prefix} (may be empty).
-   *
-   * @throws IllegalArgumentException if the prefix has a character Kafka does not allow in topic names
-   */
-  public Topics(String prefix) {
-    Objects.requireNonNull(prefix, "prefix");
-    for (int i = 0; i < prefix.length(); i++) {
-      if (!legal(prefix.charAt(i))) {
-        throw new IllegalArgumentException("topic prefix '" + prefix + "' has illegal character '"
-            + prefix.charAt(i) + "' at index " + i + "; allowed are a-z A-Z 0-9 . _ -");
-      }
+    /** Topic names with the default prefix {@code moe.}. */
+    public Topics() {
+        this(DEFAULT_PREFIX);
     }
-    if (prefix.length() + "expert-results".length() > MAX_NAME_LENGTH) {
-      throw new IllegalArgumentException("topic prefix is " + prefix.length() + " characters; topic names "
-          + "would exceed Kafka's limit of " + MAX_NAME_LENGTH);
+
+    /**
+     * Topic names with {@code prefix} (may be empty).
+     *
+     * @throws IllegalArgumentException if the prefix has a character Kafka does not allow in topic names
+     */
+    public Topics(String prefix) {
+        Objects.requireNonNull(prefix, "prefix");
+        for (int i = 0; i < prefix.length(); i++) {
+            if (!legal(prefix.charAt(i))) {
+                throw new IllegalArgumentException("topic prefix '" + prefix + "' has illegal character '"
+                        + prefix.charAt(i) + "' at index " + i + "; allowed are a-z A-Z 0-9 . _ -");
+            }
+        }
+        if (prefix.length() + "expert-results".length() > MAX_NAME_LENGTH) {
+            throw new IllegalArgumentException("topic prefix is " + prefix.length() + " characters; topic names "
+                    + "would exceed Kafka's limit of " + MAX_NAME_LENGTH);
+        }
+        this.prefix = prefix;
     }
-    this.prefix = prefix;
-  }
 
-  /** The prefix of every name. */
-  public String prefix() {
-    return prefix;
-  }
-
-  /** Inference requests: {@code <prefix>requests}. */
-  public String requests() {
-    return prefix + "requests";
-  }
-
-  /**
-   * Dispatch blocks for expert {@code e}: {@code <prefix>expert.<e>}.
-   *
-   * @throws IllegalArgumentException if {@code e < 0}
-   */
-  public String expert(int e) {
-    if (e < 0) {
-      throw new IllegalArgumentException("expert index must be >= 0, got " + e);
+    /** The prefix of every name. */
+    public String prefix() {
+        return prefix;
     }
-    return prefix + EXPERT + e;
-  }
 
-  /** The expert index of an expert topic of this prefix, or empty if {@code topic} is not one. */
-  public OptionalInt expertOf(String topic) {
-    String head = prefix + EXPERT;
-    if (topic == null || !topic.startsWith(head) || topic.length() == head.length()
-        || topic.length() - head.length() > 9) {
-      return OptionalInt.empty();
+    /** Inference requests: {@code <prefix>requests}. */
+    public String requests() {
+        return prefix + "requests";
     }
-    String digits = topic.substring(head.length());
-    for (int i = 0; i < digits.length(); i++) {
-      if (digits.charAt(i) < '0' || digits.charAt(i) > '9') {
-        return OptionalInt.empty();
-      }
+
+    /**
+     * Dispatch blocks for expert {@code e}: {@code <prefix>expert.<e>}.
+     *
+     * @throws IllegalArgumentException if {@code e < 0}
+     */
+    public String expert(int e) {
+        if (e < 0) {
+            throw new IllegalArgumentException("expert index must be >= 0, got " + e);
+        }
+        return prefix + EXPERT + e;
     }
-    if (digits.length() > 1 && digits.charAt(0) == '0') {
-      return OptionalInt.empty();
+
+    /** The expert index of an expert topic of this prefix, or empty if {@code topic} is not one. */
+    public OptionalInt expertOf(String topic) {
+        String head = prefix + EXPERT;
+        if (topic == null
+                || !topic.startsWith(head)
+                || topic.length() == head.length()
+                || topic.length() - head.length() > 9) {
+            return OptionalInt.empty();
+        }
+        String digits = topic.substring(head.length());
+        for (int i = 0; i < digits.length(); i++) {
+            if (digits.charAt(i) < '0' || digits.charAt(i) > '9') {
+                return OptionalInt.empty();
+            }
+        }
+        if (digits.length() > 1 && digits.charAt(0) == '0') {
+            return OptionalInt.empty();
+        }
+        return OptionalInt.of(Integer.parseInt(digits));
     }
-    return OptionalInt.of(Integer.parseInt(digits));
-  }
 
-  /** Expert results: {@code <prefix>expert-results}. */
-  public String expertResults() {
-    return prefix + "expert-results";
-  }
-
-  /** Dispatch manifests: {@code <prefix>manifests}. */
-  public String manifests() {
-    return prefix + "manifests";
-  }
-
-  /** Inference responses: {@code <prefix>responses}. */
-  public String responses() {
-    return prefix + "responses";
-  }
-
-  /** Dead letters: {@code <prefix>dead-letter}. */
-  public String deadLetter() {
-    return prefix + "dead-letter";
-  }
-
-  /**
-   * Every topic of a model with {@code numExperts} experts: requests, expert 0..E-1, expert results,
-   * manifests, responses, dead letter.
-   */
-  public List<String> all(int numExperts) {
-    if (numExperts < 1) {
-      throw new IllegalArgumentException("numExperts must be >= 1, got " + numExperts);
+    /** Expert results: {@code <prefix>expert-results}. */
+    public String expertResults() {
+        return prefix + "expert-results";
     }
-    List<String> names = new ArrayList<>(numExperts + 5);
-    names.add(requests());
-    for (int e = 0; e < numExperts; e++) {
-      names.add(expert(e));
+
+    /** Dispatch manifests: {@code <prefix>manifests}. */
+    public String manifests() {
+        return prefix + "manifests";
     }
-    names.add(expertResults());
-    names.add(manifests());
-    names.add(responses());
-    names.add(deadLetter());
-    return List.copyOf(names);
-  }
 
-  private static boolean legal(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_'
-        || c == '-';
-  }
+    /** Inference responses: {@code <prefix>responses}. */
+    public String responses() {
+        return prefix + "responses";
+    }
 
-  @Override
-  public boolean equals(Object o) {
-    return o instanceof Topics other && other.prefix.equals(prefix);
-  }
+    /** Dead letters: {@code <prefix>dead-letter}. */
+    public String deadLetter() {
+        return prefix + "dead-letter";
+    }
 
-  @Override
-  public int hashCode() {
-    return prefix.hashCode();
-  }
+    /**
+     * Every topic of a model with {@code numExperts} experts: requests, expert 0..E-1, expert results,
+     * manifests, responses, dead letter.
+     */
+    public List<String> all(int numExperts) {
+        if (numExperts < 1) {
+            throw new IllegalArgumentException("numExperts must be >= 1, got " + numExperts);
+        }
+        List<String> names = new ArrayList<>(numExperts + 5);
+        names.add(requests());
+        for (int e = 0; e < numExperts; e++) {
+            names.add(expert(e));
+        }
+        names.add(expertResults());
+        names.add(manifests());
+        names.add(responses());
+        names.add(deadLetter());
+        return List.copyOf(names);
+    }
 
-  @Override
-  public String toString() {
-    return "Topics[prefix=" + prefix + "]";
-  }
+    private static boolean legal(char c) {
+        return (c >= 'a' && c <= 'z')
+                || (c >= 'A' && c <= 'Z')
+                || (c >= '0' && c <= '9')
+                || c == '.'
+                || c == '_'
+                || c == '-';
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Topics other && other.prefix.equals(prefix);
+    }
+
+    @Override
+    public int hashCode() {
+        return prefix.hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return "Topics[prefix=" + prefix + "]";
+    }
 }

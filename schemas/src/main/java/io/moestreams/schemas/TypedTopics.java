@@ -17,63 +17,63 @@ import org.apache.kafka.common.serialization.Serdes;
  */
 public final class TypedTopics {
 
-  private final Topics names;
-  private final SchemaRegistryClient client;
-  private final Serde<String> keys = Serdes.String();
-  private final AvroSerde<InferenceRequest> requests;
-  private final AvroSerde<DispatchBlock> blocks;
-  private final AvroSerde<ExpertResult> results;
-  private final AvroSerde<DispatchManifest> manifests;
-  private final AvroSerde<InferenceResponse> responses;
-  private final AvroSerde<DeadLetter> deadLetters;
+    private final Topics names;
+    private final SchemaRegistryClient client;
+    private final Serde<String> keys = Serdes.String();
+    private final AvroSerde<InferenceRequest> requests;
+    private final AvroSerde<DispatchBlock> blocks;
+    private final AvroSerde<ExpertResult> results;
+    private final AvroSerde<DispatchManifest> manifests;
+    private final AvroSerde<InferenceResponse> responses;
+    private final AvroSerde<DeadLetter> deadLetters;
 
-  public TypedTopics(Topics names, SchemaRegistryClient client) {
-    this.names = Objects.requireNonNull(names, "names");
-    this.client = Objects.requireNonNull(client, "client");
-    this.requests = new AvroSerde<>(client, InferenceRequest.class);
-    this.blocks = new AvroSerde<>(client, DispatchBlock.class);
-    this.results = new AvroSerde<>(client, ExpertResult.class);
-    this.manifests = new AvroSerde<>(client, DispatchManifest.class);
-    this.responses = new AvroSerde<>(client, InferenceResponse.class);
-    this.deadLetters = new AvroSerde<>(client, DeadLetter.class);
-  }
+    public TypedTopics(Topics names, SchemaRegistryClient client) {
+        this.names = Objects.requireNonNull(names, "names");
+        this.client = Objects.requireNonNull(client, "client");
+        this.requests = new AvroSerde<>(client, InferenceRequest.class);
+        this.blocks = new AvroSerde<>(client, DispatchBlock.class);
+        this.results = new AvroSerde<>(client, ExpertResult.class);
+        this.manifests = new AvroSerde<>(client, DispatchManifest.class);
+        this.responses = new AvroSerde<>(client, InferenceResponse.class);
+        this.deadLetters = new AvroSerde<>(client, DeadLetter.class);
+    }
 
-  /** The topic names. */
-  public Topics names() {
-    return names;
-  }
+    /** The topic names. */
+    public Topics names() {
+        return names;
+    }
 
-  /** The registry client of the value serdes. */
-  public SchemaRegistryClient client() {
-    return client;
-  }
+    /** The registry client of the value serdes. */
+    public SchemaRegistryClient client() {
+        return client;
+    }
 
-  public Topic<String, InferenceRequest> requests() {
-    return new Topic<>(names.requests(), keys, requests);
-  }
+    public Topic<String, InferenceRequest> requests() {
+        return new Topic<>(names.requests(), keys, requests);
+    }
 
-  public Topic<String, DispatchBlock> expert(int e) {
-    return new Topic<>(names.expert(e), keys, blocks);
-  }
+    public Topic<String, DispatchBlock> expert(int e) {
+        return new Topic<>(names.expert(e), keys, blocks);
+    }
 
-  public Topic<String, ExpertResult> expertResults() {
-    return new Topic<>(names.expertResults(), keys, results);
-  }
+    public Topic<String, ExpertResult> expertResults() {
+        return new Topic<>(names.expertResults(), keys, results);
+    }
 
-  public Topic<String, DispatchManifest> manifests() {
-    return new Topic<>(names.manifests(), keys, manifests);
-  }
+    public Topic<String, DispatchManifest> manifests() {
+        return new Topic<>(names.manifests(), keys, manifests);
+    }
 
-  public Topic<String, InferenceResponse> responses() {
-    return new Topic<>(names.responses(), keys, responses);
-  }
+    public Topic<String, InferenceResponse> responses() {
+        return new Topic<>(names.responses(), keys, responses);
+    }
 
-  public Topic<String, DeadLetter> deadLetter() {
-    return new Topic<>(names.deadLetter(), keys, deadLetters);
-  }
+    public Topic<String, DeadLetter> deadLetter() {
+        return new Topic<>(names.deadLetter(), keys, deadLetters);
+    }
 
-  @Override
-  public String toString() {
-    return "TypedTopics[" + names.prefix() + " @ " + client.baseUrl() + "]";
-  }
+    @Override
+    public String toString() {
+        return "TypedTopics[" + names.prefix() + " @ " + client.baseUrl() + "]";
+    }
 }

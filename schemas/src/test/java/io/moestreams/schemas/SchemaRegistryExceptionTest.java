@@ -1,22 +1,22 @@
 package io.moestreams.schemas;
 
-import org.junit.jupiter.api.Test;
-
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.apache.kafka.common.errors.SerializationException;
+import org.junit.jupiter.api.Test;
 
 class SchemaRegistryExceptionTest {
 
     @Test
     void onlyAnUnreachableOrFailingRegistryCountsAsTransient() {
         // Given registry failures of several kinds, wrapped as a deserializer wraps them
-        var unreachable = new org.apache.kafka.common.errors.SerializationException("x",
-                new SchemaRegistryException("down", -1, -1, null, null));
-        var serverError = new org.apache.kafka.common.errors.SerializationException("x",
-                new SchemaRegistryException("boom", 503, 50301, "busy", null));
-        var notFound = new org.apache.kafka.common.errors.SerializationException("x",
-                new SchemaRegistryException("gone", 404, 40403, "no schema", null));
-        var corrupt = new org.apache.kafka.common.errors.SerializationException("unknown magic byte 0x07");
+        var unreachable = new SerializationException("x", new SchemaRegistryException("down", -1, -1, null, null));
+        var serverError =
+                new SerializationException("x", new SchemaRegistryException("boom", 503, 50301, "busy", null));
+        var notFound =
+                new SerializationException("x", new SchemaRegistryException("gone", 404, 40403, "no schema", null));
+        var corrupt = new SerializationException("unknown magic byte 0x07");
 
         // Then only the first two are transient (retried by the services instead of dead-lettered)
         assertTrue(SchemaRegistryException.isTransient(unreachable));

@@ -28,8 +28,7 @@ public final class CoreBench {
     static final int RUNS = 5;
     private static final double DEFAULT_RUN_SECONDS = 0.4;
 
-    private CoreBench() {
-    }
+    private CoreBench() {}
 
     /**
      * One line of the table.
@@ -40,16 +39,7 @@ public final class CoreBench {
      * @param expertGflops      median expert effective GFLOP/s (3·2·b·d·f per forward)
      * @param ratio             expertGflops / rawGflops
      */
-    public record Row(int batch, double rawGflops, double expertRowsPerSec, double expertGflops, double ratio) {
-    }
-
-    public static void main(String[] args) {
-        int d = args.length > 0 ? Integer.parseInt(args[0]) : 1024;
-        int f = args.length > 1 ? Integer.parseInt(args[1]) : 4096;
-        int[] batches = args.length > 2 ? Arrays.stream(args[2].split(",")).mapToInt(Integer::parseInt).toArray()
-                : new int[] {1, 8, 32, 128, 512};
-        run(d, f, batches, System.out);
-    }
+    public record Row(int batch, double rawGflops, double expertRowsPerSec, double expertGflops, double ratio) {}
 
     /** Runs the benchmark and prints the table to {@code out}. */
     public static List<Row> run(int d, int f, int[] batches, PrintStream out) {
@@ -63,8 +53,9 @@ public final class CoreBench {
         float[] w3 = gaussian(random, f * d, 1.0 / Math.sqrt(d));
         float[] w2 = gaussian(random, d * f, 1.0 / Math.sqrt(f));
         INDArray rawW = Nd4j.create(gaussian(random, d * f, 1.0 / Math.sqrt(d)), new long[] {d, f}, 'c');
-        out.printf("CoreBench d=%d f=%d, %d threads, %s, median of %d runs of ~%.1f s%n", d, f, threads,
-                Nd4j.factory().blas().getBlasVendor(), RUNS, runSeconds);
+        out.printf(
+                "CoreBench d=%d f=%d, %d threads, %s, median of %d runs of ~%.1f s%n",
+                d, f, threads, Nd4j.factory().blas().getBlasVendor(), RUNS, runSeconds);
         out.printf("%6s %14s %14s %16s %8s%n", "b", "raw GFLOP/s", "expert rows/s", "expert GFLOP/s", "ratio");
         List<Row> rows = new ArrayList<>();
         try (MixtralExpertFfn expert = new MixtralExpertFfn(0, d, f, Activation.SILU, w1, w3, w2)) {
@@ -74,7 +65,8 @@ public final class CoreBench {
                 float[] in = gaussian(random, b * d, 1.0);
                 float[] scale = gaussian(random, b, 1.0);
                 float[] result = new float[b * d];
-                double[] seconds = interleavedMedians(runSeconds,
+                double[] seconds = interleavedMedians(
+                        runSeconds,
                         () -> Nd4j.gemm(x, rawW, y, false, false, 1.0, 0.0),
                         () -> expert.forward(in, b, scale, result));
                 double rawSeconds = seconds[0];

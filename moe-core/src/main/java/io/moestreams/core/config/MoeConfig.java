@@ -46,8 +46,8 @@ public record MoeConfig(
             throw new ModelConfigException("router", "a router object", "nothing");
         }
         if (router.type() != RouterType.EXPERT_CHOICE && router.topK() > numExperts) {
-            throw new ModelConfigException("router.top_k", "at most num_experts (" + numExperts + ")",
-                    Integer.toString(router.topK()));
+            throw new ModelConfigException(
+                    "router.top_k", "at most num_experts (" + numExperts + ")", Integer.toString(router.topK()));
         }
         if (activation == null) {
             throw new ModelConfigException("activation", "one of silu, relu, gelu", "nothing");
@@ -60,6 +60,8 @@ public record MoeConfig(
 
     /** The capacity factor if capacity is limited, empty for "no limit" (null or &lt;= 0). */
     public OptionalDouble capacityLimit() {
-        return capacityFactor == null || capacityFactor <= 0 ? OptionalDouble.empty() : OptionalDouble.of(capacityFactor);
+        return capacityFactor == null || capacityFactor <= 0
+                ? OptionalDouble.empty()
+                : OptionalDouble.of(capacityFactor);
     }
 }

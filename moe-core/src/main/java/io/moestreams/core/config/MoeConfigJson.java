@@ -3,6 +3,7 @@ package io.moestreams.core.config;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeType;
@@ -13,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Iterator;
+import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -29,16 +31,24 @@ public final class MoeConfigJson {
     /** File name of the configuration inside a model directory. */
     public static final String FILE_NAME = "moe.json";
 
-    private static final Set<String> TOP_LEVEL_KEYS = Set.of("format", "tensor_prefix", "hidden_size",
-            "intermediate_size", "num_experts", "router", "activation", "capacity_factor", "overflow", "seed");
+    private static final Set<String> TOP_LEVEL_KEYS = Set.of(
+            "format",
+            "tensor_prefix",
+            "hidden_size",
+            "intermediate_size",
+            "num_experts",
+            "router",
+            "activation",
+            "capacity_factor",
+            "overflow",
+            "seed");
     private static final Set<String> ROUTER_KEYS = Set.of("type", "top_k", "normalize", "noise", "random_routing");
 
-    private static final ObjectMapper MAPPER = new ObjectMapper(
-            JsonFactory.builder().enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-                    .build());
+    private static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .build());
 
-    private MoeConfigJson() {
-    }
+    private MoeConfigJson() {}
 
     /** Reads {@code moe.json} from a file; the message of an I/O problem names the path. */
     public static MoeConfig read(Path moeJson) {
@@ -59,12 +69,18 @@ public final class MoeConfigJson {
         try (JsonParser parser = MAPPER.createParser(json)) {
             root = MAPPER.readTree(parser);
             if (root != null && parser.nextToken() != null) {
-                throw new ModelConfigException(FILE_NAME, "a single JSON object", "trailing content at line "
-                        + parser.currentLocation().getLineNr());
+                throw new ModelConfigException(
+                        FILE_NAME,
+                        "a single JSON object",
+                        "trailing content at line " + parser.currentLocation().getLineNr());
             }
         } catch (JsonProcessingException e) {
-            throw new ModelConfigException(FILE_NAME, "invalid JSON: " + e.getOriginalMessage()
-                    + " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")", e);
+            throw new ModelConfigException(
+                    FILE_NAME,
+                    "invalid JSON: " + e.getOriginalMessage() + " (line "
+                            + e.getLocation().getLineNr() + ", column "
+                            + e.getLocation().getColumnNr() + ")",
+                    e);
         } catch (IOException e) {
             throw new ModelConfigException(FILE_NAME, "cannot parse: " + e.getMessage(), e);
         }
@@ -99,8 +115,8 @@ public final class MoeConfigJson {
         Double capacityFactor = optionalDouble(root, "capacity_factor");
         Overflow overflow = Overflow.fromJson(optionalString(root, "overflow", "none", ""));
         long seed = optionalLong(root, "seed", 0L);
-        return new MoeConfig(format, prefix, hidden, intermediate, experts, router, activation, capacityFactor,
-                overflow, seed);
+        return new MoeConfig(
+                format, prefix, hidden, intermediate, experts, router, activation, capacityFactor, overflow, seed);
     }
 
     /** Writes a configuration as pretty-printed {@code moe.json} text with every key present. */
@@ -144,8 +160,10 @@ public final class MoeConfigJson {
         for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
             String key = it.next();
             if (!allowed.contains(key)) {
-                throw new ModelConfigException(path + key, "unknown key (allowed: " + String.join(", ",
-                        allowed.stream().sorted().toList()) + ")");
+                throw new ModelConfigException(
+                        path + key,
+                        "unknown key (allowed: "
+                                + String.join(", ", allowed.stream().sorted().toList()) + ")");
             }
         }
     }
@@ -231,6 +249,6 @@ public final class MoeConfigJson {
         if (text.length() > 40) {
             text = text.substring(0, 40) + "...";
         }
-        return t.name().toLowerCase(java.util.Locale.ROOT) + " " + text;
+        return t.name().toLowerCase(Locale.ROOT) + " " + text;
     }
 }

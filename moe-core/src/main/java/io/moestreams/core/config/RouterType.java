@@ -24,7 +24,9 @@ public enum RouterType {
                 return t;
             }
         }
-        throw new ModelConfigException("router.type",
-                "one of topk_softmax, switch, noisy_topk, gshard_top2, expert_choice", String.valueOf(value));
+        throw new ModelConfigException(
+                "router.type",
+                "one of topk_softmax, switch, noisy_topk, gshard_top2, expert_choice",
+                String.valueOf(value));
     }
 }

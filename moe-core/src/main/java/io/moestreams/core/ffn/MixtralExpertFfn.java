@@ -20,8 +20,14 @@ public final class MixtralExpertFfn extends Nd4jExpertFfn {
      * @param w3 row-major [f, d]
      * @param w2 row-major [d, f]
      */
-    public MixtralExpertFfn(int expertId, int hiddenSize, int intermediateSize, Activation activation,
-                            float[] w1, float[] w3, float[] w2) {
+    public MixtralExpertFfn(
+            int expertId,
+            int hiddenSize,
+            int intermediateSize,
+            Activation activation,
+            float[] w1,
+            float[] w3,
+            float[] w2) {
         super(expertId, hiddenSize, intermediateSize, activation);
         this.w1 = weight("experts." + expertId + ".w1.weight", w1, intermediateSize, hiddenSize);
         this.w3 = weight("experts." + expertId + ".w3.weight", w3, intermediateSize, hiddenSize);

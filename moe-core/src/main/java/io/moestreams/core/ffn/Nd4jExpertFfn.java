@@ -40,8 +40,8 @@ public abstract sealed class Nd4jExpertFfn implements ExpertFfn permits MixtralE
             throw new IllegalArgumentException("expertId: expected >= 0, found " + expertId);
         }
         if (hiddenSize < 1 || intermediateSize < 1) {
-            throw new IllegalArgumentException("hidden/intermediate size: expected >= 1, found " + hiddenSize + "/"
-                    + intermediateSize);
+            throw new IllegalArgumentException(
+                    "hidden/intermediate size: expected >= 1, found " + hiddenSize + "/" + intermediateSize);
         }
         if (activation == null) {
             throw new IllegalArgumentException("activation: expected silu, relu or gelu, found nothing");
@@ -100,12 +100,12 @@ public abstract sealed class Nd4jExpertFfn implements ExpertFfn permits MixtralE
                     + hiddenSize + "), found " + (rows == null ? "null" : rows.length));
         }
         if (out == null || out.length < values) {
-            throw new IllegalArgumentException("out: expected at least " + values + " floats (" + n + " x "
-                    + hiddenSize + "), found " + (out == null ? "null" : out.length));
+            throw new IllegalArgumentException("out: expected at least " + values + " floats (" + n + " x " + hiddenSize
+                    + "), found " + (out == null ? "null" : out.length));
         }
         if (scale != null && scale.length < n) {
-            throw new IllegalArgumentException("scale: expected at least " + n + " gate weights, found "
-                    + scale.length);
+            throw new IllegalArgumentException(
+                    "scale: expected at least " + n + " gate weights, found " + scale.length);
         }
         ensureCapacity(n);
         nativeCalls = 0;

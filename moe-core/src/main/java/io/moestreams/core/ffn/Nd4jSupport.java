@@ -28,8 +28,7 @@ public final class Nd4jSupport {
     private static volatile boolean configured;
     private static int blasThreads;
 
-    private Nd4jSupport() {
-    }
+    private Nd4jSupport() {}
 
     /** Configures ND4J once per JVM; later calls return immediately. Returns the BLAS thread count. */
     public static int configure() {
@@ -38,15 +37,21 @@ public final class Nd4jSupport {
         }
         synchronized (Nd4jSupport.class) {
             if (!configured) {
-                int blas = Math.max(1, Integer.getInteger(THREADS_PROPERTY, Runtime.getRuntime().availableProcessors()));
+                int blas = Math.max(
+                        1,
+                        Integer.getInteger(
+                                THREADS_PROPERTY, Runtime.getRuntime().availableProcessors()));
                 int ops = Math.max(1, Integer.getInteger(OP_THREADS_PROPERTY, 1));
                 Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
                 Nd4j.getEnvironment().setMaxMasterThreads(ops);
                 Nd4j.factory().blas().setMaxThreads(blas);
                 blasThreads = blas;
                 configured = true;
-                LOGGER.info("ND4J configured: data type {}, BLAS {} with {} threads, element-wise ops on {} thread(s)",
-                        Nd4j.dataType(), Nd4j.factory().blas().getBlasVendor(), Nd4j.factory().blas().getMaxThreads(),
+                LOGGER.info(
+                        "ND4J configured: data type {}, BLAS {} with {} threads, element-wise ops on {} thread(s)",
+                        Nd4j.dataType(),
+                        Nd4j.factory().blas().getBlasVendor(),
+                        Nd4j.factory().blas().getMaxThreads(),
                         Nd4j.getEnvironment().maxMasterThreads());
             }
         }

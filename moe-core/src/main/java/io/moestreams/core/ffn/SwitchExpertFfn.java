@@ -16,8 +16,8 @@ public final class SwitchExpertFfn extends Nd4jExpertFfn {
      * @param wi row-major [f, d] (PyTorch layout of {@code experts.expert_{i}.wi.weight})
      * @param wo row-major [d, f]
      */
-    public SwitchExpertFfn(int expertId, int hiddenSize, int intermediateSize, Activation activation,
-                           float[] wi, float[] wo) {
+    public SwitchExpertFfn(
+            int expertId, int hiddenSize, int intermediateSize, Activation activation, float[] wi, float[] wo) {
         super(expertId, hiddenSize, intermediateSize, activation);
         this.wi = weight("experts.expert_" + expertId + ".wi.weight", wi, intermediateSize, hiddenSize);
         this.wo = weight("experts.expert_" + expertId + ".wo.weight", wo, hiddenSize, intermediateSize);

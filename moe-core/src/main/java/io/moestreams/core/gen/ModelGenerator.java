@@ -31,8 +31,7 @@ public final class ModelGenerator {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(ModelGenerator.class);
 
-    private ModelGenerator() {
-    }
+    private ModelGenerator() {}
 
     /**
      * @param outDir         model directory (created)
@@ -49,11 +48,22 @@ public final class ModelGenerator {
      * @param tensorPrefix   prefix of every tensor name, may be empty
      * @return the configuration written to moe.json
      */
-    public static MoeConfig generate(Path outDir, ModelFormat format, int hidden, int ffn, int experts,
-                                     RouterConfig router, Double capacityFactor, Overflow overflow, Activation act,
-                                     String dtype, long seed, String tensorPrefix) throws IOException {
-        MoeConfig config = new MoeConfig(format, tensorPrefix, hidden, ffn, experts, router, act, capacityFactor,
-                overflow, seed);
+    public static MoeConfig generate(
+            Path outDir,
+            ModelFormat format,
+            int hidden,
+            int ffn,
+            int experts,
+            RouterConfig router,
+            Double capacityFactor,
+            Overflow overflow,
+            Activation act,
+            String dtype,
+            long seed,
+            String tensorPrefix)
+            throws IOException {
+        MoeConfig config =
+                new MoeConfig(format, tensorPrefix, hidden, ffn, experts, router, act, capacityFactor, overflow, seed);
         return generate(outDir, config, SafetensorsDtype.parseWritable(dtype));
     }
 
@@ -68,18 +78,34 @@ public final class ModelGenerator {
         for (int e = 0; e < config.numExperts(); e++) {
             tensors.addAll(ModelTensors.expert(config, e));
         }
-        List<TensorSpec> specs = tensors.stream().map(t -> new TensorSpec(t.name(), dtype, t.shape())).toList();
+        List<TensorSpec> specs = tensors.stream()
+                .map(t -> new TensorSpec(t.name(), dtype, t.shape()))
+                .toList();
         MoeConfigJson.writeTo(outDir, config);
-        try (SafetensorsWriter writer = SafetensorsWriter.create(outDir.resolve(MoeModel.WEIGHTS_FILE), specs,
-                Map.of("format", "pt", "generator", "moe-streams ModelGenerator", "seed",
+        try (SafetensorsWriter writer = SafetensorsWriter.create(
+                outDir.resolve(MoeModel.WEIGHTS_FILE),
+                specs,
+                Map.of(
+                        "format",
+                        "pt",
+                        "generator",
+                        "moe-streams ModelGenerator",
+                        "seed",
                         Long.toString(config.seed())))) {
             for (ModelTensors.Expected t : tensors) {
                 writer.write(t.name(), randomWeight(config.seed(), t.name(), t.rows(), t.cols()));
             }
         }
-        LOGGER.info("Generated {} model in {}: E={}, d={}, f={}, router {}, dtype {} in {} ms",
-                config.format().json(), outDir, config.numExperts(), config.hiddenSize(), config.intermediateSize(),
-                config.router().type().json(), dtype, (System.nanoTime() - start) / 1_000_000);
+        LOGGER.info(
+                "Generated {} model in {}: E={}, d={}, f={}, router {}, dtype {} in {} ms",
+                config.format().json(),
+                outDir,
+                config.numExperts(),
+                config.hiddenSize(),
+                config.intermediateSize(),
+                config.router().type().json(),
+                dtype,
+                (System.nanoTime() - start) / 1_000_000);
         return config;
     }
 
@@ -97,8 +123,18 @@ public final class ModelGenerator {
     /** A Mixtral-style default: topk_softmax top-2, normalised, silu, no capacity limit, F32, no prefix. */
     public static MoeConfig generateMixtral(Path outDir, int hidden, int ffn, int experts, long seed)
             throws IOException {
-        return generate(outDir, ModelFormat.MIXTRAL, hidden, ffn, experts,
-                new RouterConfig(RouterType.TOPK_SOFTMAX, 2, true, false, false), null, Overflow.NONE,
-                Activation.SILU, "F32", seed, "");
+        return generate(
+                outDir,
+                ModelFormat.MIXTRAL,
+                hidden,
+                ffn,
+                experts,
+                new RouterConfig(RouterType.TOPK_SOFTMAX, 2, true, false, false),
+                null,
+                Overflow.NONE,
+                Activation.SILU,
+                "F32",
+                seed,
+                "");
     }
 }

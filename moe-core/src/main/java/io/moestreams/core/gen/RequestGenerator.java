@@ -11,11 +11,9 @@ import java.util.SplittableRandom;
  */
 public final class RequestGenerator {
 
-    private RequestGenerator() {
-    }
+    private RequestGenerator() {}
 
-    public static void generate(Path out, int count, int hidden, int minLen, int maxLen, long seed)
-            throws IOException {
+    public static void generate(Path out, int count, int hidden, int minLen, int maxLen, long seed) throws IOException {
         if (count < 0) {
             throw new IllegalArgumentException("count: expected >= 0, found " + count);
         }
@@ -23,8 +21,8 @@ public final class RequestGenerator {
             throw new IllegalArgumentException("hidden: expected >= 1, found " + hidden);
         }
         if (minLen < 1 || maxLen < minLen) {
-            throw new IllegalArgumentException("sequence length: expected 1 <= minLen <= maxLen, found " + minLen
-                    + ".." + maxLen);
+            throw new IllegalArgumentException(
+                    "sequence length: expected 1 <= minLen <= maxLen, found " + minLen + ".." + maxLen);
         }
         SplittableRandom random = new SplittableRandom(seed);
         try (RequestJsonlWriter writer = RequestJsonlWriter.open(out)) {

@@ -22,8 +22,7 @@ final class JsonlSupport {
             .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
             .build();
 
-    private JsonlSupport() {
-    }
+    private JsonlSupport() {}
 
     /** Creates a generator for one JSONL stream: no separator between root values (the codec writes '\n'). */
     static JsonGenerator generator(Writer out) throws IOException {
@@ -66,8 +65,13 @@ final class JsonlSupport {
             try {
                 return parser.nextToken();
             } catch (JsonParseException e) {
-                throw new JsonlException(line, "line", id, "invalid JSON: " + e.getOriginalMessage() + " (column "
-                        + e.getLocation().getColumnNr() + ")", e);
+                throw new JsonlException(
+                        line,
+                        "line",
+                        id,
+                        "invalid JSON: " + e.getOriginalMessage() + " (column "
+                                + e.getLocation().getColumnNr() + ")",
+                        e);
             }
         }
 

@@ -35,8 +35,8 @@ public final class RequestJsonlWriter implements AutoCloseable {
     /** Writes one line; {@code tokens} is row-major [seqLen, hiddenSize]. */
     public void write(String id, float[] tokens, int seqLen, int hiddenSize) throws IOException {
         if ((long) seqLen * hiddenSize != tokens.length) {
-            throw new IllegalArgumentException("tokens: expected " + seqLen + " x " + hiddenSize + " values, found "
-                    + tokens.length);
+            throw new IllegalArgumentException(
+                    "tokens: expected " + seqLen + " x " + hiddenSize + " values, found " + tokens.length);
         }
         generator.writeStartObject();
         generator.writeStringField("id", id);

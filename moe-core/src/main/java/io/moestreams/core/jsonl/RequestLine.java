@@ -1,5 +1,6 @@
 package io.moestreams.core.jsonl;
 
+import java.util.Arrays;
 import java.util.Objects;
 
 /**
@@ -24,13 +25,16 @@ public record RequestLine(String id, float[] tokens, int seqLen, int hiddenSize)
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof RequestLine r && id.equals(r.id) && seqLen == r.seqLen && hiddenSize == r.hiddenSize
-                && java.util.Arrays.equals(tokens, r.tokens);
+        return o instanceof RequestLine r
+                && id.equals(r.id)
+                && seqLen == r.seqLen
+                && hiddenSize == r.hiddenSize
+                && Arrays.equals(tokens, r.tokens);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(id, seqLen, hiddenSize, java.util.Arrays.hashCode(tokens));
+        return Objects.hash(id, seqLen, hiddenSize, Arrays.hashCode(tokens));
     }
 
     @Override

@@ -87,8 +87,11 @@ public final class ResponseJsonlReader implements AutoCloseable {
                     case "weights" -> weights = p.readRaggedFloats("weights");
                     case "dropped" -> dropped = p.readInts("dropped");
                     case "error" -> error = p.readNullableString("error");
-                    default -> throw p.fail(name, "only the keys id, status, output, experts, weights, dropped, error",
-                            "unknown key " + name);
+                    default ->
+                        throw p.fail(
+                                name,
+                                "only the keys id, status, output, experts, weights, dropped, error",
+                                "unknown key " + name);
                 }
             }
             p.expectEnd();
@@ -108,12 +111,14 @@ public final class ResponseJsonlReader implements AutoCloseable {
             }
             for (int t = 0; t < experts.length; t++) {
                 if (experts[t].length != weights[t].length) {
-                    throw p.fail("weights[" + t + "]", experts[t].length + " values like experts[" + t + "]",
+                    throw p.fail(
+                            "weights[" + t + "]",
+                            experts[t].length + " values like experts[" + t + "]",
                             weights[t].length + " values");
                 }
             }
-            return new ResponseLine(p.id, status, output.values(), output.rows(), output.cols(), experts, weights,
-                    dropped, error);
+            return new ResponseLine(
+                    p.id, status, output.values(), output.rows(), output.cols(), experts, weights, dropped, error);
         } catch (IOException e) {
             throw new JsonlException(lineNumber, "line", null, "cannot parse: " + e.getMessage(), e);
         }

@@ -18,8 +18,16 @@ import java.util.Objects;
  * @param dropped    positions that no expert served, ascending
  * @param error      the reason for a non-OK status, or null
  */
-public record ResponseLine(String id, ResponseStatus status, float[] output, int seqLen, int hiddenSize,
-                           int[][] experts, float[][] weights, int[] dropped, String error) {
+public record ResponseLine(
+        String id,
+        ResponseStatus status,
+        float[] output,
+        int seqLen,
+        int hiddenSize,
+        int[][] experts,
+        float[][] weights,
+        int[] dropped,
+        String error) {
 
     public ResponseLine {
         Objects.requireNonNull(id, "id");
@@ -50,8 +58,8 @@ public record ResponseLine(String id, ResponseStatus status, float[] output, int
      */
     public static ResponseLine ok(String id, float[] output, int seqLen, int hiddenSize, Assignment assignment) {
         if (assignment.seqLen() != seqLen) {
-            throw new IllegalArgumentException("assignment: expected seqLen " + seqLen + ", found "
-                    + assignment.seqLen());
+            throw new IllegalArgumentException(
+                    "assignment: expected seqLen " + seqLen + ", found " + assignment.seqLen());
         }
         int[][] experts = new int[seqLen][];
         float[][] weights = new float[seqLen][];
@@ -59,14 +67,22 @@ public record ResponseLine(String id, ResponseStatus status, float[] output, int
             experts[t] = assignment.experts()[t].clone();
             weights[t] = assignment.weights()[t].clone();
         }
-        return new ResponseLine(id, ResponseStatus.OK, output.clone(), seqLen, hiddenSize, experts, weights,
-                assignment.dropped().clone(), null);
+        return new ResponseLine(
+                id,
+                ResponseStatus.OK,
+                output.clone(),
+                seqLen,
+                hiddenSize,
+                experts,
+                weights,
+                assignment.dropped().clone(),
+                null);
     }
 
     /** A rejected request: no output, the reason in {@code error}. */
     public static ResponseLine rejected(String id, String error) {
-        return new ResponseLine(id, ResponseStatus.REJECTED, new float[0], 0, 0, new int[0][], new float[0][],
-                new int[0], error);
+        return new ResponseLine(
+                id, ResponseStatus.REJECTED, new float[0], 0, 0, new int[0][], new float[0][], new int[0], error);
     }
 
     /** Row t of the output (a copy). */
@@ -76,16 +92,30 @@ public record ResponseLine(String id, ResponseStatus status, float[] output, int
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof ResponseLine r && id.equals(r.id) && status == r.status && seqLen == r.seqLen
-                && hiddenSize == r.hiddenSize && Arrays.equals(output, r.output) && Arrays.deepEquals(experts, r.experts)
-                && Arrays.deepEquals(weights, r.weights) && Arrays.equals(dropped, r.dropped)
+        return o instanceof ResponseLine r
+                && id.equals(r.id)
+                && status == r.status
+                && seqLen == r.seqLen
+                && hiddenSize == r.hiddenSize
+                && Arrays.equals(output, r.output)
+                && Arrays.deepEquals(experts, r.experts)
+                && Arrays.deepEquals(weights, r.weights)
+                && Arrays.equals(dropped, r.dropped)
                 && Objects.equals(error, r.error);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(id, status, seqLen, hiddenSize, Arrays.hashCode(output), Arrays.deepHashCode(experts),
-                Arrays.deepHashCode(weights), Arrays.hashCode(dropped), error);
+        return Objects.hash(
+                id,
+                status,
+                seqLen,
+                hiddenSize,
+                Arrays.hashCode(output),
+                Arrays.deepHashCode(experts),
+                Arrays.deepHashCode(weights),
+                Arrays.hashCode(dropped),
+                error);
     }
 
     @Override

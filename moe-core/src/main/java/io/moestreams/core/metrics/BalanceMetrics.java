@@ -2,7 +2,6 @@ package io.moestreams.core.metrics;
 
 import io.moestreams.core.routing.Assignment;
 import io.moestreams.core.routing.RouterOutput;
-
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -23,8 +22,17 @@ import java.util.Objects;
  * @param zLoss           router z-loss: mean over tokens of (logsumexp z)²
  * @param dropRate        droppedTokens / tokens (0 for an empty batch)
  */
-public record BalanceMetrics(int numExperts, int sequences, long tokens, long droppedTokens, long[] tokensPerExpert,
-                             double importanceCv2, double loadCv2, double auxLoss, double zLoss, double dropRate) {
+public record BalanceMetrics(
+        int numExperts,
+        int sequences,
+        long tokens,
+        long droppedTokens,
+        long[] tokensPerExpert,
+        double importanceCv2,
+        double loadCv2,
+        double auxLoss,
+        double zLoss,
+        double dropRate) {
 
     public BalanceMetrics {
         if (numExperts < 1) {
@@ -32,12 +40,12 @@ public record BalanceMetrics(int numExperts, int sequences, long tokens, long dr
         }
         Objects.requireNonNull(tokensPerExpert, "tokensPerExpert");
         if (tokensPerExpert.length != numExperts) {
-            throw new IllegalArgumentException("tokensPerExpert: expected " + numExperts + " entries, found "
-                    + tokensPerExpert.length);
+            throw new IllegalArgumentException(
+                    "tokensPerExpert: expected " + numExperts + " entries, found " + tokensPerExpert.length);
         }
         if (tokens < 0 || droppedTokens < 0 || droppedTokens > tokens) {
-            throw new IllegalArgumentException("droppedTokens: expected in [0, tokens=" + tokens + "], found "
-                    + droppedTokens);
+            throw new IllegalArgumentException(
+                    "droppedTokens: expected in [0, tokens=" + tokens + "], found " + droppedTokens);
         }
         tokensPerExpert = tokensPerExpert.clone();
     }
@@ -68,12 +76,12 @@ public record BalanceMetrics(int numExperts, int sequences, long tokens, long dr
             RouterOutput out = outputs.get(i);
             Assignment a = assignments.get(i);
             if (out.numExperts() != e) {
-                throw new IllegalArgumentException("outputs[" + i + "].numExperts: expected " + e + ", found "
-                        + out.numExperts());
+                throw new IllegalArgumentException(
+                        "outputs[" + i + "].numExperts: expected " + e + ", found " + out.numExperts());
             }
             if (a.seqLen() != out.seqLen()) {
-                throw new IllegalArgumentException("assignments[" + i + "].seqLen: expected " + out.seqLen()
-                        + ", found " + a.seqLen());
+                throw new IllegalArgumentException(
+                        "assignments[" + i + "].seqLen: expected " + out.seqLen() + ", found " + a.seqLen());
             }
             int s = out.seqLen();
             tokens += s;
@@ -116,8 +124,17 @@ public record BalanceMetrics(int numExperts, int sequences, long tokens, long dr
         for (int x = 0; x < e; x++) {
             loadD[x] = load[x];
         }
-        return new BalanceMetrics(e, outputs.size(), tokens, dropped, load, cv2(importance), cv2(loadD),
-                aux, tokens > 0 ? zSquares / tokens : 0.0, tokens > 0 ? (double) dropped / tokens : 0.0);
+        return new BalanceMetrics(
+                e,
+                outputs.size(),
+                tokens,
+                dropped,
+                load,
+                cv2(importance),
+                cv2(loadD),
+                aux,
+                tokens > 0 ? zSquares / tokens : 0.0,
+                tokens > 0 ? (double) dropped / tokens : 0.0);
     }
 
     /** Metrics of a single sequence. */
@@ -151,24 +168,47 @@ public record BalanceMetrics(int numExperts, int sequences, long tokens, long dr
     @Override
     public boolean equals(Object o) {
         return o instanceof BalanceMetrics m
-                && numExperts == m.numExperts && sequences == m.sequences && tokens == m.tokens
-                && droppedTokens == m.droppedTokens && Arrays.equals(tokensPerExpert, m.tokensPerExpert)
-                && Double.compare(importanceCv2, m.importanceCv2) == 0 && Double.compare(loadCv2, m.loadCv2) == 0
-                && Double.compare(auxLoss, m.auxLoss) == 0 && Double.compare(zLoss, m.zLoss) == 0
+                && numExperts == m.numExperts
+                && sequences == m.sequences
+                && tokens == m.tokens
+                && droppedTokens == m.droppedTokens
+                && Arrays.equals(tokensPerExpert, m.tokensPerExpert)
+                && Double.compare(importanceCv2, m.importanceCv2) == 0
+                && Double.compare(loadCv2, m.loadCv2) == 0
+                && Double.compare(auxLoss, m.auxLoss) == 0
+                && Double.compare(zLoss, m.zLoss) == 0
                 && Double.compare(dropRate, m.dropRate) == 0;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(numExperts, sequences, tokens, droppedTokens, Arrays.hashCode(tokensPerExpert),
-                importanceCv2, loadCv2, auxLoss, zLoss, dropRate);
+        return Objects.hash(
+                numExperts,
+                sequences,
+                tokens,
+                droppedTokens,
+                Arrays.hashCode(tokensPerExpert),
+                importanceCv2,
+                loadCv2,
+                auxLoss,
+                zLoss,
+                dropRate);
     }
 
     @Override
     public String toString() {
-        return String.format(Locale.ROOT,
+        return String.format(
+                Locale.ROOT,
                 "BalanceMetrics[experts=%d, sequences=%d, tokens=%d, dropped=%d, dropRate=%.4f, importanceCv2=%.4f,"
                         + " loadCv2=%.4f, auxLoss=%.4f, zLoss=%.4f]",
-                numExperts, sequences, tokens, droppedTokens, dropRate, importanceCv2, loadCv2, auxLoss, zLoss);
+                numExperts,
+                sequences,
+                tokens,
+                droppedTokens,
+                dropRate,
+                importanceCv2,
+                loadCv2,
+                auxLoss,
+                zLoss);
     }
 }

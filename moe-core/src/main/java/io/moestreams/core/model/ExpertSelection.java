@@ -1,10 +1,12 @@
 package io.moestreams.core.model;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.TreeSet;
+import java.util.stream.IntStream;
 
 /**
  * Which experts a process loads: {@link #all()}, {@link #none()} (router only, what the gateway uses) or a set
@@ -16,7 +18,11 @@ import java.util.TreeSet;
 public record ExpertSelection(Kind kind, List<Integer> ids) {
 
     /** Selection kinds. */
-    public enum Kind { ALL, NONE, SOME }
+    public enum Kind {
+        ALL,
+        NONE,
+        SOME
+    }
 
     public ExpertSelection {
         Objects.requireNonNull(kind, "kind");
@@ -52,7 +58,7 @@ public record ExpertSelection(Kind kind, List<Integer> ids) {
         return new ExpertSelection(Kind.SOME, list);
     }
 
-    public static ExpertSelection of(java.util.Collection<Integer> ids) {
+    public static ExpertSelection of(Collection<Integer> ids) {
         return new ExpertSelection(Kind.SOME, new ArrayList<>(ids));
     }
 
@@ -90,8 +96,8 @@ public record ExpertSelection(Kind kind, List<Integer> ids) {
                     ids.add(Integer.parseInt(p));
                 }
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("experts: expected all, none or ids like 0,1,5 or 0-3, found '"
-                        + p + "' in '" + spec + "'");
+                throw new IllegalArgumentException(
+                        "experts: expected all, none or ids like 0,1,5 or 0-3, found '" + p + "' in '" + spec + "'");
             }
         }
         return of(ids);
@@ -104,7 +110,7 @@ public record ExpertSelection(Kind kind, List<Integer> ids) {
      */
     public int[] resolve(int numExperts) {
         return switch (kind) {
-            case ALL -> java.util.stream.IntStream.range(0, numExperts).toArray();
+            case ALL -> IntStream.range(0, numExperts).toArray();
             case NONE -> new int[0];
             case SOME -> {
                 for (int id : ids) {

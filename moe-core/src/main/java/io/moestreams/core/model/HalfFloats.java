@@ -10,8 +10,7 @@ public final class HalfFloats {
     /** All 65536 F16 bit patterns widened to F32, built once. */
     private static final float[] F16_TABLE = buildF16Table();
 
-    private HalfFloats() {
-    }
+    private HalfFloats() {}
 
     /** Widens an F16 bit pattern (low 16 bits of {@code bits}) to F32, exactly. */
     public static float f16ToFloat(short bits) {

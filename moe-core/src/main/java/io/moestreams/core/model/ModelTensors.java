@@ -10,8 +10,7 @@ import java.util.List;
  */
 public final class ModelTensors {
 
-    private ModelTensors() {
-    }
+    private ModelTensors() {}
 
     /**
      * One expected 2-D tensor.
@@ -57,7 +56,9 @@ public final class ModelTensors {
             return List.of(new Expected(base + "wi.weight", f, d), new Expected(base + "wo.weight", d, f));
         }
         String base = p + "experts." + e + ".";
-        return List.of(new Expected(base + "w1.weight", f, d), new Expected(base + "w3.weight", f, d),
+        return List.of(
+                new Expected(base + "w1.weight", f, d),
+                new Expected(base + "w3.weight", f, d),
                 new Expected(base + "w2.weight", d, f));
     }
 }

@@ -13,6 +13,7 @@ import io.moestreams.core.routing.Routers;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -40,8 +41,14 @@ public final class MoeModel implements AutoCloseable {
     private final List<String> tensorsRead;
     private boolean closed;
 
-    private MoeModel(Path directory, MoeConfig config, Router router, float[] gateWeight, float[] noiseWeight,
-                     Map<Integer, ExpertFfn> experts, List<String> tensorsRead) {
+    private MoeModel(
+            Path directory,
+            MoeConfig config,
+            Router router,
+            float[] gateWeight,
+            float[] noiseWeight,
+            Map<Integer, ExpertFfn> experts,
+            List<String> tensorsRead) {
         this.directory = directory;
         this.config = config;
         this.router = router;
@@ -94,11 +101,18 @@ public final class MoeModel implements AutoCloseable {
                 throw ex;
             }
             List<String> read = List.copyOf(file.tensorsRead());
-            MoeModel model = new MoeModel(dir, config, router, gateWeight, noiseWeight,
-                    java.util.Collections.unmodifiableMap(experts), read);
-            LOGGER.info("Loaded model {}: format {}, {} experts, d={}, f={}, router {}, loaded experts {} in {} ms",
-                    dir, config.format().json(), config.numExperts(), config.hiddenSize(), config.intermediateSize(),
-                    config.router().type().json(), selection, (System.nanoTime() - start) / 1_000_000);
+            MoeModel model = new MoeModel(
+                    dir, config, router, gateWeight, noiseWeight, Collections.unmodifiableMap(experts), read);
+            LOGGER.info(
+                    "Loaded model {}: format {}, {} experts, d={}, f={}, router {}, loaded experts {} in {} ms",
+                    dir,
+                    config.format().json(),
+                    config.numExperts(),
+                    config.hiddenSize(),
+                    config.intermediateSize(),
+                    config.router().type().json(),
+                    selection,
+                    (System.nanoTime() - start) / 1_000_000);
             return model;
         }
     }
@@ -121,8 +135,10 @@ public final class MoeModel implements AutoCloseable {
         float[] values = file.readF32(t.name(), t.shape());
         for (int i = 0; i < values.length; i++) {
             if (!Float.isFinite(values[i])) {
-                throw new ModelConfigException(t.name(), "finite values", values[i] + " at element [" + (i / t.cols())
-                        + ", " + (i % t.cols()) + "]");
+                throw new ModelConfigException(
+                        t.name(),
+                        "finite values",
+                        values[i] + " at element [" + (i / t.cols()) + ", " + (i % t.cols()) + "]");
             }
         }
         return values;
@@ -197,7 +213,7 @@ public final class MoeModel implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "MoeModel[" + directory + ", format=" + config.format().json() + ", experts="
-                + config.numExperts() + ", loaded=" + Arrays.toString(loadedExperts()) + "]";
+        return "MoeModel[" + directory + ", format=" + config.format().json() + ", experts=" + config.numExperts()
+                + ", loaded=" + Arrays.toString(loadedExperts()) + "]";
     }
 }

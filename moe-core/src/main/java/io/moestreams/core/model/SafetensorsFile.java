@@ -24,6 +24,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -42,13 +43,15 @@ public final class SafetensorsFile implements AutoCloseable {
 
     /** The header size limit of the safetensors format. */
     static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
+
     static final int DEFAULT_CHUNK_BYTES = 1 << 30;
     private static final int CONVERT_BLOCK = 1 << 16;
     private static final int MAX_NEARBY = 12;
     private static final String METADATA_KEY = "__metadata__";
 
-    private static final ObjectMapper MAPPER = new ObjectMapper(
-            JsonFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build());
+    private static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .build());
 
     private final Path path;
     private final FileChannel channel;
@@ -59,8 +62,13 @@ public final class SafetensorsFile implements AutoCloseable {
     private final Set<String> tensorsRead = new LinkedHashSet<>();
     private volatile boolean closed;
 
-    private SafetensorsFile(Path path, FileChannel channel, long dataStart, long dataSize,
-                            Map<String, TensorInfo> tensors, Map<String, String> metadata) {
+    private SafetensorsFile(
+            Path path,
+            FileChannel channel,
+            long dataStart,
+            long dataSize,
+            Map<String, TensorInfo> tensors,
+            Map<String, String> metadata) {
         this.path = path;
         this.channel = channel;
         this.dataStart = dataStart;
@@ -76,7 +84,9 @@ public final class SafetensorsFile implements AutoCloseable {
      * @throws ModelConfigException naming the file or the tensor, with what was expected and what was found
      */
     public static SafetensorsFile open(Path file) {
-        String fileName = file.getFileName() == null ? file.toString() : file.getFileName().toString();
+        String fileName = file.getFileName() == null
+                ? file.toString()
+                : file.getFileName().toString();
         FileChannel channel;
         try {
             channel = FileChannel.open(file, StandardOpenOption.READ);
@@ -88,18 +98,24 @@ public final class SafetensorsFile implements AutoCloseable {
         try {
             long fileSize = channel.size();
             if (fileSize < 8) {
-                throw new ModelConfigException(fileName, "at least 8 bytes (the header length)",
+                throw new ModelConfigException(
+                        fileName,
+                        "at least 8 bytes (the header length)",
                         fileSize + " bytes: file truncated or not a safetensors file");
             }
             ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
             readFully(channel, lenBuf, 0);
             long headerLen = lenBuf.getLong(0);
             if (headerLen < 2 || headerLen > MAX_HEADER_BYTES) {
-                throw new ModelConfigException(fileName, "a header length between 2 and " + MAX_HEADER_BYTES
-                        + " bytes", Long.toUnsignedString(headerLen) + ": not a safetensors file");
+                throw new ModelConfigException(
+                        fileName,
+                        "a header length between 2 and " + MAX_HEADER_BYTES + " bytes",
+                        Long.toUnsignedString(headerLen) + ": not a safetensors file");
             }
             if (8 + headerLen > fileSize) {
-                throw new ModelConfigException(fileName, "a header of " + headerLen + " bytes after the 8-byte length",
+                throw new ModelConfigException(
+                        fileName,
+                        "a header of " + headerLen + " bytes after the 8-byte length",
                         "a file of only " + fileSize + " bytes: file truncated");
             }
             ByteBuffer headerBuf = ByteBuffer.allocate((int) headerLen);
@@ -109,7 +125,12 @@ public final class SafetensorsFile implements AutoCloseable {
             long dataSize = fileSize - dataStart;
             Map<String, String> metadata = new LinkedHashMap<>();
             Map<String, TensorInfo> tensors = parseHeader(fileName, headerText, dataSize, metadata);
-            return new SafetensorsFile(file, channel, dataStart, dataSize, Collections.unmodifiableMap(tensors),
+            return new SafetensorsFile(
+                    file,
+                    channel,
+                    dataStart,
+                    dataSize,
+                    Collections.unmodifiableMap(tensors),
                     Collections.unmodifiableMap(metadata));
         } catch (IOException e) {
             closeQuietly(channel);
@@ -120,8 +141,8 @@ public final class SafetensorsFile implements AutoCloseable {
         }
     }
 
-    private static Map<String, TensorInfo> parseHeader(String fileName, String headerText, long dataSize,
-                                                       Map<String, String> metadata) {
+    private static Map<String, TensorInfo> parseHeader(
+            String fileName, String headerText, long dataSize, Map<String, String> metadata) {
         JsonNode root;
         try (JsonParser parser = MAPPER.createParser(headerText)) {
             root = MAPPER.readTree(parser);
@@ -131,8 +152,10 @@ public final class SafetensorsFile implements AutoCloseable {
             throw new ModelConfigException(fileName, "header cannot be parsed: " + e.getMessage(), e);
         }
         if (root == null || !root.isObject()) {
-            throw new ModelConfigException(fileName, "a JSON object as header", root == null ? "nothing"
-                    : root.getNodeType().name().toLowerCase(java.util.Locale.ROOT));
+            throw new ModelConfigException(
+                    fileName,
+                    "a JSON object as header",
+                    root == null ? "nothing" : root.getNodeType().name().toLowerCase(Locale.ROOT));
         }
         Map<String, TensorInfo> tensors = new LinkedHashMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
@@ -141,10 +164,17 @@ public final class SafetensorsFile implements AutoCloseable {
             JsonNode node = entry.getValue();
             if (METADATA_KEY.equals(name)) {
                 if (!node.isObject()) {
-                    throw new ModelConfigException(METADATA_KEY, "an object of strings", node.getNodeType().name());
+                    throw new ModelConfigException(
+                            METADATA_KEY,
+                            "an object of strings",
+                            node.getNodeType().name());
                 }
-                node.fields().forEachRemaining(m -> metadata.put(m.getKey(),
-                        m.getValue().isTextual() ? m.getValue().textValue() : m.getValue().toString()));
+                node.fields()
+                        .forEachRemaining(m -> metadata.put(
+                                m.getKey(),
+                                m.getValue().isTextual()
+                                        ? m.getValue().textValue()
+                                        : m.getValue().toString()));
                 continue;
             }
             tensors.put(name, parseTensor(name, node, dataSize));
@@ -166,8 +196,9 @@ public final class SafetensorsFile implements AutoCloseable {
         if (dtypeNode == null || !dtypeNode.isTextual()) {
             throw new ModelConfigException(name, "a dtype string", String.valueOf(dtypeNode));
         }
-        SafetensorsDtype dtype = SafetensorsDtype.fromHeader(dtypeNode.textValue()).orElseThrow(() ->
-                new ModelConfigException(name, "dtype F32, F16 or BF16", "unknown dtype " + dtypeNode.textValue()));
+        SafetensorsDtype dtype = SafetensorsDtype.fromHeader(dtypeNode.textValue())
+                .orElseThrow(() -> new ModelConfigException(
+                        name, "dtype F32, F16 or BF16", "unknown dtype " + dtypeNode.textValue()));
         JsonNode shapeNode = node.get("shape");
         if (shapeNode == null || !shapeNode.isArray()) {
             throw new ModelConfigException(name, "a shape array", String.valueOf(shapeNode));
@@ -181,9 +212,13 @@ public final class SafetensorsFile implements AutoCloseable {
             shape[i] = dim.longValue();
         }
         JsonNode offsets = node.get("data_offsets");
-        if (offsets == null || !offsets.isArray() || offsets.size() != 2
-                || !offsets.get(0).isIntegralNumber() || !offsets.get(1).isIntegralNumber()
-                || !offsets.get(0).canConvertToLong() || !offsets.get(1).canConvertToLong()) {
+        if (offsets == null
+                || !offsets.isArray()
+                || offsets.size() != 2
+                || !offsets.get(0).isIntegralNumber()
+                || !offsets.get(1).isIntegralNumber()
+                || !offsets.get(0).canConvertToLong()
+                || !offsets.get(1).canConvertToLong()) {
             throw new ModelConfigException(name, "data_offsets [begin, end]", String.valueOf(offsets));
         }
         long begin = offsets.get(0).longValue();
@@ -192,7 +227,9 @@ public final class SafetensorsFile implements AutoCloseable {
             throw new ModelConfigException(name, "data_offsets with 0 <= begin <= end", offsets.toString());
         }
         if (end > dataSize) {
-            throw new ModelConfigException(name, "data_offsets within the data section of " + dataSize + " bytes",
+            throw new ModelConfigException(
+                    name,
+                    "data_offsets within the data section of " + dataSize + " bytes",
                     offsets + ": file truncated");
         }
         long expectedBytes;
@@ -206,8 +243,11 @@ public final class SafetensorsFile implements AutoCloseable {
             throw new ModelConfigException(name, "a shape whose size fits in 64 bits", Arrays.toString(shape));
         }
         if (end - begin != expectedBytes) {
-            throw new ModelConfigException(name, expectedBytes + " bytes (shape " + Arrays.toString(shape) + " x "
-                    + dtype + " " + dtype.byteSize() + " bytes)", (end - begin) + " bytes in data_offsets " + offsets);
+            throw new ModelConfigException(
+                    name,
+                    expectedBytes + " bytes (shape " + Arrays.toString(shape) + " x " + dtype + " " + dtype.byteSize()
+                            + " bytes)",
+                    (end - begin) + " bytes in data_offsets " + offsets);
         }
         return new TensorInfo(name, dtype, shape, begin, end);
     }
@@ -257,8 +297,8 @@ public final class SafetensorsFile implements AutoCloseable {
     public TensorInfo requireShape(String name, long... expectedShape) {
         TensorInfo info = info(name);
         if (!info.hasShape(expectedShape)) {
-            throw new ModelConfigException(name, "shape " + Arrays.toString(expectedShape),
-                    "shape " + info.shapeString());
+            throw new ModelConfigException(
+                    name, "shape " + Arrays.toString(expectedShape), "shape " + info.shapeString());
         }
         if (!info.dtype().readableAsF32()) {
             throw new ModelConfigException(name, "dtype F32, F16 or BF16", "dtype " + info.dtype());
@@ -292,7 +332,9 @@ public final class SafetensorsFile implements AutoCloseable {
         }
         long count = info.numElements();
         if (count > Integer.MAX_VALUE - 8) {
-            throw new ModelConfigException(name, "at most " + (Integer.MAX_VALUE - 8) + " elements",
+            throw new ModelConfigException(
+                    name,
+                    "at most " + (Integer.MAX_VALUE - 8) + " elements",
                     count + " elements (shape " + info.shapeString() + ")");
         }
         float[] out = new float[(int) count];
@@ -323,8 +365,8 @@ public final class SafetensorsFile implements AutoCloseable {
         return out;
     }
 
-    private static void convertHalf(ShortBuffer src, SafetensorsDtype dtype, short[] block, float[] out, int offset,
-                                    int n) {
+    private static void convertHalf(
+            ShortBuffer src, SafetensorsDtype dtype, short[] block, float[] out, int offset, int n) {
         int done = 0;
         while (done < n) {
             int m = Math.min(block.length, n - done);

@@ -9,9 +9,11 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -82,7 +84,8 @@ public final class SafetensorsWriter implements AutoCloseable {
         Path temp = file.resolveSibling(file.getFileName() + ".tmp");
         OutputStream out = new BufferedOutputStream(Files.newOutputStream(temp), 1 << 16);
         try {
-            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, padded);
+            ByteBuffer len =
+                    ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, padded);
             out.write(len.array());
             out.write(json);
             for (int i = json.length; i < padded; i++) {
@@ -98,7 +101,8 @@ public final class SafetensorsWriter implements AutoCloseable {
 
     /** Writes a whole file from tensors held in memory. */
     public static void write(Path file, List<Tensor> tensors, Map<String, String> metadata) throws IOException {
-        try (SafetensorsWriter writer = create(file, tensors.stream().map(Tensor::spec).toList(), metadata)) {
+        try (SafetensorsWriter writer =
+                create(file, tensors.stream().map(Tensor::spec).toList(), metadata)) {
             for (Tensor t : tensors) {
                 writer.write(t.spec().name(), t.data());
             }
@@ -114,7 +118,7 @@ public final class SafetensorsWriter implements AutoCloseable {
         TensorSpec spec = expectNext(name);
         if (data.length != spec.numElements()) {
             throw new IllegalArgumentException("tensor " + name + ": expected " + spec.numElements()
-                    + " values for shape " + java.util.Arrays.toString(spec.shape()) + ", found " + data.length);
+                    + " values for shape " + Arrays.toString(spec.shape()) + ", found " + data.length);
         }
         SafetensorsDtype dtype = spec.dtype();
         for (int start = 0; start < data.length; start += BLOCK) {
@@ -142,8 +146,8 @@ public final class SafetensorsWriter implements AutoCloseable {
     public void writeRaw(String name, byte[] bytes) throws IOException {
         TensorSpec spec = expectNext(name);
         if (bytes.length != spec.byteLength()) {
-            throw new IllegalArgumentException("tensor " + name + ": expected " + spec.byteLength() + " bytes, found "
-                    + bytes.length);
+            throw new IllegalArgumentException(
+                    "tensor " + name + ": expected " + spec.byteLength() + " bytes, found " + bytes.length);
         }
         out.write(bytes);
         next++;
@@ -158,8 +162,7 @@ public final class SafetensorsWriter implements AutoCloseable {
         }
         TensorSpec spec = specs.get(next);
         if (!spec.name().equals(name)) {
-            throw new IllegalArgumentException("tensor " + name + ": expected the next declared tensor "
-                    + spec.name());
+            throw new IllegalArgumentException("tensor " + name + ": expected the next declared tensor " + spec.name());
         }
         return spec;
     }
@@ -182,7 +185,7 @@ public final class SafetensorsWriter implements AutoCloseable {
         }
         try {
             Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (java.nio.file.AtomicMoveNotSupportedException e) {
+        } catch (AtomicMoveNotSupportedException e) {
             Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
         }
     }
@@ -205,12 +208,12 @@ public final class SafetensorsWriter implements AutoCloseable {
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof Tensor t && spec.equals(t.spec) && java.util.Arrays.equals(data, t.data);
+            return o instanceof Tensor t && spec.equals(t.spec) && Arrays.equals(data, t.data);
         }
 
         @Override
         public int hashCode() {
-            return 31 * spec.hashCode() + java.util.Arrays.hashCode(data);
+            return 31 * spec.hashCode() + Arrays.hashCode(data);
         }
 
         @Override

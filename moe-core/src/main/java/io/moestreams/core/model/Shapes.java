@@ -6,16 +6,15 @@ import java.util.Objects;
 /** Tensor-shape checks shared by {@link TensorInfo} and {@link TensorSpec}. */
 final class Shapes {
 
-    private Shapes() {
-    }
+    private Shapes() {}
 
     /** A copy of {@code shape}, rejecting negative dimensions with a message naming the tensor. */
     static long[] checkedCopy(String tensor, long[] shape) {
         long[] copy = Objects.requireNonNull(shape, "shape").clone();
         for (long dim : copy) {
             if (dim < 0) {
-                throw new IllegalArgumentException("tensor " + tensor + ": negative dimension in shape "
-                        + Arrays.toString(copy));
+                throw new IllegalArgumentException(
+                        "tensor " + tensor + ": negative dimension in shape " + Arrays.toString(copy));
             }
         }
         return copy;

@@ -19,8 +19,8 @@ public record TensorInfo(String name, SafetensorsDtype dtype, long[] shape, long
         Objects.requireNonNull(dtype, "dtype");
         shape = Shapes.checkedCopy(name, shape);
         if (begin < 0 || end < begin) {
-            throw new IllegalArgumentException("tensor " + name + ": data_offsets must satisfy 0 <= begin <= end, found ["
-                    + begin + ", " + end + "]");
+            throw new IllegalArgumentException("tensor " + name
+                    + ": data_offsets must satisfy 0 <= begin <= end, found [" + begin + ", " + end + "]");
         }
     }
 
@@ -51,8 +51,12 @@ public record TensorInfo(String name, SafetensorsDtype dtype, long[] shape, long
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof TensorInfo t && name.equals(t.name) && dtype == t.dtype && Arrays.equals(shape, t.shape)
-                && begin == t.begin && end == t.end;
+        return o instanceof TensorInfo t
+                && name.equals(t.name)
+                && dtype == t.dtype
+                && Arrays.equals(shape, t.shape)
+                && begin == t.begin
+                && end == t.end;
     }
 
     @Override
@@ -62,7 +66,7 @@ public record TensorInfo(String name, SafetensorsDtype dtype, long[] shape, long
 
     @Override
     public String toString() {
-        return "TensorInfo[name=" + name + ", dtype=" + dtype + ", shape=" + shapeString() + ", data_offsets=["
-                + begin + ", " + end + "]]";
+        return "TensorInfo[name=" + name + ", dtype=" + dtype + ", shape=" + shapeString() + ", data_offsets=[" + begin
+                + ", " + end + "]]";
     }
 }

@@ -18,8 +18,8 @@ public record LayerOutput(float[] output, Assignment assignment, RouterOutput ro
         Objects.requireNonNull(assignment, "assignment");
         Objects.requireNonNull(routing, "routing");
         if (assignment.seqLen() == 0 || output.length % assignment.seqLen() != 0) {
-            throw new IllegalArgumentException("output: expected seqLen x d values for seqLen "
-                    + assignment.seqLen() + ", found " + output.length);
+            throw new IllegalArgumentException("output: expected seqLen x d values for seqLen " + assignment.seqLen()
+                    + ", found " + output.length);
         }
     }
 

@@ -7,6 +7,7 @@ import io.moestreams.core.routing.Assignment;
 import io.moestreams.core.routing.CapacityPlanner;
 import io.moestreams.core.routing.Router;
 import io.moestreams.core.routing.RouterOutput;
+import java.util.Arrays;
 import java.util.Objects;
 
 /**
@@ -44,7 +45,7 @@ public final class ReferenceMoeLayer {
         this.numExperts = config.numExperts();
         if (model.loadedExperts().length != numExperts) {
             throw new IllegalArgumentException("model: the reference layer needs all " + numExperts
-                    + " experts loaded, found " + java.util.Arrays.toString(model.loadedExperts()));
+                    + " experts loaded, found " + Arrays.toString(model.loadedExperts()));
         }
     }
 

@@ -19,8 +19,8 @@ public record Assignment(int seqLen, int[][] experts, float[][] weights, int[] d
         }
         for (int t = 0; t < seqLen; t++) {
             if (experts[t].length != weights[t].length) {
-                throw new IllegalArgumentException("token " + t + ": " + experts[t].length + " experts but "
-                        + weights[t].length + " weights");
+                throw new IllegalArgumentException(
+                        "token " + t + ": " + experts[t].length + " experts but " + weights[t].length + " weights");
             }
         }
     }

@@ -3,7 +3,6 @@ package io.moestreams.core.routing;
 import io.moestreams.core.config.MoeConfig;
 import io.moestreams.core.config.Overflow;
 import io.moestreams.core.config.RouterType;
-
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -27,8 +26,7 @@ import java.util.Objects;
  */
 public final class CapacityPlanner {
 
-    private CapacityPlanner() {
-    }
+    private CapacityPlanner() {}
 
     /**
      * C = ceil(capacityFactor·topK·seqLen/numExperts), computed in double with a 1e-9 guard against float error
@@ -59,15 +57,15 @@ public final class CapacityPlanner {
         Objects.requireNonNull(config, "config");
         int e = out.numExperts();
         if (e != config.numExperts()) {
-            throw new IllegalArgumentException("RouterOutput.numExperts: expected " + config.numExperts()
-                    + " (num_experts), found " + e);
+            throw new IllegalArgumentException(
+                    "RouterOutput.numExperts: expected " + config.numExperts() + " (num_experts), found " + e);
         }
         int s = out.seqLen();
         for (int t = 0; t < s; t++) {
             for (int x : out.choices()[t]) {
                 if (x < 0 || x >= e) {
-                    throw new IllegalArgumentException("RouterOutput token " + t + ": expert index expected in [0,"
-                            + e + "), found " + x);
+                    throw new IllegalArgumentException(
+                            "RouterOutput token " + t + ": expert index expected in [0," + e + "), found " + x);
                 }
             }
         }

@@ -1,7 +1,6 @@
 package io.moestreams.core.routing;
 
 import io.moestreams.core.config.MoeConfig;
-
 import java.util.Arrays;
 
 /**
@@ -21,8 +20,8 @@ final class ExpertChoiceRouter extends GateRouter {
         if (config.capacityLimit().isEmpty()) {
             return seqLen;
         }
-        int c = CapacityPlanner.capacity(config.capacityLimit().getAsDouble(), config.router().topK(), seqLen,
-                config.numExperts());
+        int c = CapacityPlanner.capacity(
+                config.capacityLimit().getAsDouble(), config.router().topK(), seqLen, config.numExperts());
         return Math.min(c, seqLen);
     }
 

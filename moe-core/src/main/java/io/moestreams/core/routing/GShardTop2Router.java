@@ -34,7 +34,8 @@ final class GShardTop2Router extends GateRouter {
             double g1 = p[top[0]] / sum;
             double g2 = p[top[1]] / sum;
             boolean keepSecond = !randomRouting
-                    || 2.0 * g2 > SeededRandom.forToken(config.seed(), requestId, t).nextDouble();
+                    || 2.0 * g2
+                            > SeededRandom.forToken(config.seed(), requestId, t).nextDouble();
             if (keepSecond) {
                 choices[t] = top;
                 weights[t] = new float[] {(float) g1, (float) g2};

@@ -16,7 +16,8 @@ abstract class GateRouter implements Router {
         this.config = config;
         this.numExperts = config.numExperts();
         this.hiddenSize = config.hiddenSize();
-        this.gateWeight = checkShape(tensorName(config, gateTensor(config)), gateWeight, numExperts, hiddenSize).clone();
+        this.gateWeight = checkShape(tensorName(config, gateTensor(config)), gateWeight, numExperts, hiddenSize)
+                .clone();
     }
 
     /** {@code gate.weight} (Mixtral) or {@code router.classifier.weight} (SwitchTransformers). */
@@ -33,8 +34,8 @@ abstract class GateRouter implements Router {
             throw new ModelConfigException(name, "a tensor [" + rows + "," + cols + "]", "nothing");
         }
         if (weight.length != rows * cols) {
-            throw new ModelConfigException(name, "[" + rows + "," + cols + "] = " + (rows * cols) + " values",
-                    weight.length + " values");
+            throw new ModelConfigException(
+                    name, "[" + rows + "," + cols + "] = " + (rows * cols) + " values", weight.length + " values");
         }
         return weight;
     }
@@ -45,8 +46,9 @@ abstract class GateRouter implements Router {
             throw new IllegalArgumentException("seqLen: expected >= 1, found " + seqLen);
         }
         if (hidden == null || hidden.length != seqLen * hiddenSize) {
-            throw new IllegalArgumentException("hidden: expected [" + seqLen + "," + hiddenSize + "] = "
-                    + (seqLen * hiddenSize) + " values, found " + (hidden == null ? "nothing" : hidden.length + " values"));
+            throw new IllegalArgumentException(
+                    "hidden: expected [" + seqLen + "," + hiddenSize + "] = " + (seqLen * hiddenSize)
+                            + " values, found " + (hidden == null ? "nothing" : hidden.length + " values"));
         }
         float[] logits = Gating.project(gateWeight, numExperts, hiddenSize, hidden, seqLen);
         return route(requestId, hidden, seqLen, logits);
@@ -57,7 +59,8 @@ abstract class GateRouter implements Router {
 
     static String requireRequestId(String requestId) {
         if (requestId == null) {
-            throw new IllegalArgumentException("requestId: expected a request id to seed the routing noise, found null");
+            throw new IllegalArgumentException(
+                    "requestId: expected a request id to seed the routing noise, found null");
         }
         return requestId;
     }
@@ -74,7 +77,7 @@ abstract class GateRouter implements Router {
 
     @Override
     public String toString() {
-        return getClass().getSimpleName() + "[experts=" + numExperts + ", hidden=" + hiddenSize
-                + ", topK=" + config.router().topK() + "]";
+        return getClass().getSimpleName() + "[experts=" + numExperts + ", hidden=" + hiddenSize + ", topK="
+                + config.router().topK() + "]";
     }
 }

@@ -9,8 +9,7 @@ final class Gating {
     /** Guard against float error in the capacity formula, e.g. 1.2·5/2 = 3.0000000000000004 must give 3. */
     static final double CAPACITY_EPSILON = 1e-9;
 
-    private Gating() {
-    }
+    private Gating() {}
 
     /**
      * out[t·rows + r] = (float) Σ_j W[r·d + j] · x[t·d + j], accumulated in double.

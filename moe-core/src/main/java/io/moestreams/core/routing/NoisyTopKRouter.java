@@ -25,10 +25,13 @@ final class NoisyTopKRouter extends GateRouter {
         if (noise) {
             String name = tensorName(config, "noise.weight");
             if (noiseWeight == null) {
-                throw new ModelConfigException(name, "a tensor [" + numExperts + "," + hiddenSize
-                        + "] because router.noise is true", "no such tensor");
+                throw new ModelConfigException(
+                        name,
+                        "a tensor [" + numExperts + "," + hiddenSize + "] because router.noise is true",
+                        "no such tensor");
             }
-            this.noiseWeight = checkShape(name, noiseWeight, numExperts, hiddenSize).clone();
+            this.noiseWeight =
+                    checkShape(name, noiseWeight, numExperts, hiddenSize).clone();
         } else {
             this.noiseWeight = null;
         }

@@ -12,8 +12,8 @@ package io.moestreams.core.routing;
  * @param final_        true when the router already applied capacity itself (expert choice); the capacity
  *                      planner then passes the choices through unchanged
  */
-public record RouterOutput(int seqLen, int numExperts, float[] logits, float[] probs,
-                           int[][] choices, float[][] weights, boolean final_) {
+public record RouterOutput(
+        int seqLen, int numExperts, float[] logits, float[] probs, int[][] choices, float[][] weights, boolean final_) {
 
     public RouterOutput {
         if (logits.length != seqLen * numExperts || probs.length != seqLen * numExperts) {
@@ -24,8 +24,8 @@ public record RouterOutput(int seqLen, int numExperts, float[] logits, float[] p
         }
         for (int t = 0; t < seqLen; t++) {
             if (choices[t].length != weights[t].length) {
-                throw new IllegalArgumentException("token " + t + ": " + choices[t].length + " choices but "
-                        + weights[t].length + " weights");
+                throw new IllegalArgumentException(
+                        "token " + t + ": " + choices[t].length + " choices but " + weights[t].length + " weights");
             }
         }
     }

@@ -2,9 +2,7 @@ package io.moestreams.core.routing;
 
 import io.moestreams.core.config.MoeConfig;
 import io.moestreams.core.config.RouterType;
-
 import java.util.Objects;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,8 +16,7 @@ public final class Routers {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(Routers.class);
 
-    private Routers() {
-    }
+    private Routers() {}
 
     /**
      * @param config      the model configuration (router type, k, flags, seed)
@@ -39,8 +36,12 @@ public final class Routers {
             case GSHARD_TOP2 -> new GShardTop2Router(config, gateWeight);
             case EXPERT_CHOICE -> new ExpertChoiceRouter(config, gateWeight);
         };
-        LOGGER.debug("Router {} ready: {} experts, hidden size {}, top_k {}", type.json(), config.numExperts(),
-                config.hiddenSize(), config.router().topK());
+        LOGGER.debug(
+                "Router {} ready: {} experts, hidden size {}, top_k {}",
+                type.json(),
+                config.numExperts(),
+                config.hiddenSize(),
+                config.router().topK());
         return router;
     }
 }

@@ -23,8 +23,8 @@ class CoreBenchTest {
         for (CoreBench.Row r : rows) {
             assertTrue(r.rawGflops() > 0 && r.expertGflops() > 0 && r.expertRowsPerSec() > 0, r.toString());
             double forwardsPerSec = r.expertRowsPerSec() / r.batch();
-            assertEquals(forwardsPerSec * 3 * 2.0 * r.batch() * 32 * 64 / 1e9, r.expertGflops(),
-                    1e-9 * r.expertGflops());
+            assertEquals(
+                    forwardsPerSec * 3 * 2.0 * r.batch() * 32 * 64 / 1e9, r.expertGflops(), 1e-9 * r.expertGflops());
             assertEquals(r.expertGflops() / r.rawGflops(), r.ratio(), 1e-12);
         }
         String table = bytes.toString(StandardCharsets.UTF_8);

@@ -58,23 +58,42 @@ class MoeConfigJsonTest {
         assertEquals(Overflow.NONE, c.overflow());
         assertEquals(0L, c.seed());
         // And the other routers default to top_k 2
-        assertEquals(2, MoeConfigJson.parse(json.replace("\"type\": \"switch\"}", "\"type\": \"noisy_topk\"}"))
-                .router().topK());
+        assertEquals(
+                2,
+                MoeConfigJson.parse(json.replace("\"type\": \"switch\"}", "\"type\": \"noisy_topk\"}"))
+                        .router()
+                        .topK());
     }
 
     @Test
     void writeThenParseGivesTheSameConfig() {
         // Given a config using every key with non-default values
-        MoeConfig c = new MoeConfig(ModelFormat.SWITCH, "p.", 32, 64, 6,
-                new RouterConfig(RouterType.GSHARD_TOP2, 2, false, true, true), Activation.GELU, 1.25,
-                Overflow.REROUTE, -9_007_199_254_740_993L);
+        MoeConfig c = new MoeConfig(
+                ModelFormat.SWITCH,
+                "p.",
+                32,
+                64,
+                6,
+                new RouterConfig(RouterType.GSHARD_TOP2, 2, false, true, true),
+                Activation.GELU,
+                1.25,
+                Overflow.REROUTE,
+                -9_007_199_254_740_993L);
         // When written and parsed back
         MoeConfig back = MoeConfigJson.parse(MoeConfigJson.write(c));
         // Then equal (also for a null capacity factor)
         assertEquals(c, back);
-        MoeConfig noCap = new MoeConfig(ModelFormat.MIXTRAL, "", 4, 4, 2,
-                new RouterConfig(RouterType.TOPK_SOFTMAX, 1, true, false, false), Activation.RELU, null,
-                Overflow.DROP, 3);
+        MoeConfig noCap = new MoeConfig(
+                ModelFormat.MIXTRAL,
+                "",
+                4,
+                4,
+                2,
+                new RouterConfig(RouterType.TOPK_SOFTMAX, 1, true, false, false),
+                Activation.RELU,
+                null,
+                Overflow.DROP,
+                3);
         assertEquals(noCap, MoeConfigJson.parse(MoeConfigJson.write(noCap)));
         assertTrue(MoeConfigJson.write(noCap).contains("\"capacity_factor\" : null"));
     }
@@ -82,8 +101,8 @@ class MoeConfigJsonTest {
     @Test
     void unknownTopLevelKeyIsAnErrorNamingIt() {
         // Given a typo'd key / When parsed / Then the key is named
-        ModelConfigException e = assertThrows(ModelConfigException.class,
-                () -> MoeConfigJson.parse(FULL.replace("\"overflow\"", "\"overflw\"")));
+        ModelConfigException e = assertThrows(
+                ModelConfigException.class, () -> MoeConfigJson.parse(FULL.replace("\"overflow\"", "\"overflw\"")));
         assertEquals("overflw", e.field());
         assertTrue(e.getMessage().startsWith("overflw: unknown key"), e.getMessage());
     }
@@ -91,24 +110,27 @@ class MoeConfigJsonTest {
     @Test
     void unknownRouterKeyIsAnErrorNamingIt() {
         // Given an unknown key inside router / When parsed / Then the key is named with its path
-        ModelConfigException e = assertThrows(ModelConfigException.class,
+        ModelConfigException e = assertThrows(
+                ModelConfigException.class,
                 () -> MoeConfigJson.parse(FULL.replace("\"normalize\"", "\"renormalize\"")));
         assertEquals("router.renormalize", e.field());
     }
 
     @ParameterizedTest(name = "{0} = {1}")
-    @CsvSource(delimiter = '|', value = {
-        "hidden_size|\"4096\"|hidden_size: expected an integer, found string \"4096\"",
-        "hidden_size|4096.5|hidden_size: expected an integer, found number 4096.5",
-        "num_experts|true|num_experts: expected an integer, found boolean true",
-        "tensor_prefix|7|tensor_prefix: expected a string, found number 7",
-        "capacity_factor|\"1.0\"|capacity_factor: expected a number or null, found string \"1.0\"",
-        "seed|1.5|seed: expected an integer (64-bit), found number 1.5",
-        "router|[]|router: expected an object, found array []",
-        "format|\"gpt\"|format: expected one of mixtral, switch, found gpt",
-        "activation|\"tanh\"|activation: expected one of silu, relu, gelu, found tanh",
-        "overflow|null|overflow: expected a string, found null null"
-    })
+    @CsvSource(
+            delimiter = '|',
+            value = {
+                "hidden_size|\"4096\"|hidden_size: expected an integer, found string \"4096\"",
+                "hidden_size|4096.5|hidden_size: expected an integer, found number 4096.5",
+                "num_experts|true|num_experts: expected an integer, found boolean true",
+                "tensor_prefix|7|tensor_prefix: expected a string, found number 7",
+                "capacity_factor|\"1.0\"|capacity_factor: expected a number or null, found string \"1.0\"",
+                "seed|1.5|seed: expected an integer (64-bit), found number 1.5",
+                "router|[]|router: expected an object, found array []",
+                "format|\"gpt\"|format: expected one of mixtral, switch, found gpt",
+                "activation|\"tanh\"|activation: expected one of silu, relu, gelu, found tanh",
+                "overflow|null|overflow: expected a string, found null null"
+            })
     void wrongTypesNameTheFieldAndTheExpectedType(String key, String value, String message) throws Exception {
         // Given a valid config where one key gets a value of the wrong type
         ObjectMapper mapper = new ObjectMapper();
@@ -127,14 +149,24 @@ class MoeConfigJsonTest {
         // Given router values of the wrong type / When parsed / Then named with the router. path
         String base = """
                 {"format": "mixtral", "hidden_size": 8, "intermediate_size": 16, "num_experts": 4, "router": %s}""";
-        assertEquals("router.normalize: expected a boolean, found string \"yes\"", assertThrows(
-                ModelConfigException.class, () -> MoeConfigJson.parse(base.formatted(
-                        "{\"type\": \"topk_softmax\", \"normalize\": \"yes\"}"))).getMessage());
-        assertEquals("router.top_k: expected an integer, found number 2.0", assertThrows(
-                ModelConfigException.class, () -> MoeConfigJson.parse(base.formatted(
-                        "{\"type\": \"topk_softmax\", \"top_k\": 2.0}"))).getMessage());
-        assertEquals("router.type: expected a string, found nothing (the key is required)", assertThrows(
-                ModelConfigException.class, () -> MoeConfigJson.parse(base.formatted("{}"))).getMessage());
+        assertEquals(
+                "router.normalize: expected a boolean, found string \"yes\"",
+                assertThrows(
+                                ModelConfigException.class,
+                                () -> MoeConfigJson.parse(
+                                        base.formatted("{\"type\": \"topk_softmax\", \"normalize\": \"yes\"}")))
+                        .getMessage());
+        assertEquals(
+                "router.top_k: expected an integer, found number 2.0",
+                assertThrows(
+                                ModelConfigException.class,
+                                () -> MoeConfigJson.parse(
+                                        base.formatted("{\"type\": \"topk_softmax\", \"top_k\": 2.0}")))
+                        .getMessage());
+        assertEquals(
+                "router.type: expected a string, found nothing (the key is required)",
+                assertThrows(ModelConfigException.class, () -> MoeConfigJson.parse(base.formatted("{}")))
+                        .getMessage());
     }
 
     @Test
@@ -149,27 +181,33 @@ class MoeConfigJsonTest {
     @Test
     void missingRequiredKeysAndBrokenJsonAreErrors() {
         // Given / When / Then
-        assertEquals("hidden_size: expected an integer, found nothing (the key is required)",
-                assertThrows(ModelConfigException.class, () -> MoeConfigJson.parse(
-                        FULL.replace("\"hidden_size\": 4096,", ""))).getMessage());
-        ModelConfigException broken = assertThrows(ModelConfigException.class,
-                () -> MoeConfigJson.parse("{\"format\": \"mixtral\", "));
+        assertEquals(
+                "hidden_size: expected an integer, found nothing (the key is required)",
+                assertThrows(
+                                ModelConfigException.class,
+                                () -> MoeConfigJson.parse(FULL.replace("\"hidden_size\": 4096,", "")))
+                        .getMessage());
+        ModelConfigException broken =
+                assertThrows(ModelConfigException.class, () -> MoeConfigJson.parse("{\"format\": \"mixtral\", "));
         assertTrue(broken.getMessage().startsWith("moe.json: invalid JSON"), broken.getMessage());
-        ModelConfigException dup = assertThrows(ModelConfigException.class,
-                () -> MoeConfigJson.parse(FULL.replace("\"overflow\": \"none\"", "\"overflow\": \"none\", "
-                        + "\"overflow\": \"drop\"")));
+        ModelConfigException dup = assertThrows(
+                ModelConfigException.class,
+                () -> MoeConfigJson.parse(
+                        FULL.replace("\"overflow\": \"none\"", "\"overflow\": \"none\", " + "\"overflow\": \"drop\"")));
         assertTrue(dup.getMessage().contains("Duplicate field 'overflow'"), dup.getMessage());
-        assertTrue(assertThrows(ModelConfigException.class, () -> MoeConfigJson.parse("[]")).getMessage()
+        assertTrue(assertThrows(ModelConfigException.class, () -> MoeConfigJson.parse("[]"))
+                .getMessage()
                 .contains("expected a JSON object"));
-        assertTrue(assertThrows(ModelConfigException.class, () -> MoeConfigJson.parse(FULL + " {}")).getMessage()
+        assertTrue(assertThrows(ModelConfigException.class, () -> MoeConfigJson.parse(FULL + " {}"))
+                .getMessage()
                 .contains("trailing content"));
     }
 
     @Test
     void readingAMissingFileNamesThePath(@TempDir Path dir) {
         // Given / When / Then
-        ModelConfigException e = assertThrows(ModelConfigException.class,
-                () -> MoeConfigJson.read(dir.resolve("moe.json")));
+        ModelConfigException e =
+                assertThrows(ModelConfigException.class, () -> MoeConfigJson.read(dir.resolve("moe.json")));
         assertTrue(e.getMessage().contains("file not found: " + dir.resolve("moe.json")), e.getMessage());
     }
 }

@@ -30,8 +30,8 @@ class ExpertFfnTest {
     private static final double TOLERANCE = 1e-5;
 
     /** Weights and the FFN under test, with the naive oracle over the same weights. */
-    private record Fixture(ModelFormat format, Activation activation, float[] w1, float[] w3, float[] w2,
-                           Nd4jExpertFfn ffn) {
+    private record Fixture(
+            ModelFormat format, Activation activation, float[] w1, float[] w3, float[] w2, Nd4jExpertFfn ffn) {
 
         static Fixture create(ModelFormat format, Activation activation, long seed) {
             SplittableRandom random = new SplittableRandom(seed);
@@ -53,8 +53,10 @@ class ExpertFfnTest {
                     double want = s * expected.value()[i];
                     double bound = TOLERANCE * Math.abs(s) * expected.errorScale()[i] + 1e-30;
                     double got = out[r * D + i];
-                    assertTrue(Math.abs(got - want) <= bound, () -> format + "/" + activation + " row " + "of "
-                            + n + ": expected " + want + " +- " + bound + ", found " + got);
+                    assertTrue(
+                            Math.abs(got - want) <= bound,
+                            () -> format + "/" + activation + " row " + "of " + n + ": expected " + want + " +- "
+                                    + bound + ", found " + got);
                 }
             }
         }
@@ -164,7 +166,8 @@ class ExpertFfnTest {
                 float[] scale = gaussian(random, n, 1.0);
                 float[] out = new float[n * D];
                 ffn.forward(rows, n, scale, out); // warm (allocations happen here)
-                exec.setProfilingConfig(ProfilerConfig.builder().checkElapsedTime(true).build());
+                exec.setProfilingConfig(
+                        ProfilerConfig.builder().checkElapsedTime(true).build());
                 OpProfiler.getInstance().reset();
                 try {
                     // When one forward of n rows runs
@@ -213,10 +216,14 @@ class ExpertFfnTest {
         // Given / When ND4J is configured
         int threads = Nd4jSupport.configure();
         // Then OpenBLAS uses the available cores and libnd4j's element-wise ops one thread (see Nd4jSupport)
-        assertEquals(Integer.getInteger(Nd4jSupport.THREADS_PROPERTY, Runtime.getRuntime().availableProcessors()),
+        assertEquals(
+                Integer.getInteger(
+                        Nd4jSupport.THREADS_PROPERTY, Runtime.getRuntime().availableProcessors()),
                 threads);
         assertEquals(threads, Nd4j.factory().blas().getMaxThreads());
-        assertEquals(Integer.getInteger(Nd4jSupport.OP_THREADS_PROPERTY, 1), Nd4j.getEnvironment().maxMasterThreads());
+        assertEquals(
+                Integer.getInteger(Nd4jSupport.OP_THREADS_PROPERTY, 1),
+                Nd4j.getEnvironment().maxMasterThreads());
     }
 
     @Test
@@ -225,16 +232,18 @@ class ExpertFfnTest {
         Fixture fx = Fixture.create(ModelFormat.SWITCH, Activation.SILU, 8);
         try (Nd4jExpertFfn ffn = fx.ffn()) {
             // When / Then
-            IllegalArgumentException n0 = assertThrows(IllegalArgumentException.class,
-                    () -> ffn.forward(new float[D], 0, null, new float[D]));
+            IllegalArgumentException n0 = assertThrows(
+                    IllegalArgumentException.class, () -> ffn.forward(new float[D], 0, null, new float[D]));
             assertTrue(n0.getMessage().startsWith("n:"), n0.getMessage());
-            IllegalArgumentException rows = assertThrows(IllegalArgumentException.class,
-                    () -> ffn.forward(new float[D], 2, null, new float[2 * D]));
+            IllegalArgumentException rows = assertThrows(
+                    IllegalArgumentException.class, () -> ffn.forward(new float[D], 2, null, new float[2 * D]));
             assertTrue(rows.getMessage().startsWith("rows:"), rows.getMessage());
-            IllegalArgumentException scale = assertThrows(IllegalArgumentException.class,
+            IllegalArgumentException scale = assertThrows(
+                    IllegalArgumentException.class,
                     () -> ffn.forward(new float[2 * D], 2, new float[1], new float[2 * D]));
             assertTrue(scale.getMessage().startsWith("scale:"), scale.getMessage());
-            IllegalArgumentException weights = assertThrows(IllegalArgumentException.class,
+            IllegalArgumentException weights = assertThrows(
+                    IllegalArgumentException.class,
                     () -> new SwitchExpertFfn(0, D, F, Activation.SILU, new float[3], new float[D * F]));
             assertTrue(weights.getMessage().contains("experts.expert_0.wi.weight"), weights.getMessage());
         }

@@ -22,6 +22,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,12 +40,23 @@ class GeneratorsTest {
         "SWITCH, SWITCH, BF16, encoder.block.1.layer.1.mlp.",
         "MIXTRAL, NOISY_TOPK, F16, ''"
     })
-    void generatedModelsLoadWithTheRealTensorNamesAndDtype(ModelFormat format, RouterType type, String dtype,
-                                                           String prefix) throws IOException {
+    void generatedModelsLoadWithTheRealTensorNamesAndDtype(
+            ModelFormat format, RouterType type, String dtype, String prefix) throws IOException {
         // Given / When a model is generated
         int topK = type == RouterType.SWITCH ? 1 : 2;
-        MoeConfig config = ModelGenerator.generate(dir, format, 8, 16, 3, new RouterConfig(type, topK, true,
-                type == RouterType.NOISY_TOPK, false), 1.25, Overflow.REROUTE, Activation.GELU, dtype, 77, prefix);
+        MoeConfig config = ModelGenerator.generate(
+                dir,
+                format,
+                8,
+                16,
+                3,
+                new RouterConfig(type, topK, true, type == RouterType.NOISY_TOPK, false),
+                1.25,
+                Overflow.REROUTE,
+                Activation.GELU,
+                dtype,
+                77,
+                prefix);
         // Then moe.json holds the config and the file has the expected names, all in the requested dtype
         assertEquals(config, MoeConfigJson.read(dir.resolve("moe.json")));
         try (SafetensorsFile st = SafetensorsFile.open(dir.resolve("model.safetensors"))) {
@@ -98,15 +110,27 @@ class GeneratorsTest {
         // Then the first two are byte-identical, the third is not
         byte[] a = Files.readAllBytes(dir.resolve("a/model.safetensors"));
         assertArrayEquals(a, Files.readAllBytes(dir.resolve("b/model.safetensors")));
-        assertTrue(!java.util.Arrays.equals(a, Files.readAllBytes(dir.resolve("c/model.safetensors"))));
+        assertTrue(!Arrays.equals(a, Files.readAllBytes(dir.resolve("c/model.safetensors"))));
     }
 
     @Test
     void rejectsAnUnknownDtype() {
         // Given / When / Then
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ModelGenerator.generate(dir,
-                ModelFormat.MIXTRAL, 4, 4, 2, new RouterConfig(RouterType.TOPK_SOFTMAX, 2, true, false, false), null,
-                Overflow.NONE, Activation.SILU, "F64", 1, ""));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> ModelGenerator.generate(
+                        dir,
+                        ModelFormat.MIXTRAL,
+                        4,
+                        4,
+                        2,
+                        new RouterConfig(RouterType.TOPK_SOFTMAX, 2, true, false, false),
+                        null,
+                        Overflow.NONE,
+                        Activation.SILU,
+                        "F64",
+                        1,
+                        ""));
         assertEquals("dtype: expected one of F32, F16, BF16, found F64", e.getMessage());
     }
 

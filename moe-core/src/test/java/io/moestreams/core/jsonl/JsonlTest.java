@@ -21,9 +21,26 @@ import org.junit.jupiter.api.io.TempDir;
 class JsonlTest {
 
     /** Floats whose text form is easy to get wrong. */
-    private static final float[] TRICKY = {0.1f, 1.0f / 3, -0.0f, 0.0f, Float.MIN_VALUE, Float.MIN_NORMAL,
-        Float.MAX_VALUE, -Float.MAX_VALUE, 1e-45f, 3.4028235e38f, 16777217f, 1.0e-5f, 123456.79f, 2.0e-3f,
-        Math.nextUp(1.0f), Math.nextDown(1.0f), 8.589973e9f, 1.00000017881393421514957253748434595763683319091796875f};
+    private static final float[] TRICKY = {
+        0.1f,
+        1.0f / 3,
+        -0.0f,
+        0.0f,
+        Float.MIN_VALUE,
+        Float.MIN_NORMAL,
+        Float.MAX_VALUE,
+        -Float.MAX_VALUE,
+        1e-45f,
+        3.4028235e38f,
+        16777217f,
+        1.0e-5f,
+        123456.79f,
+        2.0e-3f,
+        Math.nextUp(1.0f),
+        Math.nextDown(1.0f),
+        8.589973e9f,
+        1.00000017881393421514957253748434595763683319091796875f
+    };
 
     private static RequestJsonlReader reader(String text, int hidden) {
         return new RequestJsonlReader(new BufferedReader(new StringReader(text)), hidden);
@@ -69,8 +86,8 @@ class JsonlTest {
     @Test
     void readsTheDesignExampleWithIntegersAndExponents() {
         // Given a hand-written line / When parsed / Then values are the decimal text rounded once to F32
-        RequestLine line = RequestJsonlReader.parse("{\"id\": \"r1\", \"tokens\": [[1, -2.5, 1e-3], [0.1, 3E2, -0]]}",
-                1, 3);
+        RequestLine line =
+                RequestJsonlReader.parse("{\"id\": \"r1\", \"tokens\": [[1, -2.5, 1e-3], [0.1, 3E2, -0]]}", 1, 3);
         assertArrayEquals(new float[] {1f, -2.5f, 1e-3f, 0.1f, 300f, -0f}, line.tokens());
         assertEquals(2, line.seqLen());
     }
@@ -78,7 +95,8 @@ class JsonlTest {
     @Test
     void badRequestLinesNameLineNumberAndFieldAndReadingContinues() throws IOException {
         // Given a file with good and bad lines (and a blank line that still counts)
-        String text = String.join("\n",
+        String text = String.join(
+                "\n",
                 "{\"id\": \"a\", \"tokens\": [[1, 2]]}",
                 "",
                 "{\"id\": \"b\", \"tokens\": [[1, 2], [3]]}",
@@ -95,20 +113,30 @@ class JsonlTest {
         try (RequestJsonlReader r = reader(text, 2)) {
             // When read line by line / Then each error names its line, field and (when known) the id
             assertEquals("a", r.next().id());
-            assertError(r, 3, "tokens[1]", "line 3: tokens[1]: expected 2 values (the hidden size), found 1 values (id b)");
+            assertError(
+                    r, 3, "tokens[1]", "line 3: tokens[1]: expected 2 values (the hidden size), found 1 values (id b)");
             assertError(r, 4, "tokens[0][1]", "line 4: tokens[0][1]: expected a number, found a string \"x\" (id c)");
-            assertError(r, 5, "deadline", "line 5: deadline: expected only the keys id and tokens, found unknown key "
-                    + "deadline (id d)");
+            assertError(
+                    r,
+                    5,
+                    "deadline",
+                    "line 5: deadline: expected only the keys id and tokens, found unknown key " + "deadline (id d)");
             assertError(r, 6, "id", "line 6: id: expected a request id, found nothing (the key is required)");
             JsonlException truncated = assertError(r, 7, "line", null);
             assertTrue(truncated.getMessage().startsWith("line 7: line: invalid JSON"), truncated.getMessage());
             assertEquals("e", truncated.id());
             assertError(r, 8, "line", "line 8: line: expected a JSON object, found an array");
             assertError(r, 9, "id", "line 9: id: expected a string, found a number 7");
-            assertError(r, 10, "tokens[0]", "line 10: tokens[0]: expected 2 values (the hidden size), found 3 values "
-                    + "(id f)");
-            assertError(r, 11, "line", "line 11: line: expected a single JSON object, found more content after it: "
-                    + "an object (id g)");
+            assertError(
+                    r,
+                    10,
+                    "tokens[0]",
+                    "line 10: tokens[0]: expected 2 values (the hidden size), found 3 values " + "(id f)");
+            assertError(
+                    r,
+                    11,
+                    "line",
+                    "line 11: line: expected a single JSON object, found more content after it: " + "an object (id g)");
             JsonlException dup = assertError(r, 12, "line", null);
             assertTrue(dup.getMessage().contains("Duplicate field 'id'"), dup.getMessage());
             assertEquals("i", r.next().id());
@@ -119,7 +147,8 @@ class JsonlTest {
     @Test
     void raggedRowsAreAnErrorEvenWithoutAnExpectedHiddenSize() {
         // Given / When / Then
-        JsonlException e = assertThrows(JsonlException.class,
+        JsonlException e = assertThrows(
+                JsonlException.class,
                 () -> RequestJsonlReader.parse("{\"id\": \"x\", \"tokens\": [[1, 2], [3, 4, 5]]}", 4, 0));
         assertEquals("line 4: tokens[1]: expected 2 values like tokens[0], found 3 values (id x)", e.getMessage());
     }
@@ -138,10 +167,26 @@ class JsonlTest {
     void responsesRoundTripExactly(@TempDir Path dir) throws IOException {
         // Given an OK response with drops, a partial one and a rejected one
         float[] out = {TRICKY[0], TRICKY[1], TRICKY[2], 0f, 0f, 0f, TRICKY[4], TRICKY[5], TRICKY[6]};
-        ResponseLine ok = new ResponseLine("r1", ResponseStatus.OK, out, 3, 3,
-                new int[][] {{2, 0}, {}, {1}}, new float[][] {{0.6f, 0.4f}, {}, {1.0f / 3}}, new int[] {1}, null);
-        ResponseLine partial = new ResponseLine("r2", ResponseStatus.PARTIAL, new float[] {1.5f, -2f}, 1, 2,
-                new int[][] {{3}}, new float[][] {{0.25f}}, new int[0], "missing experts [3]");
+        ResponseLine ok = new ResponseLine(
+                "r1",
+                ResponseStatus.OK,
+                out,
+                3,
+                3,
+                new int[][] {{2, 0}, {}, {1}},
+                new float[][] {{0.6f, 0.4f}, {}, {1.0f / 3}},
+                new int[] {1},
+                null);
+        ResponseLine partial = new ResponseLine(
+                "r2",
+                ResponseStatus.PARTIAL,
+                new float[] {1.5f, -2f},
+                1,
+                2,
+                new int[][] {{3}},
+                new float[][] {{0.25f}},
+                new int[0],
+                "missing experts [3]");
         ResponseLine rejected = ResponseLine.rejected("r3", "tokens[0][1]: expected a finite value, found NaN");
         Path file = dir.resolve("out.jsonl");
         // When written and read back
@@ -156,8 +201,11 @@ class JsonlTest {
         List<String> lines = Files.readAllLines(file);
         assertEquals(3, lines.size());
         assertTrue(lines.get(0).startsWith("{\"id\":\"r1\",\"status\":\"OK\",\"output\":[["), lines.get(0));
-        assertTrue(lines.get(0).contains("\"experts\":[[2,0],[],[1]],\"weights\":[[0.6,0.4],[],[0.33333334]],"
-                + "\"dropped\":[1]}"), lines.get(0));
+        assertTrue(
+                lines.get(0)
+                        .contains("\"experts\":[[2,0],[],[1]],\"weights\":[[0.6,0.4],[],[0.33333334]],"
+                                + "\"dropped\":[1]}"),
+                lines.get(0));
         assertTrue(lines.get(2).contains("\"error\":\"tokens[0][1]: expected a finite value, found NaN\""));
     }
 
@@ -181,18 +229,33 @@ class JsonlTest {
     @Test
     void badResponseLinesNameLineAndField() {
         // Given / When / Then
-        assertEquals("line 2: status: expected one of OK, PARTIAL, REJECTED, TIMEOUT, found \"FINE\" (id a)",
-                assertThrows(JsonlException.class, () -> ResponseJsonlReader.parse(
-                        "{\"id\":\"a\",\"status\":\"FINE\"}", 2)).getMessage());
-        assertEquals("line 3: weights[0]: expected 2 values like experts[0], found 1 values (id a)",
-                assertThrows(JsonlException.class, () -> ResponseJsonlReader.parse(
-                        "{\"id\":\"a\",\"status\":\"OK\",\"experts\":[[1,2]],\"weights\":[[0.5]]}", 3)).getMessage());
-        assertEquals("line 4: experts[0][0]: expected an integer, found a number 1.5 (id a)",
-                assertThrows(JsonlException.class, () -> ResponseJsonlReader.parse(
-                        "{\"id\":\"a\",\"status\":\"OK\",\"experts\":[[1.5]]}", 4)).getMessage());
-        assertEquals("line 5: extra: expected only the keys id, status, output, experts, weights, dropped, error, "
-                + "found unknown key extra (id a)", assertThrows(JsonlException.class, () -> ResponseJsonlReader.parse(
-                        "{\"id\":\"a\",\"status\":\"OK\",\"extra\":1}", 5)).getMessage());
+        assertEquals(
+                "line 2: status: expected one of OK, PARTIAL, REJECTED, TIMEOUT, found \"FINE\" (id a)",
+                assertThrows(
+                                JsonlException.class,
+                                () -> ResponseJsonlReader.parse("{\"id\":\"a\",\"status\":\"FINE\"}", 2))
+                        .getMessage());
+        assertEquals(
+                "line 3: weights[0]: expected 2 values like experts[0], found 1 values (id a)",
+                assertThrows(
+                                JsonlException.class,
+                                () -> ResponseJsonlReader.parse(
+                                        "{\"id\":\"a\",\"status\":\"OK\",\"experts\":[[1,2]],\"weights\":[[0.5]]}", 3))
+                        .getMessage());
+        assertEquals(
+                "line 4: experts[0][0]: expected an integer, found a number 1.5 (id a)",
+                assertThrows(
+                                JsonlException.class,
+                                () -> ResponseJsonlReader.parse(
+                                        "{\"id\":\"a\",\"status\":\"OK\",\"experts\":[[1.5]]}", 4))
+                        .getMessage());
+        assertEquals(
+                "line 5: extra: expected only the keys id, status, output, experts, weights, dropped, error, "
+                        + "found unknown key extra (id a)",
+                assertThrows(
+                                JsonlException.class,
+                                () -> ResponseJsonlReader.parse("{\"id\":\"a\",\"status\":\"OK\",\"extra\":1}", 5))
+                        .getMessage());
     }
 
     private static JsonlException assertError(RequestJsonlReader r, long line, String field, String message) {

@@ -15,11 +15,9 @@ import io.moestreams.core.routing.Router;
 import io.moestreams.core.routing.RouterOutput;
 import io.moestreams.core.routing.Routers;
 import io.moestreams.core.routing.TestConfigs;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-
 import org.junit.jupiter.api.Test;
 
 class BalanceMetricsTest {
@@ -159,8 +157,8 @@ class BalanceMetricsTest {
     void perfectBalanceGivesAuxLossOneAndZeroCoefficientsOfVariation() {
         // Given two tokens with zero logits (p = 1/2 each), one sent to each expert
         RouterOutput out = output(new double[][] {{0, 0}, {0, 0}}, new int[][] {{0}, {1}});
-        Assignment plan = CapacityPlanner.plan(out, TestConfigs.config(RouterType.TOPK_SOFTMAX, 1, 2, 4, null,
-                Overflow.NONE));
+        Assignment plan =
+                CapacityPlanner.plan(out, TestConfigs.config(RouterType.TOPK_SOFTMAX, 1, 2, 4, null, Overflow.NONE));
         // When
         BalanceMetrics m = BalanceMetrics.of(out, plan, 2);
         // Then aux = 2·(1/2·1/2 + 1/2·1/2) = 1, CV² = 0, z-loss = (ln 2)², nothing dropped
@@ -182,8 +180,8 @@ class BalanceMetricsTest {
             choices[t] = new int[] {0};
         }
         RouterOutput out = output(logits, choices);
-        Assignment plan = CapacityPlanner.plan(out, TestConfigs.config(RouterType.TOPK_SOFTMAX, 1, 4, 4, 1.0,
-                Overflow.DROP));
+        Assignment plan =
+                CapacityPlanner.plan(out, TestConfigs.config(RouterType.TOPK_SOFTMAX, 1, 4, 4, 1.0, Overflow.DROP));
         // When
         BalanceMetrics m = BalanceMetrics.of(out, plan, 4);
         // Then: load [1,0,0,0]: mean 1/4, variance (9/16 + 3/16)/4 = 3/16, CV² = 3;
@@ -213,12 +211,12 @@ class BalanceMetricsTest {
     void rejectsMismatchedBatches() {
         // Given a 2-expert output
         RouterOutput out = output(new double[][] {{0, 1}}, new int[][] {{1}});
-        Assignment plan = CapacityPlanner.plan(out, TestConfigs.config(RouterType.TOPK_SOFTMAX, 1, 2, 4, null,
-                Overflow.NONE));
+        Assignment plan =
+                CapacityPlanner.plan(out, TestConfigs.config(RouterType.TOPK_SOFTMAX, 1, 2, 4, null, Overflow.NONE));
         // When / Then
         assertThrows(IllegalArgumentException.class, () -> BalanceMetrics.of(List.of(out), List.of(), 2));
-        IllegalArgumentException ex = assertThrows(IllegalArgumentException.class,
-                () -> BalanceMetrics.of(out, plan, 3));
+        IllegalArgumentException ex =
+                assertThrows(IllegalArgumentException.class, () -> BalanceMetrics.of(out, plan, 3));
         assertTrue(ex.getMessage().contains("numExperts"), ex.getMessage());
     }
 

@@ -22,23 +22,23 @@ class HalfFloatsTest {
         "-2.0, 0xC000",
         "0.0, 0x0000",
         "-0.0, 0x8000",
-        "65504.0, 0x7BFF",           // largest finite
-        "65519.99, 0x7BFF",          // just below the tie with infinity
-        "65520.0, 0x7C00",           // tie between 65504 (odd mantissa) and 2^16 -> rounds to even = infinity
-        "0x1.0p-14, 0x0400",         // smallest normal
-        "0x1.0p-24, 0x0001",         // smallest subnormal
-        "0x1.ff8p-15, 0x03FF",       // largest subnormal 1023 * 2^-24
-        "0x1.0p-25, 0x0000",         // tie between 0 and 2^-24 -> even (0)
-        "0x1.8p-25, 0x0001",         // 0.75 * 2^-24 -> above the tie
-        "0x1.4p-23, 0x0002",         // 2.5 * 2^-24 -> tie -> even (2)
-        "0x1.cp-23, 0x0004",         // 3.5 * 2^-24 -> tie -> even (4)
-        "0x1.002p0, 0x3C00",         // 1 + 2^-11: tie between 0x3C00 and 0x3C01 -> even
-        "0x1.006p0, 0x3C02",         // 1 + 3*2^-11: tie between 0x3C01 and 0x3C02 -> even
-        "0x1.002002p0, 0x3C01",      // 1 + 2^-11 + 2^-23: just above the tie
-        "0x1.ffep-15, 0x0400",       // rounds up from the subnormal range into the smallest normal
+        "65504.0, 0x7BFF", // largest finite
+        "65519.99, 0x7BFF", // just below the tie with infinity
+        "65520.0, 0x7C00", // tie between 65504 (odd mantissa) and 2^16 -> rounds to even = infinity
+        "0x1.0p-14, 0x0400", // smallest normal
+        "0x1.0p-24, 0x0001", // smallest subnormal
+        "0x1.ff8p-15, 0x03FF", // largest subnormal 1023 * 2^-24
+        "0x1.0p-25, 0x0000", // tie between 0 and 2^-24 -> even (0)
+        "0x1.8p-25, 0x0001", // 0.75 * 2^-24 -> above the tie
+        "0x1.4p-23, 0x0002", // 2.5 * 2^-24 -> tie -> even (2)
+        "0x1.cp-23, 0x0004", // 3.5 * 2^-24 -> tie -> even (4)
+        "0x1.002p0, 0x3C00", // 1 + 2^-11: tie between 0x3C00 and 0x3C01 -> even
+        "0x1.006p0, 0x3C02", // 1 + 3*2^-11: tie between 0x3C01 and 0x3C02 -> even
+        "0x1.002002p0, 0x3C01", // 1 + 2^-11 + 2^-23: just above the tie
+        "0x1.ffep-15, 0x0400", // rounds up from the subnormal range into the smallest normal
         "0.1, 0x2E66",
-        "0x1.0p-30, 0x0000",         // underflows to zero
-        "1.0e10, 0x7C00",            // overflow
+        "0x1.0p-30, 0x0000", // underflows to zero
+        "1.0e10, 0x7C00", // overflow
         "-1.0e10, 0xFC00"
     })
     void narrowsF32ToF16RoundingToNearestEven(String literal, String bits) {
@@ -141,15 +141,15 @@ class HalfFloatsTest {
         "1.0, 0x3F80",
         "-2.0, 0xC000",
         "0x1.02p0, 0x3F81",
-        "0x1.01p0, 0x3F80",          // 1 + 2^-8: tie between 0x3F80 and 0x3F81 -> even
-        "0x1.03p0, 0x3F82",          // 1 + 3*2^-8: tie between 0x3F81 and 0x3F82 -> even
-        "0x1.01002p0, 0x3F81",       // just above the tie
-        "0x1.fffffep127, 0x7F80",    // Float.MAX_VALUE rounds to infinity
+        "0x1.01p0, 0x3F80", // 1 + 2^-8: tie between 0x3F80 and 0x3F81 -> even
+        "0x1.03p0, 0x3F82", // 1 + 3*2^-8: tie between 0x3F81 and 0x3F82 -> even
+        "0x1.01002p0, 0x3F81", // just above the tie
+        "0x1.fffffep127, 0x7F80", // Float.MAX_VALUE rounds to infinity
         "Infinity, 0x7F80",
         "-Infinity, 0xFF80",
-        "0x0.01p-126, 0x0000",       // F32 subnormal bits 0x00008000: tie between 0 and 0x0001 -> even (0)
-        "0x0.03p-126, 0x0002",       // bits 0x00018000: tie between 0x0001 and 0x0002 -> even
-        "0x0.018p-126, 0x0001",      // bits 0x0000C000: above the tie -> 0x0001
+        "0x0.01p-126, 0x0000", // F32 subnormal bits 0x00008000: tie between 0 and 0x0001 -> even (0)
+        "0x0.03p-126, 0x0002", // bits 0x00018000: tie between 0x0001 and 0x0002 -> even
+        "0x0.018p-126, 0x0001", // bits 0x0000C000: above the tie -> 0x0001
         "0.1, 0x3DCD"
     })
     void narrowsF32ToBf16RoundingToNearestEven(String literal, String bits) {

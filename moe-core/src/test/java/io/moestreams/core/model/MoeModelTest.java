@@ -20,6 +20,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -41,13 +42,23 @@ class MoeModelTest {
     Path dir;
 
     private static MoeConfig config(ModelFormat format, RouterType type, int topK, String prefix) {
-        return new MoeConfig(format, prefix, D, F, E, new RouterConfig(type, topK, true, type == RouterType.NOISY_TOPK,
-                false), Activation.SILU, null, Overflow.NONE, 1);
+        return new MoeConfig(
+                format,
+                prefix,
+                D,
+                F,
+                E,
+                new RouterConfig(type, topK, true, type == RouterType.NOISY_TOPK, false),
+                Activation.SILU,
+                null,
+                Overflow.NONE,
+                1);
     }
 
     /** Writes moe.json and a model.safetensors of random F32 tensors; {@code edit} may drop (null) or reshape. */
-    private static void writeModel(Path modelDir, MoeConfig config, List<ModelTensors.Expected> extra,
-                                   UnaryOperator<TensorSpec> edit) throws IOException {
+    private static void writeModel(
+            Path modelDir, MoeConfig config, List<ModelTensors.Expected> extra, UnaryOperator<TensorSpec> edit)
+            throws IOException {
         MoeConfigJson.writeTo(modelDir, config);
         List<ModelTensors.Expected> all = new ArrayList<>();
         all.add(ModelTensors.gate(config));
@@ -74,9 +85,19 @@ class MoeModelTest {
     @Test
     void loadsAGeneratedMixtralModelWithEveryExpert() throws IOException {
         // Given a generated mixtral model with a tensor prefix
-        MoeConfig config = ModelGenerator.generate(dir, ModelFormat.MIXTRAL, D, F, E,
-                new RouterConfig(RouterType.TOPK_SOFTMAX, 2, true, false, false), 1.5, Overflow.DROP,
-                Activation.GELU, "F32", 9, "model.layers.0.block_sparse_moe.");
+        MoeConfig config = ModelGenerator.generate(
+                dir,
+                ModelFormat.MIXTRAL,
+                D,
+                F,
+                E,
+                new RouterConfig(RouterType.TOPK_SOFTMAX, 2, true, false, false),
+                1.5,
+                Overflow.DROP,
+                Activation.GELU,
+                "F32",
+                9,
+                "model.layers.0.block_sparse_moe.");
         // When loaded
         try (MoeModel model = MoeModel.load(dir)) {
             // Then config, router and all experts are there
@@ -96,12 +117,35 @@ class MoeModelTest {
         // Given a switch model in BF16 and a noisy top-k model (with noise.weight) in F16
         Path sw = dir.resolve("switch");
         Path noisy = dir.resolve("noisy");
-        ModelGenerator.generate(sw, ModelFormat.SWITCH, D, F, E, new RouterConfig(RouterType.SWITCH, 1, true, false,
-                false), 1.0, Overflow.REROUTE, Activation.RELU, "BF16", 2, "");
-        ModelGenerator.generate(noisy, ModelFormat.MIXTRAL, D, F, E, new RouterConfig(RouterType.NOISY_TOPK, 2, true,
-                true, false), null, Overflow.NONE, Activation.SILU, "F16", 2, "");
+        ModelGenerator.generate(
+                sw,
+                ModelFormat.SWITCH,
+                D,
+                F,
+                E,
+                new RouterConfig(RouterType.SWITCH, 1, true, false, false),
+                1.0,
+                Overflow.REROUTE,
+                Activation.RELU,
+                "BF16",
+                2,
+                "");
+        ModelGenerator.generate(
+                noisy,
+                ModelFormat.MIXTRAL,
+                D,
+                F,
+                E,
+                new RouterConfig(RouterType.NOISY_TOPK, 2, true, true, false),
+                null,
+                Overflow.NONE,
+                Activation.SILU,
+                "F16",
+                2,
+                "");
         // When loaded
-        try (MoeModel s = MoeModel.load(sw); MoeModel n = MoeModel.load(noisy)) {
+        try (MoeModel s = MoeModel.load(sw);
+                MoeModel n = MoeModel.load(noisy)) {
             // Then both load; switch names are read; noise.weight is read for noisy_topk; weights are F16-exact
             assertTrue(s.tensorsRead().contains("router.classifier.weight"));
             assertTrue(s.tensorsRead().contains("experts.expert_3.wo.weight"));
@@ -120,8 +164,17 @@ class MoeModelTest {
     void noisyTopKWithoutNoiseWeightLoadsOnlyWhenNoiseIsOff() throws IOException {
         // Given noisy_topk models whose files have no noise.weight, one with noise off and one with noise on
         MoeConfig on = config(ModelFormat.MIXTRAL, RouterType.NOISY_TOPK, 2, "");
-        MoeConfig off = new MoeConfig(on.format(), "", D, F, E, new RouterConfig(RouterType.NOISY_TOPK, 2, true, false,
-                false), Activation.SILU, null, Overflow.NONE, 1);
+        MoeConfig off = new MoeConfig(
+                on.format(),
+                "",
+                D,
+                F,
+                E,
+                new RouterConfig(RouterType.NOISY_TOPK, 2, true, false, false),
+                Activation.SILU,
+                null,
+                Overflow.NONE,
+                1);
         Path offDir = dir.resolve("off");
         Path onDir = dir.resolve("on");
         writeModel(offDir, off, List.of(), t -> t);
@@ -131,8 +184,8 @@ class MoeModelTest {
             assertNull(model.noiseWeight());
             assertEquals(E, model.router().numExperts());
         }
-        ModelConfigException e = assertThrows(ModelConfigException.class,
-                () -> MoeModel.load(onDir, ExpertSelection.none()));
+        ModelConfigException e =
+                assertThrows(ModelConfigException.class, () -> MoeModel.load(onDir, ExpertSelection.none()));
         assertEquals("noise.weight", e.field());
     }
 
@@ -159,8 +212,16 @@ class MoeModelTest {
         // And loading only experts 1 and 3 succeeds, reading only the gate and their tensors
         try (MoeModel model = MoeModel.load(dir, ExpertSelection.of(3, 1))) {
             assertArrayEquals(new int[] {1, 3}, model.loadedExperts());
-            assertEquals(List.of("gate.weight", "experts.1.w1.weight", "experts.1.w3.weight", "experts.1.w2.weight",
-                    "experts.3.w1.weight", "experts.3.w3.weight", "experts.3.w2.weight"), model.tensorsRead());
+            assertEquals(
+                    List.of(
+                            "gate.weight",
+                            "experts.1.w1.weight",
+                            "experts.1.w3.weight",
+                            "experts.1.w2.weight",
+                            "experts.3.w1.weight",
+                            "experts.3.w3.weight",
+                            "experts.3.w2.weight"),
+                    model.tensorsRead());
             IllegalArgumentException notLoaded = assertThrows(IllegalArgumentException.class, () -> model.expert(0));
             assertTrue(notLoaded.getMessage().contains("expert 0 is not loaded"), notLoaded.getMessage());
         }
@@ -175,15 +236,22 @@ class MoeModelTest {
     void subsetLoadingIgnoresAnotherExpertsMissingOrMisshapenTensors() throws IOException {
         // Given a model where expert 2 has a wrong-shaped w2 and no w3
         MoeConfig config = config(ModelFormat.MIXTRAL, RouterType.TOPK_SOFTMAX, 2, "");
-        writeModel(dir, config, List.of(), t -> t.name().equals("experts.2.w3.weight") ? null
-                : t.name().equals("experts.2.w2.weight") ? new TensorSpec(t.name(), t.dtype(), new long[] {F, D}) : t);
+        writeModel(
+                dir,
+                config,
+                List.of(),
+                t -> t.name().equals("experts.2.w3.weight")
+                        ? null
+                        : t.name().equals("experts.2.w2.weight")
+                                ? new TensorSpec(t.name(), t.dtype(), new long[] {F, D})
+                                : t);
         // When expert 1 alone is loaded / Then it works
         try (MoeModel model = MoeModel.load(dir, ExpertSelection.of(1))) {
             assertArrayEquals(new int[] {1}, model.loadedExperts());
         }
         // And loading expert 2 names the problem (shapes are validated before any data is read)
-        ModelConfigException e = assertThrows(ModelConfigException.class,
-                () -> MoeModel.load(dir, ExpertSelection.of(2)));
+        ModelConfigException e =
+                assertThrows(ModelConfigException.class, () -> MoeModel.load(dir, ExpertSelection.of(2)));
         assertEquals("experts.2.w3.weight", e.field());
         assertTrue(e.getMessage().contains("missing tensor"), e.getMessage());
         assertTrue(e.getMessage().contains("experts.2.w1.weight"), "lists nearby tensors: " + e.getMessage());
@@ -193,8 +261,13 @@ class MoeModelTest {
     void shapeMismatchNamesExpectedAndFound() throws IOException {
         // Given a switch model whose expert_1.wo is [f, d] instead of [d, f]
         MoeConfig config = config(ModelFormat.SWITCH, RouterType.SWITCH, 1, "enc.");
-        writeModel(dir, config, List.of(), t -> t.name().equals("enc.experts.expert_1.wo.weight")
-                ? new TensorSpec(t.name(), t.dtype(), new long[] {F, D}) : t);
+        writeModel(
+                dir,
+                config,
+                List.of(),
+                t -> t.name().equals("enc.experts.expert_1.wo.weight")
+                        ? new TensorSpec(t.name(), t.dtype(), new long[] {F, D})
+                        : t);
         // When loaded / Then
         ModelConfigException e = assertThrows(ModelConfigException.class, () -> MoeModel.load(dir));
         assertEquals("enc.experts.expert_1.wo.weight: expected shape [8, 12], found shape [12, 8]", e.getMessage());
@@ -206,8 +279,8 @@ class MoeModelTest {
         MoeConfig config = config(ModelFormat.MIXTRAL, RouterType.TOPK_SOFTMAX, 2, "layer.");
         writeModel(dir, config, List.of(), t -> t.name().equals("layer.gate.weight") ? null : t);
         // When loaded even router-only / Then the gate is named and the prefix's tensors listed
-        ModelConfigException e = assertThrows(ModelConfigException.class,
-                () -> MoeModel.load(dir, ExpertSelection.none()));
+        ModelConfigException e =
+                assertThrows(ModelConfigException.class, () -> MoeModel.load(dir, ExpertSelection.none()));
         assertEquals("layer.gate.weight", e.field());
         assertTrue(e.getMessage().contains("tensors under 'layer.'"), e.getMessage());
     }
@@ -216,8 +289,11 @@ class MoeModelTest {
     void noiseWeightOfTheWrongShapeIsAnError() throws IOException {
         // Given a noisy model whose noise.weight is [E, d+1]
         MoeConfig config = config(ModelFormat.MIXTRAL, RouterType.NOISY_TOPK, 2, "");
-        writeModel(dir, config, List.of(ModelTensors.noise(config)), t -> t.name().equals("noise.weight")
-                ? new TensorSpec(t.name(), t.dtype(), new long[] {E, D + 1}) : t);
+        writeModel(
+                dir,
+                config,
+                List.of(ModelTensors.noise(config)),
+                t -> t.name().equals("noise.weight") ? new TensorSpec(t.name(), t.dtype(), new long[] {E, D + 1}) : t);
         // When loaded / Then
         ModelConfigException e = assertThrows(ModelConfigException.class, () -> MoeModel.load(dir));
         assertEquals("noise.weight: expected shape [4, 8], found shape [4, 9]", e.getMessage());
@@ -265,7 +341,8 @@ class MoeModelTest {
             ch.truncate(ch.size() - 10);
         }
         // When loaded / Then the last tensor is named and the file called truncated
-        ModelConfigException e = assertThrows(ModelConfigException.class, () -> MoeModel.load(dir, ExpertSelection.of(0)));
+        ModelConfigException e =
+                assertThrows(ModelConfigException.class, () -> MoeModel.load(dir, ExpertSelection.of(0)));
         assertEquals("experts.3.w2.weight", e.field());
         assertTrue(e.getMessage().contains("truncated"), e.getMessage());
     }
@@ -276,8 +353,9 @@ class MoeModelTest {
         ModelGenerator.generateMixtral(dir, D, F, E, 1);
         Path weights = dir.resolve(MoeModel.WEIGHTS_FILE);
         byte[] bytes = Files.readAllBytes(weights);
-        int headerLen = (int) ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
-        String header = new String(bytes, 8, headerLen, java.nio.charset.StandardCharsets.US_ASCII);
+        int headerLen =
+                (int) ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
+        String header = new String(bytes, 8, headerLen, StandardCharsets.US_ASCII);
         int at = header.indexOf("\"F32\"", header.indexOf("gate.weight"));
         bytes[8 + at + 1] = 'X';
         Files.write(weights, bytes);
@@ -292,8 +370,8 @@ class MoeModelTest {
         // Given a 4-expert model
         ModelGenerator.generateMixtral(dir, D, F, E, 1);
         // When expert 4 is selected or asked for / Then id and E are named
-        IllegalArgumentException select = assertThrows(IllegalArgumentException.class,
-                () -> MoeModel.load(dir, ExpertSelection.of(1, 4)));
+        IllegalArgumentException select =
+                assertThrows(IllegalArgumentException.class, () -> MoeModel.load(dir, ExpertSelection.of(1, 4)));
         assertEquals("expert id 4 is out of range: the model has num_experts = 4 (ids 0..3)", select.getMessage());
         try (MoeModel model = MoeModel.load(dir, ExpertSelection.of(0))) {
             IllegalArgumentException ask = assertThrows(IllegalArgumentException.class, () -> model.expert(-1));
@@ -310,8 +388,7 @@ class MoeModelTest {
         assertEquals(List.of(0, 1, 2, 3, 6), ExpertSelection.parse("0-3,6").ids());
         assertArrayEquals(new int[] {0, 1, 2}, ExpertSelection.all().resolve(3));
         assertEquals(0, ExpertSelection.none().resolve(3).length);
-        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
-                () -> ExpertSelection.parse("1,x"));
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> ExpertSelection.parse("1,x"));
         assertTrue(bad.getMessage().contains("'x'"), bad.getMessage());
         assertThrows(IllegalArgumentException.class, () -> ExpertSelection.of(-1));
     }

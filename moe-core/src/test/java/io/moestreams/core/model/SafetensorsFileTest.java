@@ -54,10 +54,12 @@ class SafetensorsFileTest {
         float[] values = {1.0f, -2.0f, 0x1.0p-24f, 0x1.002p0f, 65520.0f, Float.POSITIVE_INFINITY, Float.NaN, 0.1f};
         Path file = dir.resolve("t.safetensors");
         // When written in all three dtypes
-        SafetensorsWriter.write(file, List.of(
-                SafetensorsWriter.Tensor.of("a.f32", SafetensorsDtype.F32, values, 2, 4),
-                SafetensorsWriter.Tensor.of("b.f16", SafetensorsDtype.F16, values, 8),
-                SafetensorsWriter.Tensor.of("c.bf16", SafetensorsDtype.BF16, values, 4, 2)),
+        SafetensorsWriter.write(
+                file,
+                List.of(
+                        SafetensorsWriter.Tensor.of("a.f32", SafetensorsDtype.F32, values, 2, 4),
+                        SafetensorsWriter.Tensor.of("b.f16", SafetensorsDtype.F16, values, 8),
+                        SafetensorsWriter.Tensor.of("c.bf16", SafetensorsDtype.BF16, values, 4, 2)),
                 Map.of("format", "pt"));
         // Then the stored bytes are the hand-computed patterns
         ByteBuffer data = dataSection(file);
@@ -78,13 +80,14 @@ class SafetensorsFileTest {
             assertEquals(Map.of("format", "pt"), st.metadata());
             assertArrayEquals(values, st.readF32("a.f32", 2, 4));
             float[] h = st.readF32("b.f16");
-            assertArrayEquals(new float[] {1f, -2f, 0x1.0p-24f, 1f, Float.POSITIVE_INFINITY, Float.POSITIVE_INFINITY},
+            assertArrayEquals(
+                    new float[] {1f, -2f, 0x1.0p-24f, 1f, Float.POSITIVE_INFINITY, Float.POSITIVE_INFINITY},
                     Arrays.copyOf(h, 6));
             assertTrue(Float.isNaN(h[6]));
             assertEquals(0.0999755859375f, h[7]);
             float[] b = st.readF32("c.bf16", 4, 2);
-            assertArrayEquals(new float[] {1f, -2f, 0x1.0p-24f, 1f, 65536f, Float.POSITIVE_INFINITY},
-                    Arrays.copyOf(b, 6));
+            assertArrayEquals(
+                    new float[] {1f, -2f, 0x1.0p-24f, 1f, 65536f, Float.POSITIVE_INFINITY}, Arrays.copyOf(b, 6));
             assertTrue(Float.isNaN(b[6]));
             assertEquals(0.10009765625f, b[7]);
             TensorInfo info = st.info("c.bf16");
@@ -99,9 +102,12 @@ class SafetensorsFileTest {
     void headerIsPaddedToEightBytesAndOffsetsAreContiguous() throws IOException {
         // Given a file written by the writer
         Path file = dir.resolve("p.safetensors");
-        SafetensorsWriter.write(file, List.of(
-                SafetensorsWriter.Tensor.of("x", SafetensorsDtype.F16, new float[3], 3),
-                SafetensorsWriter.Tensor.of("y", SafetensorsDtype.F32, new float[2], 1, 2)), Map.of());
+        SafetensorsWriter.write(
+                file,
+                List.of(
+                        SafetensorsWriter.Tensor.of("x", SafetensorsDtype.F16, new float[3], 3),
+                        SafetensorsWriter.Tensor.of("y", SafetensorsDtype.F32, new float[2], 1, 2)),
+                Map.of());
         // When the raw layout is inspected
         byte[] bytes = Files.readAllBytes(file);
         long headerLen = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
@@ -122,10 +128,13 @@ class SafetensorsFileTest {
             values[i] = (float) random.nextGaussian();
         }
         Path file = dir.resolve("c.safetensors");
-        SafetensorsWriter.write(file, List.of(
-                SafetensorsWriter.Tensor.of("f32", SafetensorsDtype.F32, values, 10, 100),
-                SafetensorsWriter.Tensor.of("f16", SafetensorsDtype.F16, values, 1000),
-                SafetensorsWriter.Tensor.of("bf16", SafetensorsDtype.BF16, values, 1000)), null);
+        SafetensorsWriter.write(
+                file,
+                List.of(
+                        SafetensorsWriter.Tensor.of("f32", SafetensorsDtype.F32, values, 10, 100),
+                        SafetensorsWriter.Tensor.of("f16", SafetensorsDtype.F16, values, 1000),
+                        SafetensorsWriter.Tensor.of("bf16", SafetensorsDtype.BF16, values, 1000)),
+                null);
         try (SafetensorsFile st = SafetensorsFile.open(file)) {
             for (String name : List.of("f32", "f16", "bf16")) {
                 // When read with 1 KiB mappings (several chunks, uneven last chunk) and in one mapping
@@ -145,14 +154,17 @@ class SafetensorsFileTest {
     void missingTensorIsNamedWithTheTensorsNearby() throws IOException {
         // Given a file with experts 0 and 1
         Path file = dir.resolve("m.safetensors");
-        SafetensorsWriter.write(file, List.of(
-                SafetensorsWriter.Tensor.of("layer.experts.0.w1.weight", SafetensorsDtype.F32, new float[2], 2),
-                SafetensorsWriter.Tensor.of("layer.experts.1.w1.weight", SafetensorsDtype.F32, new float[2], 2),
-                SafetensorsWriter.Tensor.of("other.bias", SafetensorsDtype.F32, new float[2], 2)), null);
+        SafetensorsWriter.write(
+                file,
+                List.of(
+                        SafetensorsWriter.Tensor.of("layer.experts.0.w1.weight", SafetensorsDtype.F32, new float[2], 2),
+                        SafetensorsWriter.Tensor.of("layer.experts.1.w1.weight", SafetensorsDtype.F32, new float[2], 2),
+                        SafetensorsWriter.Tensor.of("other.bias", SafetensorsDtype.F32, new float[2], 2)),
+                null);
         try (SafetensorsFile st = SafetensorsFile.open(file)) {
             // When a missing tensor is requested
-            ModelConfigException e = assertThrows(ModelConfigException.class,
-                    () -> st.readF32("layer.experts.2.w1.weight"));
+            ModelConfigException e =
+                    assertThrows(ModelConfigException.class, () -> st.readF32("layer.experts.2.w1.weight"));
             // Then the message names it and lists what the prefix has
             assertEquals("layer.experts.2.w1.weight", e.field());
             assertTrue(e.getMessage().contains("missing tensor"), e.getMessage());
@@ -165,8 +177,10 @@ class SafetensorsFileTest {
     @Test
     void shapeMismatchNamesExpectedAndFoundShapes() throws IOException {
         // Given a [2,3] tensor
-        Path file = rawFile(dir.resolve("s.safetensors"),
-                "{\"w\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]}}", new byte[24]);
+        Path file = rawFile(
+                dir.resolve("s.safetensors"),
+                "{\"w\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]}}",
+                new byte[24]);
         try (SafetensorsFile st = SafetensorsFile.open(file)) {
             // When read as [3,2]
             ModelConfigException e = assertThrows(ModelConfigException.class, () -> st.readF32("w", 3, 2));
@@ -178,8 +192,10 @@ class SafetensorsFileTest {
     @Test
     void unknownDtypeIsAnErrorNamingTensorAndDtype() throws IOException {
         // Given a header with a dtype that safetensors does not define
-        Path file = rawFile(dir.resolve("d.safetensors"),
-                "{\"w\":{\"dtype\":\"Q4\",\"shape\":[2],\"data_offsets\":[0,2]}}", new byte[2]);
+        Path file = rawFile(
+                dir.resolve("d.safetensors"),
+                "{\"w\":{\"dtype\":\"Q4\",\"shape\":[2],\"data_offsets\":[0,2]}}",
+                new byte[2]);
         // When opened / Then
         ModelConfigException e = assertThrows(ModelConfigException.class, () -> SafetensorsFile.open(file));
         assertEquals("w", e.field());
@@ -189,7 +205,8 @@ class SafetensorsFileTest {
     @Test
     void nonFloatDtypeCannotBeReadAsF32() throws IOException {
         // Given a valid I64 tensor next to an F32 one
-        Path file = rawFile(dir.resolve("i.safetensors"),
+        Path file = rawFile(
+                dir.resolve("i.safetensors"),
                 "{\"ids\":{\"dtype\":\"I64\",\"shape\":[2],\"data_offsets\":[0,16]},"
                         + "\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[16,20]}}",
                 concat(new byte[16], f32Bytes(3.5f)));
@@ -205,9 +222,12 @@ class SafetensorsFileTest {
     void truncatedFileIsAnErrorNamingTheTensor() throws IOException {
         // Given a valid file with its last 4 bytes cut off
         Path file = dir.resolve("t.safetensors");
-        SafetensorsWriter.write(file, List.of(
-                SafetensorsWriter.Tensor.of("a", SafetensorsDtype.F32, new float[4], 4),
-                SafetensorsWriter.Tensor.of("b", SafetensorsDtype.F32, new float[4], 4)), null);
+        SafetensorsWriter.write(
+                file,
+                List.of(
+                        SafetensorsWriter.Tensor.of("a", SafetensorsDtype.F32, new float[4], 4),
+                        SafetensorsWriter.Tensor.of("b", SafetensorsDtype.F32, new float[4], 4)),
+                null);
         byte[] bytes = Files.readAllBytes(file);
         Files.write(file, Arrays.copyOf(bytes, bytes.length - 4));
         // When opened / Then the tensor past the end is named and the file called truncated
@@ -220,8 +240,8 @@ class SafetensorsFileTest {
     void truncatedHeaderAndTinyFilesAreErrors() throws IOException {
         // Given a file cut inside its header, and a file shorter than the length prefix
         Path file = dir.resolve("h.safetensors");
-        SafetensorsWriter.write(file, List.of(SafetensorsWriter.Tensor.of("a", SafetensorsDtype.F32, new float[1], 1)),
-                null);
+        SafetensorsWriter.write(
+                file, List.of(SafetensorsWriter.Tensor.of("a", SafetensorsDtype.F32, new float[1], 1)), null);
         Files.write(file, Arrays.copyOf(Files.readAllBytes(file), 20));
         Path tiny = dir.resolve("tiny.safetensors");
         Files.write(tiny, new byte[] {1, 2, 3});
@@ -238,18 +258,30 @@ class SafetensorsFileTest {
         // Given headers that are not JSON, not an object, of absurd length, or inconsistent with the data
         Path notJson = rawFile(dir.resolve("a.safetensors"), "{\"w\": [", new byte[0]);
         Path notObject = rawFile(dir.resolve("b.safetensors"), "[1, 2]  ", new byte[0]);
-        Path wrongSize = rawFile(dir.resolve("c.safetensors"),
-                "{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,12]}}", new byte[12]);
-        Path backwards = rawFile(dir.resolve("d.safetensors"),
-                "{\"w\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,4]}}", new byte[12]);
-        Path badShape = rawFile(dir.resolve("e.safetensors"),
-                "{\"w\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", new byte[4]);
+        Path wrongSize = rawFile(
+                dir.resolve("c.safetensors"),
+                "{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,12]}}",
+                new byte[12]);
+        Path backwards = rawFile(
+                dir.resolve("d.safetensors"),
+                "{\"w\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,4]}}",
+                new byte[12]);
+        Path badShape = rawFile(
+                dir.resolve("e.safetensors"),
+                "{\"w\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}",
+                new byte[4]);
         Path hugeLength = dir.resolve("f.safetensors");
-        Files.write(hugeLength, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(-5L).array());
+        Files.write(
+                hugeLength,
+                ByteBuffer.allocate(16)
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .putLong(-5L)
+                        .array());
         // When opened / Then each is a ModelConfigException with the reason
         assertTrue(message(notJson).contains("not valid JSON"), message(notJson));
         assertTrue(message(notObject).contains("a JSON object as header"), message(notObject));
-        assertEquals("w: expected 16 bytes (shape [2, 2] x F32 4 bytes), found 12 bytes in data_offsets [0,12]",
+        assertEquals(
+                "w: expected 16 bytes (shape [2, 2] x F32 4 bytes), found 12 bytes in data_offsets [0,12]",
                 message(wrongSize));
         assertTrue(message(backwards).contains("0 <= begin <= end"), message(backwards));
         assertTrue(message(badShape).contains("non-negative integer dimensions"), message(badShape));
@@ -259,8 +291,8 @@ class SafetensorsFileTest {
     @Test
     void missingFileIsNamed() {
         // Given / When / Then
-        ModelConfigException e = assertThrows(ModelConfigException.class,
-                () -> SafetensorsFile.open(dir.resolve("nope.safetensors")));
+        ModelConfigException e =
+                assertThrows(ModelConfigException.class, () -> SafetensorsFile.open(dir.resolve("nope.safetensors")));
         assertTrue(e.getMessage().contains("file not found"), e.getMessage());
     }
 
@@ -268,9 +300,12 @@ class SafetensorsFileTest {
     void writerRefusesOutOfOrderOrIncompleteTensors() throws IOException {
         // Given a writer declaring two tensors
         Path file = dir.resolve("w.safetensors");
-        SafetensorsWriter w = SafetensorsWriter.create(file, List.of(
-                new TensorSpec("a", SafetensorsDtype.F32, new long[] {2}),
-                new TensorSpec("b", SafetensorsDtype.F32, new long[] {2})), null);
+        SafetensorsWriter w = SafetensorsWriter.create(
+                file,
+                List.of(
+                        new TensorSpec("a", SafetensorsDtype.F32, new long[] {2}),
+                        new TensorSpec("b", SafetensorsDtype.F32, new long[] {2})),
+                null);
         // When written out of order or with the wrong length / Then refused
         assertThrows(IllegalArgumentException.class, () -> w.write("b", new float[2]));
         assertThrows(IllegalArgumentException.class, () -> w.write("a", new float[3]));
@@ -285,10 +320,13 @@ class SafetensorsFileTest {
     void tracksWhichTensorsWereRead() throws IOException {
         // Given a file with three tensors
         Path file = dir.resolve("r.safetensors");
-        SafetensorsWriter.write(file, List.of(
-                SafetensorsWriter.Tensor.of("a", SafetensorsDtype.F32, new float[1], 1),
-                SafetensorsWriter.Tensor.of("b", SafetensorsDtype.F32, new float[1], 1),
-                SafetensorsWriter.Tensor.of("c", SafetensorsDtype.F32, new float[1], 1)), null);
+        SafetensorsWriter.write(
+                file,
+                List.of(
+                        SafetensorsWriter.Tensor.of("a", SafetensorsDtype.F32, new float[1], 1),
+                        SafetensorsWriter.Tensor.of("b", SafetensorsDtype.F32, new float[1], 1),
+                        SafetensorsWriter.Tensor.of("c", SafetensorsDtype.F32, new float[1], 1)),
+                null);
         try (SafetensorsFile st = SafetensorsFile.open(file)) {
             // When only c and a are read (info of b consulted)
             st.readF32("c");
@@ -300,7 +338,8 @@ class SafetensorsFileTest {
     }
 
     private static String message(Path file) {
-        return assertThrows(ModelConfigException.class, () -> SafetensorsFile.open(file)).getMessage();
+        return assertThrows(ModelConfigException.class, () -> SafetensorsFile.open(file))
+                .getMessage();
     }
 
     private static byte[] concat(byte[] a, byte[] b) {

@@ -60,17 +60,18 @@ class ReferenceMoeLayerTest {
         }
 
         double[] expert(int e, double[] x) {
-            return Naive.expert(config.format(), config.activation(), D, F, w1[e], w3[e], w2[e], x).value();
+            return Naive.expert(config.format(), config.activation(), D, F, w1[e], w3[e], w2[e], x)
+                    .value();
         }
 
         double[] expertErrorScale(int e, double[] x) {
-            return Naive.expert(config.format(), config.activation(), D, F, w1[e], w3[e], w2[e], x).errorScale();
+            return Naive.expert(config.format(), config.activation(), D, F, w1[e], w3[e], w2[e], x)
+                    .errorScale();
         }
     }
 
     /** The naive layer's routing of one sequence: experts and weights per token after capacity. */
-    private record NaiveRouting(List<List<Integer>> experts, List<List<Double>> weights, List<Integer> dropped) {
-    }
+    private record NaiveRouting(List<List<Integer>> experts, List<List<Double>> weights, List<Integer> dropped) {}
 
     /** Naive topk_softmax / switch routing in double, then GShard capacity with drop or reroute. */
     private static NaiveRouting naiveRoute(Weights w, float[] tokens, int s) {
@@ -100,7 +101,8 @@ class ReferenceMoeLayerTest {
             }
             List<Double> g = new ArrayList<>();
             for (int e : chosen) {
-                boolean renormalise = c.router().type() == RouterType.TOPK_SOFTMAX && c.router().normalize();
+                boolean renormalise = c.router().type() == RouterType.TOPK_SOFTMAX
+                        && c.router().normalize();
                 g.add(renormalise ? p[t][e] / sum : p[t][e]);
             }
             choices.add(chosen);
@@ -157,8 +159,8 @@ class ReferenceMoeLayerTest {
     }
 
     /** Checks output[t] = Σ_j weight_j · expert_j(x_t) in double, within 1e-5 of the error scale. */
-    private static void assertOutputMatchesNaiveCombine(Weights w, float[] tokens, int s, float[] output,
-                                                        List<List<Integer>> experts, List<List<Double>> weights) {
+    private static void assertOutputMatchesNaiveCombine(
+            Weights w, float[] tokens, int s, float[] output, List<List<Integer>> experts, List<List<Double>> weights) {
         for (int t = 0; t < s; t++) {
             double[] x = Naive.row(tokens, t, D);
             double[] want = new double[D];
@@ -177,8 +179,10 @@ class ReferenceMoeLayerTest {
                 double bound = 1e-5 * scale[i];
                 int tt = t;
                 int ii = i;
-                assertTrue(Math.abs(output[t * D + i] - want[i]) <= bound, () -> "output[" + tt + "][" + ii
-                        + "]: expected " + want[ii] + " +- " + bound + ", found " + output[tt * D + ii]);
+                assertTrue(
+                        Math.abs(output[t * D + i] - want[i]) <= bound,
+                        () -> "output[" + tt + "][" + ii + "]: expected " + want[ii] + " +- " + bound + ", found "
+                                + output[tt * D + ii]);
             }
         }
     }
@@ -203,11 +207,29 @@ class ReferenceMoeLayerTest {
         "SWITCH, SWITCH, 1, 1.0, REROUTE, SILU, true",
         "MIXTRAL, SWITCH, 1, 0.5, REROUTE, SILU, true"
     })
-    void matchesAFullyNaiveMoeLayer(ModelFormat format, RouterType type, int topK, Double capacityFactor,
-                                    Overflow overflow, Activation act, boolean normalize) throws IOException {
+    void matchesAFullyNaiveMoeLayer(
+            ModelFormat format,
+            RouterType type,
+            int topK,
+            Double capacityFactor,
+            Overflow overflow,
+            Activation act,
+            boolean normalize)
+            throws IOException {
         // Given a random model
-        ModelGenerator.generate(dir, format, D, F, E, new RouterConfig(type, topK, normalize, false, false),
-                capacityFactor, overflow, act, "F32", 17, "");
+        ModelGenerator.generate(
+                dir,
+                format,
+                D,
+                F,
+                E,
+                new RouterConfig(type, topK, normalize, false, false),
+                capacityFactor,
+                overflow,
+                act,
+                "F32",
+                17,
+                "");
         try (MoeModel model = MoeModel.load(dir)) {
             Weights w = Weights.read(dir, model.config());
             ReferenceMoeLayer layer = new ReferenceMoeLayer(model);
@@ -220,7 +242,10 @@ class ReferenceMoeLayerTest {
                 NaiveRouting naive = naiveRoute(w, x, s);
                 Assignment a = out.assignment();
                 for (int t = 0; t < s; t++) {
-                    assertEquals(naive.experts().get(t), Arrays.stream(a.experts()[t]).boxed().toList(), "token " + t);
+                    assertEquals(
+                            naive.experts().get(t),
+                            Arrays.stream(a.experts()[t]).boxed().toList(),
+                            "token " + t);
                     for (int j = 0; j < a.weights()[t].length; j++) {
                         assertEquals(naive.weights().get(t).get(j), a.weights()[t][j], 1e-6, "weight of token " + t);
                     }
@@ -247,13 +272,23 @@ class ReferenceMoeLayerTest {
         "EXPERT_CHOICE, 2, true, false, 1.0",
         "EXPERT_CHOICE, 1, true, false, "
     })
-    void everyRouterTypeCombinesItsAssignmentExactlyAsDocumented(RouterType type, int topK, boolean normalize,
-                                                                 boolean randomRouting, Double capacityFactor)
+    void everyRouterTypeCombinesItsAssignmentExactlyAsDocumented(
+            RouterType type, int topK, boolean normalize, boolean randomRouting, Double capacityFactor)
             throws IOException {
         // Given a model with this router (noise on for noisy top-k, random routing for gshard)
-        ModelGenerator.generate(dir, ModelFormat.MIXTRAL, D, F, E, new RouterConfig(type, topK, normalize,
-                type == RouterType.NOISY_TOPK, randomRouting), capacityFactor,
-                capacityFactor == null ? Overflow.NONE : Overflow.DROP, Activation.SILU, "F32", 5, "");
+        ModelGenerator.generate(
+                dir,
+                ModelFormat.MIXTRAL,
+                D,
+                F,
+                E,
+                new RouterConfig(type, topK, normalize, type == RouterType.NOISY_TOPK, randomRouting),
+                capacityFactor,
+                capacityFactor == null ? Overflow.NONE : Overflow.DROP,
+                Activation.SILU,
+                "F32",
+                5,
+                "");
         try (MoeModel model = MoeModel.load(dir)) {
             Weights w = Weights.read(dir, model.config());
             ReferenceMoeLayer layer = new ReferenceMoeLayer(model);
@@ -281,8 +316,19 @@ class ReferenceMoeLayerTest {
     @Test
     void sumsContributionsInRankOrderStartingFromZero() throws IOException {
         // Given a top-3 model and a sequence
-        ModelGenerator.generate(dir, ModelFormat.MIXTRAL, D, F, E, new RouterConfig(RouterType.TOPK_SOFTMAX, 3, true,
-                false, false), null, Overflow.NONE, Activation.SILU, "F32", 8, "");
+        ModelGenerator.generate(
+                dir,
+                ModelFormat.MIXTRAL,
+                D,
+                F,
+                E,
+                new RouterConfig(RouterType.TOPK_SOFTMAX, 3, true, false, false),
+                null,
+                Overflow.NONE,
+                Activation.SILU,
+                "F32",
+                8,
+                "");
         try (MoeModel model = MoeModel.load(dir)) {
             ReferenceMoeLayer layer = new ReferenceMoeLayer(model);
             int s = 11;
@@ -327,7 +373,9 @@ class ReferenceMoeLayerTest {
                     for (float[] c : contribution[t]) {
                         sum += c[i];
                     }
-                    assertEquals(Float.floatToIntBits(sum), Float.floatToIntBits(out.output()[t * D + i]),
+                    assertEquals(
+                            Float.floatToIntBits(sum),
+                            Float.floatToIntBits(out.output()[t * D + i]),
                             "output[" + t + "][" + i + "]");
                 }
             }
@@ -342,12 +390,13 @@ class ReferenceMoeLayerTest {
             ReferenceMoeLayer layer = new ReferenceMoeLayer(model);
             float[] x = tokens(1, 3);
             // When / Then: hidden size mismatch, empty sequence, NaN and Inf with their positions
-            IllegalArgumentException hidden = assertThrows(IllegalArgumentException.class,
-                    () -> layer.forward("r", new float[3 * (D + 1)], 3));
-            assertEquals("tokens: expected hidden size 16 (hidden_size of the model), found 17 values per token",
+            IllegalArgumentException hidden =
+                    assertThrows(IllegalArgumentException.class, () -> layer.forward("r", new float[3 * (D + 1)], 3));
+            assertEquals(
+                    "tokens: expected hidden size 16 (hidden_size of the model), found 17 values per token",
                     hidden.getMessage());
-            IllegalArgumentException empty = assertThrows(IllegalArgumentException.class,
-                    () -> layer.forward("r", new float[0], 0));
+            IllegalArgumentException empty =
+                    assertThrows(IllegalArgumentException.class, () -> layer.forward("r", new float[0], 0));
             assertTrue(empty.getMessage().contains("non-empty sequence"), empty.getMessage());
             x[2 * D + 5] = Float.NaN;
             IllegalArgumentException nan = assertThrows(IllegalArgumentException.class, () -> layer.forward("r", x, 3));
@@ -356,8 +405,8 @@ class ReferenceMoeLayerTest {
             x[7] = Float.NEGATIVE_INFINITY;
             IllegalArgumentException inf = assertThrows(IllegalArgumentException.class, () -> layer.forward("r", x, 3));
             assertEquals("tokens[0][7]: expected a finite value, found -Infinity", inf.getMessage());
-            IllegalArgumentException count = assertThrows(IllegalArgumentException.class,
-                    () -> layer.forward("r", new float[D * 2 + 1], 2));
+            IllegalArgumentException count =
+                    assertThrows(IllegalArgumentException.class, () -> layer.forward("r", new float[D * 2 + 1], 2));
             assertTrue(count.getMessage().startsWith("tokens: expected 2 x 16 = 32 values"), count.getMessage());
         }
     }
@@ -368,8 +417,8 @@ class ReferenceMoeLayerTest {
         ModelGenerator.generateMixtral(dir, D, F, E, 3);
         try (MoeModel model = MoeModel.load(dir, ExpertSelection.of(0, 1))) {
             // When / Then
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> new ReferenceMoeLayer(model));
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> new ReferenceMoeLayer(model));
             assertTrue(e.getMessage().contains("needs all 4 experts"), e.getMessage());
         }
     }

@@ -9,12 +9,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.moestreams.core.config.MoeConfig;
 import io.moestreams.core.config.Overflow;
 import io.moestreams.core.config.RouterType;
-
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
-
 import org.junit.jupiter.api.Test;
 
 class CapacityPlannerTest {
@@ -169,10 +167,10 @@ class CapacityPlannerTest {
     void rerouteBreaksProbabilityTiesToTheLowerExpertIndex() {
         // Given S = 2, E = 3, k = 1, capacity_factor 1: C = ceil(1·1·2/3) = 1; both tokens want e0;
         // for t1, e1 and e2 tie at p = 0.25
-        RouterOutput out = output(
-                new double[][] {{0.5, 0.25, 0.25}, {0.5, 0.25, 0.25}},
-                new int[][] {{0}, {0}},
-                new double[][] {{0.5}, {0.5}});
+        RouterOutput out =
+                output(new double[][] {{0.5, 0.25, 0.25}, {0.5, 0.25, 0.25}}, new int[][] {{0}, {0}}, new double[][] {
+                    {0.5}, {0.5}
+                });
         // When planned with reroute
         Assignment a = CapacityPlanner.plan(out, config(1, 3, 1.0, Overflow.REROUTE));
         // Then t1 goes to e1
@@ -209,7 +207,9 @@ class CapacityPlannerTest {
             for (int k = 1; k <= 3; k++) {
                 for (int s = 1; s <= 64; s++) {
                     for (int e = 1; e <= 16; e++) {
-                        assertEquals(NaiveRouting.capacity(cf, k, s, e), CapacityPlanner.capacity(cf, k, s, e),
+                        assertEquals(
+                                NaiveRouting.capacity(cf, k, s, e),
+                                CapacityPlanner.capacity(cf, k, s, e),
                                 "cf=" + cf + " k=" + k + " S=" + s + " E=" + e);
                     }
                 }
@@ -221,8 +221,11 @@ class CapacityPlannerTest {
     void withoutCapacityLimitOrWithOverflowNoneChoicesPassThrough() {
         // Given an output where every token wants expert 0
         RouterOutput out = threeExpertsFourTokens();
-        for (MoeConfig config : List.of(config(1, 3, null, Overflow.DROP), config(1, 3, 0.0, Overflow.REROUTE),
-                config(1, 3, -1.0, Overflow.DROP), config(1, 3, 0.75, Overflow.NONE))) {
+        for (MoeConfig config : List.of(
+                config(1, 3, null, Overflow.DROP),
+                config(1, 3, 0.0, Overflow.REROUTE),
+                config(1, 3, -1.0, Overflow.DROP),
+                config(1, 3, 0.75, Overflow.NONE))) {
             // When planned
             Assignment a = CapacityPlanner.plan(out, config);
             // Then nothing is dropped or moved, and the capacity is unlimited
@@ -257,8 +260,8 @@ class CapacityPlannerTest {
         // Given a 3-expert output and a 4-expert config
         RouterOutput out = threeExpertsFourTokens();
         // When / Then
-        IllegalArgumentException ex = assertThrows(IllegalArgumentException.class,
-                () -> CapacityPlanner.plan(out, config(1, 4, 1.0, Overflow.DROP)));
+        IllegalArgumentException ex = assertThrows(
+                IllegalArgumentException.class, () -> CapacityPlanner.plan(out, config(1, 4, 1.0, Overflow.DROP)));
         assertTrue(ex.getMessage().contains("num_experts"), ex.getMessage());
     }
 
@@ -277,19 +280,32 @@ class CapacityPlannerTest {
                     for (MoeConfig base : routerConfigs(e, d)) {
                         for (Double cf : new Double[] {null, 0.5, 1.0, 1.1, 1.25, 2.0}) {
                             for (Overflow overflow : Overflow.values()) {
-                                MoeConfig config = TestConfigs.config(base.router().type(), base.router().topK(),
-                                        true, base.router().noise(), base.router().randomRouting(), e, d, cf,
-                                        overflow, 3L);
-                                String context = "E=" + e + " d=" + d + " S=" + s + " " + config.router()
-                                        + " cf=" + cf + " " + overflow;
-                                RouterOutput out = Routers.create(config, gate, noise).route("x" + s, hidden, s);
+                                MoeConfig config = TestConfigs.config(
+                                        base.router().type(),
+                                        base.router().topK(),
+                                        true,
+                                        base.router().noise(),
+                                        base.router().randomRouting(),
+                                        e,
+                                        d,
+                                        cf,
+                                        overflow,
+                                        3L);
+                                String context = "E=" + e + " d=" + d + " S=" + s + " " + config.router() + " cf=" + cf
+                                        + " " + overflow;
+                                RouterOutput out =
+                                        Routers.create(config, gate, noise).route("x" + s, hidden, s);
                                 // When planned
                                 Assignment a = CapacityPlanner.plan(out, config);
                                 // Then it equals the naive plan, and no expert exceeds C
                                 NaiveRouting.Plan want = NaiveRouting.plan(out, config);
                                 assertEquals(want.capacity, a.capacity(), context);
-                                assertArrayEquals(want.dropped.stream().mapToInt(Integer::intValue).toArray(),
-                                        a.dropped(), context);
+                                assertArrayEquals(
+                                        want.dropped.stream()
+                                                .mapToInt(Integer::intValue)
+                                                .toArray(),
+                                        a.dropped(),
+                                        context);
                                 for (int t = 0; t < s; t++) {
                                     assertArrayEquals(want.experts[t], a.experts()[t], context + " token " + t);
                                     float[] w = new float[want.weights[t].length];

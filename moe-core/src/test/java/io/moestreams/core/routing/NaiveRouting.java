@@ -3,7 +3,6 @@ package io.moestreams.core.routing;
 import io.moestreams.core.config.MoeConfig;
 import io.moestreams.core.config.Overflow;
 import io.moestreams.core.config.RouterType;
-
 import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.util.ArrayList;
@@ -48,8 +47,7 @@ final class NaiveRouting {
         }
     }
 
-    private NaiveRouting() {
-    }
+    private NaiveRouting() {}
 
     static float[] randomMatrix(Random random, int rows, int cols, double scale) {
         float[] m = new float[rows * cols];
@@ -109,8 +107,10 @@ final class NaiveRouting {
 
     /** Naive C = ceil(cf·k·S/E) in exact decimal arithmetic on the configured factor. */
     static int capacity(double capacityFactor, int k, int seqLen, int numExperts) {
-        return BigDecimal.valueOf(capacityFactor).multiply(BigDecimal.valueOf((long) k * seqLen))
-                .divide(BigDecimal.valueOf(numExperts), 0, RoundingMode.CEILING).intValueExact();
+        return BigDecimal.valueOf(capacityFactor)
+                .multiply(BigDecimal.valueOf((long) k * seqLen))
+                .divide(BigDecimal.valueOf(numExperts), 0, RoundingMode.CEILING)
+                .intValueExact();
     }
 
     static boolean limited(MoeConfig config) {
@@ -186,7 +186,8 @@ final class NaiveRouting {
                     double g2 = p[t][sel[1]] / (p[t][sel[0]] + p[t][sel[1]]);
                     boolean second = true;
                     if (config.router().randomRouting()) {
-                        double u = SeededRandom.forToken(config.seed(), requestId, t).nextDouble();
+                        double u = SeededRandom.forToken(config.seed(), requestId, t)
+                                .nextDouble();
                         second = 2 * g2 > u;
                     }
                     choices[t] = second ? sel : new int[] {sel[0]};
@@ -201,7 +202,9 @@ final class NaiveRouting {
     private static Decision expertChoice(MoeConfig config, double[][] z, double[][] p, int seqLen) {
         int numExperts = config.numExperts();
         int c = limited(config)
-                ? Math.min(seqLen, capacity(config.capacityFactor(), config.router().topK(), seqLen, numExperts))
+                ? Math.min(
+                        seqLen,
+                        capacity(config.capacityFactor(), config.router().topK(), seqLen, numExperts))
                 : seqLen;
         boolean[][] took = new boolean[numExperts][seqLen];
         for (int e = 0; e < numExperts; e++) {
@@ -210,7 +213,8 @@ final class NaiveRouting {
             for (int t = 0; t < seqLen; t++) {
                 positions.add(t);
             }
-            positions.sort(Comparator.<Integer>comparingDouble(t -> -p[t][expert]).thenComparingInt(t -> t));
+            positions.sort(
+                    Comparator.<Integer>comparingDouble(t -> -p[t][expert]).thenComparingInt(t -> t));
             for (int i = 0; i < c; i++) {
                 took[e][positions.get(i)] = true;
             }
@@ -253,7 +257,10 @@ final class NaiveRouting {
             int capacity = -1;
             if (out.final_()) {
                 capacity = limited(config)
-                        ? Math.min(s, capacity(config.capacityFactor(), config.router().topK(), s, numExperts))
+                        ? Math.min(
+                                s,
+                                capacity(
+                                        config.capacityFactor(), config.router().topK(), s, numExperts))
                         : s;
             }
             return new Plan(experts, weights, dropped, capacity);

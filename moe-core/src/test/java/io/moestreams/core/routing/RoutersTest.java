@@ -10,11 +10,9 @@ import io.moestreams.core.config.ModelConfigException;
 import io.moestreams.core.config.MoeConfig;
 import io.moestreams.core.config.Overflow;
 import io.moestreams.core.config.RouterType;
-
 import java.util.Arrays;
 import java.util.Random;
 import java.util.stream.Stream;
-
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -55,7 +53,10 @@ class RoutersTest {
         for (int t = 0; t < got.seqLen(); t++) {
             String at = context + " token " + t;
             for (int x = 0; x < e; x++) {
-                assertEquals(want.logits[t][x], got.logits()[t * e + x], 1e-6 * Math.abs(want.logits[t][x]) + 1e-7,
+                assertEquals(
+                        want.logits[t][x],
+                        got.logits()[t * e + x],
+                        1e-6 * Math.abs(want.logits[t][x]) + 1e-7,
                         at + " logit " + x);
                 assertEquals(want.probs[t][x], got.probs()[t * e + x], TOLERANCE, at + " prob " + x);
             }
@@ -74,13 +75,15 @@ class RoutersTest {
         Case c = new Case(e, d, s);
         for (int k = 1; k <= Math.min(3, e); k++) {
             for (boolean normalize : new boolean[] {true, false}) {
-                MoeConfig config = TestConfigs.config(RouterType.TOPK_SOFTMAX, k, normalize, false, false, e, d,
-                        null, Overflow.NONE, 0L);
+                MoeConfig config = TestConfigs.config(
+                        RouterType.TOPK_SOFTMAX, k, normalize, false, false, e, d, null, Overflow.NONE, 0L);
                 // When the Mixtral router routes them
                 RouterOutput out = Routers.create(config, c.gate, null).route("r", c.hidden, s);
                 // Then choices, weights, logits and probabilities match the naive reference
                 assertFalse(out.final_());
-                assertMatchesNaive(NaiveRouting.route(config, c.gate, null, "r", c.hidden, s), out,
+                assertMatchesNaive(
+                        NaiveRouting.route(config, c.gate, null, "r", c.hidden, s),
+                        out,
                         "k=" + k + " normalize=" + normalize);
             }
         }
@@ -104,8 +107,8 @@ class RoutersTest {
         // Given random gate weights and noise off (no noise tensor needed)
         Case c = new Case(e, d, s);
         for (int k = 1; k <= Math.min(3, e); k++) {
-            MoeConfig config = TestConfigs.config(RouterType.NOISY_TOPK, k, true, false, false, e, d, null,
-                    Overflow.NONE, 5L);
+            MoeConfig config =
+                    TestConfigs.config(RouterType.NOISY_TOPK, k, true, false, false, e, d, null, Overflow.NONE, 5L);
             // When the noisy router routes them
             RouterOutput out = Routers.create(config, c.gate, null).route(null, c.hidden, s);
             // Then H = z and the weights are the softmax over the kept logits
@@ -119,8 +122,8 @@ class RoutersTest {
         // Given random gate and noise weights, noise on and a model seed
         Case c = new Case(e, d, s);
         for (int k = 1; k <= Math.min(3, e); k++) {
-            MoeConfig config = TestConfigs.config(RouterType.NOISY_TOPK, k, true, true, false, e, d, null,
-                    Overflow.NONE, 1234L + k);
+            MoeConfig config = TestConfigs.config(
+                    RouterType.NOISY_TOPK, k, true, true, false, e, d, null, Overflow.NONE, 1234L + k);
             String requestId = "req-" + e + "-" + d + "-" + s;
             // When the noisy router routes them
             RouterOutput out = Routers.create(config, c.gate, c.noise).route(requestId, c.hidden, s);
@@ -137,8 +140,8 @@ class RoutersTest {
         int s = 33;
         Case c = new Case(e, d, s);
         float[] loudNoise = NaiveRouting.randomMatrix(new Random(3), e, d, 3.0);
-        MoeConfig config = TestConfigs.config(RouterType.NOISY_TOPK, 2, true, true, false, e, d, null,
-                Overflow.NONE, 99L);
+        MoeConfig config =
+                TestConfigs.config(RouterType.NOISY_TOPK, 2, true, true, false, e, d, null, Overflow.NONE, 99L);
         // When the same request is routed twice (two router instances) and another request once
         RouterOutput first = Routers.create(config, c.gate, loudNoise).route("request-A", c.hidden, s);
         RouterOutput replay = Routers.create(config, c.gate, loudNoise).route("request-A", c.hidden, s);
@@ -159,13 +162,13 @@ class RoutersTest {
         // Given random gate weights
         Case c = new Case(e, d, s);
         for (boolean random : new boolean[] {false, true}) {
-            MoeConfig config = TestConfigs.config(RouterType.GSHARD_TOP2, 2, true, false, random, e, d, null,
-                    Overflow.NONE, 77L);
+            MoeConfig config =
+                    TestConfigs.config(RouterType.GSHARD_TOP2, 2, true, false, random, e, d, null, Overflow.NONE, 77L);
             // When the GShard router routes them
             RouterOutput out = Routers.create(config, c.gate, null).route("g-" + s, c.hidden, s);
             // Then the top-2 renormalised weights (and the 2·g2 > u draw) match the naive reference
-            assertMatchesNaive(NaiveRouting.route(config, c.gate, null, "g-" + s, c.hidden, s), out,
-                    "random=" + random);
+            assertMatchesNaive(
+                    NaiveRouting.route(config, c.gate, null, "g-" + s, c.hidden, s), out, "random=" + random);
         }
     }
 
@@ -178,8 +181,8 @@ class RoutersTest {
         Random random = new Random(11);
         float[] gate = NaiveRouting.randomMatrix(random, e, d, 1.0 / Math.sqrt(d));
         float[] hidden = NaiveRouting.randomMatrix(random, s, d, 1.0);
-        MoeConfig config = TestConfigs.config(RouterType.GSHARD_TOP2, 2, true, false, true, e, d, null,
-                Overflow.NONE, 5L);
+        MoeConfig config =
+                TestConfigs.config(RouterType.GSHARD_TOP2, 2, true, false, true, e, d, null, Overflow.NONE, 5L);
         // When they are routed
         RouterOutput out = Routers.create(config, gate, null).route("many", hidden, s);
         // Then both outcomes occur, and a single-choice token keeps g1' = g1/(g1+g2) < 1
@@ -213,8 +216,8 @@ class RoutersTest {
                 RouterOutput out = Routers.create(config, c.gate, null).route("r", c.hidden, s);
                 // Then each expert took the same tokens as in the naive reference, and the output is final
                 assertTrue(out.final_());
-                assertMatchesNaive(NaiveRouting.route(config, c.gate, null, "r", c.hidden, s), out,
-                        "k=" + k + " cf=" + cf);
+                assertMatchesNaive(
+                        NaiveRouting.route(config, c.gate, null, "r", c.hidden, s), out, "k=" + k + " cf=" + cf);
             }
         }
     }
@@ -294,8 +297,9 @@ class RoutersTest {
         float[] gate = gateForLogits(1, 0, 1, 0);
         float[] x = {1, 1};
         // When routed with k = 3
-        RouterOutput out = Routers.create(TestConfigs.config(RouterType.TOPK_SOFTMAX, 3, 4, 2, null, Overflow.NONE),
-                gate, null).route("r", x, 1);
+        RouterOutput out = Routers.create(
+                        TestConfigs.config(RouterType.TOPK_SOFTMAX, 3, 4, 2, null, Overflow.NONE), gate, null)
+                .route("r", x, 1);
         // Then the order is 0, 2, 1 with weights e/(2e+1), e/(2e+1), 1/(2e+1)
         assertArrayEquals(new int[] {0, 2, 1}, out.choices()[0]);
         double big = Math.E / (2 * Math.E + 1);
@@ -310,12 +314,15 @@ class RoutersTest {
         float[] gate = gateForLogits(0, 1, 1, 1);
         float[] x = {1, 1};
         // When routed by the switch, GShard and (noise-free) noisy top-2 routers
-        RouterOutput sw = Routers.create(TestConfigs.config(RouterType.SWITCH, 1, 4, 2, null, Overflow.NONE),
-                gate, null).route("r", x, 1);
-        RouterOutput gs = Routers.create(TestConfigs.config(RouterType.GSHARD_TOP2, 2, 4, 2, null, Overflow.NONE),
-                gate, null).route("r", x, 1);
-        RouterOutput noisy = Routers.create(TestConfigs.config(RouterType.NOISY_TOPK, 2, 4, 2, null, Overflow.NONE),
-                gate, null).route("r", x, 1);
+        RouterOutput sw = Routers.create(
+                        TestConfigs.config(RouterType.SWITCH, 1, 4, 2, null, Overflow.NONE), gate, null)
+                .route("r", x, 1);
+        RouterOutput gs = Routers.create(
+                        TestConfigs.config(RouterType.GSHARD_TOP2, 2, 4, 2, null, Overflow.NONE), gate, null)
+                .route("r", x, 1);
+        RouterOutput noisy = Routers.create(
+                        TestConfigs.config(RouterType.NOISY_TOPK, 2, 4, 2, null, Overflow.NONE), gate, null)
+                .route("r", x, 1);
         // Then the lowest tied indices win
         assertArrayEquals(new int[] {1}, sw.choices()[0]);
         assertEquals(Math.E / (3 * Math.E + 1), sw.weights()[0][0], TOLERANCE);
@@ -328,11 +335,11 @@ class RoutersTest {
     @Test
     void noisyTopkWithNoiseOnRequiresTheNoiseTensor() {
         // Given a noisy router config with noise on
-        MoeConfig config = TestConfigs.config(RouterType.NOISY_TOPK, 2, true, true, false, 4, 8, null,
-                Overflow.NONE, 0L);
+        MoeConfig config =
+                TestConfigs.config(RouterType.NOISY_TOPK, 2, true, true, false, 4, 8, null, Overflow.NONE, 0L);
         // When it is created without noise.weight
-        ModelConfigException ex = assertThrows(ModelConfigException.class,
-                () -> Routers.create(config, new float[32], null));
+        ModelConfigException ex =
+                assertThrows(ModelConfigException.class, () -> Routers.create(config, new float[32], null));
         // Then the error names the tensor
         assertEquals("noise.weight", ex.field());
         assertTrue(ex.getMessage().contains("noise.weight"), ex.getMessage());
@@ -343,31 +350,39 @@ class RoutersTest {
         // Given E = 4, d = 8 (32 values expected)
         MoeConfig mixtral = TestConfigs.config(RouterType.TOPK_SOFTMAX, 2, 4, 8, null, Overflow.NONE);
         MoeConfig sw = TestConfigs.config(RouterType.SWITCH, 1, 4, 8, null, Overflow.NONE);
-        MoeConfig noisy = TestConfigs.config(RouterType.NOISY_TOPK, 2, true, true, false, 4, 8, null,
-                Overflow.NONE, 0L);
+        MoeConfig noisy =
+                TestConfigs.config(RouterType.NOISY_TOPK, 2, true, true, false, 4, 8, null, Overflow.NONE, 0L);
         // When a tensor has 31 values, Then the message names tensor, expected and found sizes
-        ModelConfigException gate = assertThrows(ModelConfigException.class,
-                () -> Routers.create(mixtral, new float[31], null));
+        ModelConfigException gate =
+                assertThrows(ModelConfigException.class, () -> Routers.create(mixtral, new float[31], null));
         assertEquals("gate.weight", gate.field());
         assertTrue(gate.getMessage().contains("[4,8]") && gate.getMessage().contains("31"), gate.getMessage());
-        assertEquals("router.classifier.weight",
-                assertThrows(ModelConfigException.class, () -> Routers.create(sw, new float[31], null)).field());
-        assertEquals("noise.weight", assertThrows(ModelConfigException.class,
-                () -> Routers.create(noisy, new float[32], new float[31])).field());
-        assertEquals("gate.weight",
-                assertThrows(ModelConfigException.class, () -> Routers.create(mixtral, null, null)).field());
+        assertEquals(
+                "router.classifier.weight",
+                assertThrows(ModelConfigException.class, () -> Routers.create(sw, new float[31], null))
+                        .field());
+        assertEquals(
+                "noise.weight",
+                assertThrows(ModelConfigException.class, () -> Routers.create(noisy, new float[32], new float[31]))
+                        .field());
+        assertEquals(
+                "gate.weight",
+                assertThrows(ModelConfigException.class, () -> Routers.create(mixtral, null, null))
+                        .field());
     }
 
     @Test
     void rejectsHiddenOfTheWrongLengthAndMissingRequestIdWhenSeeded() {
         // Given routers with d = 8
-        Router router = Routers.create(TestConfigs.config(RouterType.TOPK_SOFTMAX, 2, 4, 8, null, Overflow.NONE),
-                new float[32], null);
-        Router seeded = Routers.create(TestConfigs.config(RouterType.GSHARD_TOP2, 2, true, false, true, 4, 8, null,
-                Overflow.NONE, 0L), new float[32], null);
+        Router router = Routers.create(
+                TestConfigs.config(RouterType.TOPK_SOFTMAX, 2, 4, 8, null, Overflow.NONE), new float[32], null);
+        Router seeded = Routers.create(
+                TestConfigs.config(RouterType.GSHARD_TOP2, 2, true, false, true, 4, 8, null, Overflow.NONE, 0L),
+                new float[32],
+                null);
         // When / Then
-        IllegalArgumentException ex = assertThrows(IllegalArgumentException.class,
-                () -> router.route("r", new float[15], 2));
+        IllegalArgumentException ex =
+                assertThrows(IllegalArgumentException.class, () -> router.route("r", new float[15], 2));
         assertTrue(ex.getMessage().contains("16"), ex.getMessage());
         assertThrows(IllegalArgumentException.class, () -> router.route("r", new float[0], 0));
         assertThrows(IllegalArgumentException.class, () -> seeded.route(null, new float[8], 1));

@@ -9,8 +9,7 @@ import io.moestreams.core.config.ModelFormat;
  */
 public final class Naive {
 
-    private Naive() {
-    }
+    private Naive() {}
 
     public static double erf(double x) {
         double t = Math.abs(x);
@@ -75,14 +74,13 @@ public final class Naive {
     }
 
     /** A naive expert with its error scale: value[i] and scale[i] = Σ |terms| of the last product. */
-    public record ExpertResult(double[] value, double[] errorScale) {
-    }
+    public record ExpertResult(double[] value, double[] errorScale) {}
 
     /**
      * Mixtral: w2 · (act(w1 x) ⊙ (w3 x)); switch: w2 · act(w1 x) (w3 ignored, pass null). w1, w3 [f,d]; w2 [d,f].
      */
-    public static ExpertResult expert(ModelFormat format, Activation a, int d, int f, float[] w1, float[] w3,
-                                      float[] w2, double[] x) {
+    public static ExpertResult expert(
+            ModelFormat format, Activation a, int d, int f, float[] w1, float[] w3, float[] w2, double[] x) {
         double[] h1 = matVec(w1, f, d, x);
         double[] h1abs = absMatVec(w1, f, d, x);
         double[] g = new double[f];

@@ -40,8 +40,8 @@ public final class LayeredConfig {
      * @param overrides  explicit values (command-line options), may be empty
      * @throws ConfigException naming an unknown {@code moe.*} key and where it came from
      */
-    public static LayeredConfig load(Map<String, String> knownKeys, Path file, Map<String, String> env,
-                                     Map<String, String> overrides) {
+    public static LayeredConfig load(
+            Map<String, String> knownKeys, Path file, Map<String, String> env, Map<String, String> overrides) {
         Map<String, String> merged = new TreeMap<>();
         knownKeys.forEach((k, v) -> {
             if (v != null) {
@@ -68,7 +68,11 @@ public final class LayeredConfig {
         }
         env.forEach((name, value) -> {
             if (name.startsWith("KAFKA_") && name.length() > "KAFKA_".length()) {
-                merged.put(name.substring("KAFKA_".length()).toLowerCase(Locale.ROOT).replace('_', '.'), value);
+                merged.put(
+                        name.substring("KAFKA_".length())
+                                .toLowerCase(Locale.ROOT)
+                                .replace('_', '.'),
+                        value);
             }
         });
         overrides.forEach((k, v) -> {
@@ -87,8 +91,10 @@ public final class LayeredConfig {
 
     private static void checkKnown(Set<String> known, String key, String source) {
         if (key.startsWith("moe.") && !known.contains(key)) {
-            throw new ConfigException(key, "unknown moe-streams setting (from " + source + "); known settings: "
-                    + String.join(", ", new TreeSet<>(known)));
+            throw new ConfigException(
+                    key,
+                    "unknown moe-streams setting (from " + source + "); known settings: "
+                            + String.join(", ", new TreeSet<>(known)));
         }
     }
 
@@ -177,8 +183,8 @@ public final class LayeredConfig {
                 }
                 out.put(k, n);
             } catch (NumberFormatException e) {
-                throw new ConfigException(key, "expected a list like 3:8,5:4 (expert:partitions, partitions >= 1), found '"
-                        + v + "'");
+                throw new ConfigException(
+                        key, "expected a list like 3:8,5:4 (expert:partitions, partitions >= 1), found '" + v + "'");
             }
         }
         return out;
