@@ -1,10 +1,12 @@
 package io.moestreams.expert;
 
+import io.moestreams.avro.DType;
 import io.moestreams.schemas.config.ConfigException;
 import io.moestreams.schemas.config.LayeredConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -20,9 +22,16 @@ import java.util.UUID;
  * @param modelDir          model directory; only the served experts' weights are read
  * @param experts           the experts this process serves (one consumer group each: {@code <group-prefix><e>})
  * @param groupPrefix       consumer group of expert e is {@code groupPrefix + e}
- * @param maxBatchTokens    a micro-batch closes when it holds this many tokens...
- * @param maxBatchWait      ...or when this much time passed since its first block arrived
- * @param workerId          identifies this process in results and transactional ids
+ * @param maxBatchTokens    a micro-batch closes when it holds this many tokens, or when no more blocks have
+ *     arrived...
+ * @param maxBatchWait      ...unless this is positive: then it waits up to this long after its first block for more
+ * @param workerId          identifies this process in results, client ids and (when stable) its static group
+ *     membership
+ * @param stableIdentity    true when the worker id was configured (a pod or host name): a restarted process then
+ *     takes its partitions back at once instead of waiting for the session timeout
+ * @param commitDelay       hold offset commits back this long after a batch is sent: a chaos-testing aid that
+ *     widens the window in which a crash recomputes work (0, the default, in production)
+ * @param wireDtype         dtype of the result rows on the wire (F32 exact; BF16/F16 halve the bytes)
  * @param kafka             Kafka client properties, passed through unchanged
  */
 public record ExpertConfig(
@@ -35,6 +44,9 @@ public record ExpertConfig(
         int maxBatchTokens,
         Duration maxBatchWait,
         String workerId,
+        boolean stableIdentity,
+        Duration commitDelay,
+        DType wireDtype,
         Map<String, String> kafka) {
 
     public static final String BOOTSTRAP = "moe.bootstrap-servers";
@@ -46,6 +58,8 @@ public record ExpertConfig(
     public static final String MAX_BATCH_TOKENS = "moe.expert.max-batch-tokens";
     public static final String MAX_BATCH_WAIT_MS = "moe.expert.max-batch-wait-ms";
     public static final String WORKER_ID = "moe.expert.worker-id";
+    public static final String WIRE_DTYPE = "moe.wire.dtype";
+    public static final String COMMIT_DELAY_MS = "moe.expert.commit-delay-ms";
 
     /** Largest range a spec like {@code 0-7} may span. */
     static final int MAX_EXPERT_RANGE = 1 << 16;
@@ -59,8 +73,10 @@ public record ExpertConfig(
         d.put(EXPERTS, null);
         d.put(GROUP_PREFIX, "moe-expert-");
         d.put(MAX_BATCH_TOKENS, "512");
-        d.put(MAX_BATCH_WAIT_MS, "5");
+        d.put(MAX_BATCH_WAIT_MS, "0");
         d.put(WORKER_ID, null);
+        d.put(COMMIT_DELAY_MS, "0");
+        d.put(WIRE_DTYPE, "F32");
         return d;
     }
 
@@ -89,6 +105,14 @@ public record ExpertConfig(
         }
         if (workerId == null || workerId.isBlank()) {
             workerId = "worker-" + UUID.randomUUID().toString().substring(0, 8);
+            stableIdentity = false;
+        }
+        commitDelay = commitDelay == null ? Duration.ZERO : commitDelay;
+        if (commitDelay.isNegative()) {
+            throw new ConfigException(COMMIT_DELAY_MS, "expected >= 0");
+        }
+        if (wireDtype == null) {
+            throw new ConfigException(WIRE_DTYPE, "expected one of F32, BF16, F16");
         }
         kafka = Map.copyOf(kafka == null ? Map.of() : kafka);
     }
@@ -134,13 +158,24 @@ public record ExpertConfig(
         return out;
     }
 
+    /** Parses {@code moe.wire.dtype}: F32, BF16 or F16 (any case). */
+    public static DType wireDtype(String value) {
+        try {
+            return DType.valueOf(value.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(WIRE_DTYPE, "expected one of F32, BF16, F16, found '" + value + "'");
+        }
+    }
+
     /** Kafka properties may hold credentials (sasl.jaas.config): only their keys are printed. */
     @Override
     public String toString() {
         return "ExpertConfig[bootstrapServers=" + bootstrapServers + ", schemaRegistryUrl=" + schemaRegistryUrl
                 + ", topicPrefix=" + topicPrefix + ", modelDir=" + modelDir + ", experts=" + experts
                 + ", groupPrefix=" + groupPrefix + ", maxBatchTokens=" + maxBatchTokens + ", maxBatchWait="
-                + maxBatchWait + ", workerId=" + workerId + ", kafka keys=" + new TreeSet<>(kafka.keySet()) + "]";
+                + maxBatchWait + ", workerId=" + workerId + ", stableIdentity=" + stableIdentity + ", commitDelay="
+                + commitDelay + ", wireDtype="
+                + wireDtype + ", kafka keys=" + new TreeSet<>(kafka.keySet()) + "]";
     }
 
     public static ExpertConfig from(LayeredConfig c) {
@@ -155,6 +190,9 @@ public record ExpertConfig(
                 c.intValue(MAX_BATCH_TOKENS, 1, 1 << 20),
                 Duration.ofMillis(c.longValue(MAX_BATCH_WAIT_MS, 0, 60_000)),
                 c.stringOrNull(WORKER_ID),
+                c.stringOrNull(WORKER_ID) != null,
+                Duration.ofMillis(c.longValue(COMMIT_DELAY_MS, 0, 600_000)),
+                wireDtype(c.string(WIRE_DTYPE)),
                 c.kafkaProperties());
     }
 }

@@ -19,18 +19,20 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One expert process: loads only the weights of the experts it serves and runs one {@link ExpertWorker} thread
- * (with its own consumer group membership and transactional producer) per expert.
+ * (with its own consumer group membership) per expert; the workers share one idempotent {@link ResultSender}.
  */
 public final class ExpertService implements AutoCloseable {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(ExpertService.class);
 
     private final MoeModel model;
+    private final ResultSender sender;
     private final List<ExpertWorker> workers;
     private final List<Thread> threads;
 
-    private ExpertService(MoeModel model, List<ExpertWorker> workers, List<Thread> threads) {
+    private ExpertService(MoeModel model, ResultSender sender, List<ExpertWorker> workers, List<Thread> threads) {
         this.model = model;
+        this.sender = sender;
         this.workers = workers;
         this.threads = threads;
     }
@@ -56,11 +58,13 @@ public final class ExpertService implements AutoCloseable {
             // time (the workers share this client's cache, so their hot path makes no registry call).
             registry.register(WireFormat.subject(topics.expertResults(), false), ExpertResult.getClassSchema());
             registry.register(WireFormat.subject(topics.deadLetter(), false), DeadLetter.getClassSchema());
+            int hiddenSize = model.config().hiddenSize();
+            ResultSender sender = new ResultSender(config, topics, typed, hiddenSize, meters);
             List<ExpertWorker> workers = new ArrayList<>();
             List<Thread> threads = new ArrayList<>();
             for (int e : config.experts()) {
-                ExpertWorker w = new ExpertWorker(
-                        config, e, model.expert(e), model.config().hiddenSize(), topics, typed, meters);
+                ExpertWorker w =
+                        new ExpertWorker(config, e, model.expert(e), hiddenSize, topics, typed, sender, meters);
                 Thread t = new Thread(w, "moe-expert-" + e + "-" + config.workerId());
                 workers.add(w);
                 threads.add(t);
@@ -71,7 +75,7 @@ public final class ExpertService implements AutoCloseable {
                     config.workerId(),
                     config.experts(),
                     config.modelDir());
-            return new ExpertService(model, workers, threads);
+            return new ExpertService(model, sender, workers, threads);
         } catch (RuntimeException e) {
             model.close();
             throw e;
@@ -108,6 +112,15 @@ public final class ExpertService implements AutoCloseable {
         return threads.stream().allMatch(Thread::isAlive);
     }
 
+    /** Ready to serve: every worker is running and has joined its expert's consumer group. */
+    public boolean ready() {
+        return alive() && workers.stream().allMatch(ExpertWorker::joined);
+    }
+
+    /**
+     * Graceful stop (SIGTERM): every worker finishes its open micro-batch, waits for the acknowledgements, commits
+     * and leaves its group, so its partitions move at once and nothing is computed twice.
+     */
     @Override
     public void close() {
         workers.forEach(ExpertWorker::stop);
@@ -120,6 +133,7 @@ public final class ExpertService implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
+        sender.close();
         model.close();
     }
 }

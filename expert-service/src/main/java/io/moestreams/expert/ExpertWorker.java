@@ -4,16 +4,12 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import io.moestreams.avro.DeadLetter;
 import io.moestreams.avro.DispatchBlock;
-import io.moestreams.avro.ExpertResult;
 import io.moestreams.core.ffn.ExpertFfn;
 import io.moestreams.schemas.SchemaRegistryException;
-import io.moestreams.schemas.Tensors;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.TypedTopics;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
+import io.moestreams.schemas.metrics.MoeMeter;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -25,72 +21,74 @@ import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.InvalidProducerEpochException;
-import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Deserializer;
-import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Serves one expert: consumes its topic in the expert's consumer group, drains what is available into a
- * micro-batch bounded by tokens and by time, runs one batched FFN (scaled by the gate weights) over all rows of
- * the batch, and writes the results together with the consumed offsets in one Kafka transaction — a crash
- * neither loses nor double-counts a token: uncommitted work is aborted and consumed again by whoever owns the
- * partition next.
+ * Serves one expert: consumes its topic in the expert's consumer group, drains what has arrived into a
+ * {@link MicroBatch} (bounded by tokens, optionally lingering), runs one batched FFN over it, hands the results to
+ * the {@link ResultSender} and commits the consumed offsets once every result of the batch is acknowledged.
+ *
+ * <p>The hop is at-least-once by design (docs/architecture.md, "Delivery guarantees per hop"): no transaction, so a
+ * crashed worker never holds back the results of other experts; a crash between acknowledgement and commit
+ * recomputes the batch and the combiner ignores the duplicates. A graceful stop (SIGTERM) or a revocation finishes
+ * the open batch, waits for its acknowledgements and commits before the partitions move, so it duplicates nothing.
  */
 final class ExpertWorker implements Runnable {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(ExpertWorker.class);
 
-    private record Item(ConsumerRecord<String, byte[]> record, DispatchBlock block, int rows) {}
+    /** How long an idle worker blocks in poll (it wakes up at once when records arrive). */
+    static final Duration IDLE_POLL = Duration.ofMillis(500);
 
-    private record Bad(ConsumerRecord<String, byte[]> record, String reason, String field, String requestId) {}
+    /** Poll timeout while results await acknowledgement, so their offsets are committed promptly. */
+    static final Duration COMMIT_POLL = Duration.ofMillis(5);
+
+    /** Blocks whose deadline passed longer ago than this are skipped: the combiner has answered them. */
+    static final long EXPIRED_GRACE_MS = 5_000;
+
+    /** A schema registry that cannot be asked is retried this often, never dead-lettered. */
+    static final Duration REGISTRY_RETRY = Duration.ofSeconds(1);
 
     private final ExpertConfig config;
     private final int expert;
     private final ExpertFfn ffn;
     private final int hiddenSize;
-    private final Topics topics;
+    private final String topic;
     private final Deserializer<DispatchBlock> blockDeserializer;
-    private final Serializer<ExpertResult> resultSerializer;
-    private final Serializer<DeadLetter> deadLetterSerializer;
+    private final ResultSender sender;
+    private final MicroBatch batch;
+    private final PendingCommits commits = new PendingCommits();
     private final CountDownLatch stopped = new CountDownLatch(1);
+    private final CountDownLatch joined = new CountDownLatch(1);
+    private final AtomicInteger ownedPartitions = new AtomicInteger();
     private final Counter tokens;
     private final Counter blocks;
-    private final Counter deadLetters;
+    private final Counter expiredBlocks;
+    private final Counter rewinds;
     private final DistributionSummary batchTokens;
     private final Timer compute;
+    private final Timer inputLag;
 
-    private final AtomicInteger ownedPartitions = new AtomicInteger();
     private volatile boolean running = true;
     private volatile Throwable failure;
     private volatile KafkaConsumer<String, byte[]> consumer;
-    private final List<Item> pending = new ArrayList<>();
-    private final List<Bad> bad = new ArrayList<>();
-    private int pendingRows;
-    private long batchStartNanos;
-    private boolean rewindNeeded;
-    private float[] rowBuf = new float[0];
-    private float[] scaleBuf = new float[0];
-    private float[] outBuf = new float[0];
+    private float[] out = new float[0];
 
     ExpertWorker(
             ExpertConfig config,
@@ -99,25 +97,24 @@ final class ExpertWorker implements Runnable {
             int hiddenSize,
             Topics topics,
             TypedTopics typed,
+            ResultSender sender,
             MeterRegistry meters) {
         this.config = config;
         this.expert = expert;
         this.ffn = ffn;
         this.hiddenSize = hiddenSize;
-        this.topics = topics;
+        this.topic = topics.expert(expert);
         this.blockDeserializer = typed.expert(expert).valueSerde().deserializer();
-        this.resultSerializer = typed.expertResults().valueSerde().serializer();
-        this.deadLetterSerializer = typed.deadLetter().valueSerde().serializer();
+        this.sender = sender;
+        this.batch = new MicroBatch(hiddenSize);
         String tag = Integer.toString(expert);
-        this.tokens = Counter.builder("moe.expert.tokens").tag("expert", tag).register(meters);
-        this.blocks = Counter.builder("moe.expert.blocks").tag("expert", tag).register(meters);
-        this.deadLetters =
-                Counter.builder("moe.expert.dead.letters").tag("expert", tag).register(meters);
-        this.batchTokens = DistributionSummary.builder("moe.expert.batch.tokens")
-                .tag("expert", tag)
-                .register(meters);
-        this.compute =
-                Timer.builder("moe.expert.batch.compute").tag("expert", tag).register(meters);
+        this.tokens = MoeMeter.EXPERT_TOKENS.counter(meters, tag);
+        this.blocks = MoeMeter.EXPERT_BLOCKS.counter(meters, tag);
+        this.expiredBlocks = MoeMeter.EXPERT_EXPIRED_BLOCKS.counter(meters, tag);
+        this.rewinds = MoeMeter.EXPERT_REWINDS.counter(meters, tag);
+        this.batchTokens = MoeMeter.EXPERT_BATCH_TOKENS.summary(meters, tag);
+        this.compute = MoeMeter.EXPERT_BATCH_COMPUTE.timer(meters, tag);
+        this.inputLag = MoeMeter.EXPERT_INPUT_LAG.timer(meters, tag);
     }
 
     int expert() {
@@ -129,53 +126,32 @@ final class ExpertWorker implements Runnable {
         return ownedPartitions.get();
     }
 
+    /** True once the worker has joined its group (it may own no partition when it has more peers than those). */
+    boolean joined() {
+        return joined.getCount() == 0;
+    }
+
     Throwable failure() {
         return failure;
     }
 
     @Override
     public void run() {
-        String topic = topics.expert(expert);
         try (KafkaConsumer<String, byte[]> c =
-                        new KafkaConsumer<>(consumerProps(), new StringDeserializer(), new ByteArrayDeserializer());
-                KafkaProducer<String, byte[]> producer =
-                        new KafkaProducer<>(producerProps(), new StringSerializer(), new ByteArraySerializer())) {
+                new KafkaConsumer<>(consumerProps(), new StringDeserializer(), new ByteArrayDeserializer())) {
             consumer = c;
-            producer.initTransactions();
-            c.subscribe(List.of(topic), new ConsumerRebalanceListener() {
-                @Override
-                public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-                    ownedPartitions.set(Math.max(0, c.assignment().size() - partitions.size()));
-                    if (!pending.isEmpty() || !bad.isEmpty()) {
-                        clearBatch();
-                        rewindNeeded = true;
-                    }
-                }
-
-                @Override
-                public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-                    ownedPartitions.set(c.assignment().size());
-                    LOGGER.info(
-                            "Expert {} worker {} now owns {} partition(s) of {}",
-                            expert,
-                            config.workerId(),
-                            c.assignment().size(),
-                            topic);
-                }
-            });
+            c.subscribe(List.of(topic), new Rebalance(c));
             LOGGER.info("Expert {} worker {} started on {}", expert, config.workerId(), topic);
-            loop(c, producer);
-        } catch (WakeupException e) {
-            if (running) {
-                failure = e;
+            try {
+                loop(c);
+            } catch (WakeupException e) {
+                if (running) {
+                    throw e;
+                }
             }
-        } catch (ProducerFencedException | InvalidProducerEpochException e) {
-            failure = e;
-            LOGGER.error(
-                    "Expert {} worker {} was fenced by a newer instance and stops: {}",
-                    expert,
-                    config.workerId(),
-                    e.toString());
+            drain(c);
+            c.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+                    .withTimeout(Duration.ofSeconds(10)));
         } catch (RuntimeException | Error e) {
             failure = e;
             LOGGER.error("Expert {} worker {} failed", expert, config.workerId(), e);
@@ -186,25 +162,33 @@ final class ExpertWorker implements Runnable {
         }
     }
 
-    private void loop(KafkaConsumer<String, byte[]> c, KafkaProducer<String, byte[]> producer) {
-        long waitNanos = config.maxBatchWait().toNanos();
+    private void loop(KafkaConsumer<String, byte[]> c) {
+        long lingerNanos = config.maxBatchWait().toNanos();
         while (running) {
-            Duration timeout;
-            if (pending.isEmpty() && bad.isEmpty()) {
-                timeout = Duration.ofMillis(200);
-            } else {
-                long left = waitNanos - (System.nanoTime() - batchStartNanos);
-                timeout = Duration.ofNanos(Math.max(0, left));
-            }
+            commitAcknowledged(c);
+            Duration timeout = batch.isEmpty()
+                    ? (commits.open() > 0 ? COMMIT_POLL : IDLE_POLL)
+                    : Duration.ofNanos(Math.max(0, lingerNanos - (System.nanoTime() - batch.openedAtNanos())));
             ConsumerRecords<String, byte[]> records = c.poll(timeout);
-            if (rewindNeeded) {
-                rewind(c);
-                continue;
+            long now = System.currentTimeMillis();
+            for (ConsumerRecord<String, byte[]> r : records) {
+                inputLag.record(Math.max(0, now - r.timestamp()), TimeUnit.MILLISECONDS);
             }
             try {
-                drain(c, producer, records);
+                for (ConsumerRecord<String, byte[]> r : records) {
+                    if (!running) {
+                        break; // stop promptly: the rest of this poll is consumed again by the next owner
+                    }
+                    add(r);
+                    if (batch.rowCount() >= config.maxBatchTokens()) {
+                        flush(); // the token bound closes the batch mid-poll; the rest starts the next one
+                    }
+                }
+                if (!batch.isEmpty()
+                        && (records.isEmpty() || System.nanoTime() - batch.openedAtNanos() >= lingerNanos)) {
+                    flush();
+                }
             } catch (RegistryUnavailable e) {
-                // Transient: nothing of this batch is committed; consume it again once the registry answers.
                 LOGGER.warn(
                         "Expert {} worker {}: schema registry unavailable ({}); retrying in {} ms",
                         expert,
@@ -217,54 +201,8 @@ final class ExpertWorker implements Runnable {
         }
     }
 
-    private void drain(
-            KafkaConsumer<String, byte[]> c,
-            KafkaProducer<String, byte[]> producer,
-            ConsumerRecords<String, byte[]> records) {
-        for (ConsumerRecord<String, byte[]> r : records) {
-            if (!running) {
-                return; // stop promptly: what is not committed is consumed again by the next owner
-            }
-            add(r);
-            // the token bound closes the batch mid-poll; the rest of this poll starts the next batch
-            if (pendingRows >= config.maxBatchTokens() && !flush(c, producer)) {
-                return; // aborted and rewound: the rest of this poll will be consumed again
-            }
-        }
-        boolean full = pendingRows >= config.maxBatchTokens();
-        boolean due = (!pending.isEmpty() || !bad.isEmpty())
-                && System.nanoTime() - batchStartNanos >= config.maxBatchWait().toNanos();
-        if (full || due || (records.isEmpty() && (!pending.isEmpty() || !bad.isEmpty()))) {
-            flush(c, producer);
-        }
-    }
-
-    /** The registry could not be asked (down, 5xx): retry later instead of dead-lettering good records. */
-    static final class RegistryUnavailable extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        RegistryUnavailable(Throwable cause) {
-            super(cause.getMessage(), cause);
-        }
-    }
-
-    static final Duration REGISTRY_RETRY = Duration.ofSeconds(1);
-
-    private void backOff() {
-        synchronized (this) {
-            try {
-                wait(REGISTRY_RETRY.toMillis());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                running = false;
-            }
-        }
-    }
-
+    /** Decodes, checks and adds one record to the open batch (or refuses or skips it). */
     private void add(ConsumerRecord<String, byte[]> r) {
-        if (pending.isEmpty() && bad.isEmpty()) {
-            batchStartNanos = System.nanoTime();
-        }
         DispatchBlock block;
         try {
             block = blockDeserializer.deserialize(r.topic(), r.headers(), r.value());
@@ -275,170 +213,113 @@ final class ExpertWorker implements Runnable {
             if (SchemaRegistryException.isTransient(e)) {
                 throw new RegistryUnavailable(e);
             }
-            bad.add(new Bad(r, "undecodable dispatch block: " + e.getMessage(), "value", r.key()));
+            batch.refuse(r, "value: undecodable dispatch block: " + e.getMessage(), "value", r.key());
             return;
         }
-        String problem = check(block);
+        BlockCheck.Problem problem = BlockCheck.check(block, expert, hiddenSize);
         if (problem != null) {
-            bad.add(new Bad(r, problem, problem.substring(0, problem.indexOf(':')), block.getRequestId()));
+            batch.refuse(r, problem.reason(), problem.field(), block.getRequestId());
             return;
         }
-        int n = block.getPositions().size();
-        pending.add(new Item(r, block, n));
-        pendingRows += n;
+        if (block.getDeadlineMs() + EXPIRED_GRACE_MS < System.currentTimeMillis()) {
+            batch.skip(r);
+            expiredBlocks.increment();
+            return;
+        }
+        batch.add(r, block);
     }
 
-    private String check(DispatchBlock block) {
-        if (block.getExpert() != expert) {
-            return "expert: block for expert " + block.getExpert() + " arrived on the topic of expert " + expert;
-        }
-        try {
-            Tensors.validate(block.getHidden(), "hidden");
-        } catch (IllegalArgumentException e) {
-            return "hidden: " + e.getMessage();
-        }
-        try {
-            Tensors.validate(block.getGateWeights(), "gateWeights");
-        } catch (IllegalArgumentException e) {
-            return "gateWeights: " + e.getMessage();
-        }
-        List<Integer> shape = block.getHidden().getShape();
-        int n = block.getPositions().size();
-        if (shape.size() != 2 || shape.get(1) != hiddenSize) {
-            return "hidden.shape: expected [" + n + ", " + hiddenSize + "], found " + shape;
-        }
-        if (shape.get(0) != n
-                || block.getGateWeights().getShape().size() != 1
-                || block.getGateWeights().getShape().get(0) != n) {
-            return "positions: " + n + " positions but hidden has " + shape.get(0) + " rows and gateWeights "
-                    + block.getGateWeights().getShape();
-        }
-        return null;
-    }
-
-    /** Computes and commits the batch; false if the transaction was aborted and the partitions rewound. */
-    private boolean flush(KafkaConsumer<String, byte[]> c, KafkaProducer<String, byte[]> producer) {
-        int n = pendingRows;
-        int d = hiddenSize;
-        List<ProducerRecord<String, byte[]>> out = new ArrayList<>(pending.size() + bad.size());
-        String resultsTopic = topics.expertResults();
+    /** Computes the open batch and hands its results to the sender; the commit follows the acknowledgements. */
+    private void flush() {
+        int n = batch.rowCount();
         if (n > 0) {
-            ensureCapacity(n * d, n);
-            int row = 0;
-            for (Item it : pending) {
-                float[] hidden = Tensors.toFloats(it.block.getHidden());
-                float[] weights = Tensors.toFloats(it.block.getGateWeights());
-                System.arraycopy(hidden, 0, rowBuf, row * d, it.rows * d);
-                System.arraycopy(weights, 0, scaleBuf, row, it.rows);
-                row += it.rows;
+            if (out.length < n * hiddenSize) {
+                out = new float[Math.max(n * hiddenSize, out.length * 2)];
             }
             long t0 = System.nanoTime();
-            ffn.forward(rowBuf, n, scaleBuf, outBuf);
+            ffn.forward(batch.rows(), n, batch.scales(), out);
             compute.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
             batchTokens.record(n);
-            row = 0;
-            for (Item it : pending) {
-                float[] slice = new float[it.rows * d];
-                System.arraycopy(outBuf, row * d, slice, 0, slice.length);
-                row += it.rows;
-                ExpertResult result = ExpertResult.newBuilder()
-                        .setRequestId(it.block.getRequestId())
-                        .setExpert(expert)
-                        .setAttempt(it.block.getAttempt())
-                        .setPositions(it.block.getPositions())
-                        .setOutput(Tensors.f32(slice, it.rows, d))
-                        .setWorkerId(config.workerId())
-                        .build();
-                out.add(new ProducerRecord<>(
-                        resultsTopic, it.block.getRequestId(), serialize(resultSerializer, resultsTopic, result)));
-            }
         }
-        String dlq = topics.deadLetter();
-        for (Bad b : bad) {
-            ConsumerRecord<String, byte[]> r = b.record;
-            DeadLetter letter = DeadLetter.newBuilder()
-                    .setSourceTopic(r.topic())
-                    .setSourcePartition(r.partition())
-                    .setSourceOffset(r.offset())
-                    .setKey(r.key() == null ? null : ByteBuffer.wrap(r.key().getBytes(StandardCharsets.UTF_8)))
-                    .setValue(r.value() == null ? null : ByteBuffer.wrap(r.value()))
-                    .setReason(b.reason)
-                    .setField(b.field)
-                    .setRequestId(b.requestId)
-                    .setTimestampMs(System.currentTimeMillis())
-                    .build();
-            out.add(new ProducerRecord<>(dlq, b.requestId, serialize(deadLetterSerializer, dlq, letter)));
-        }
-        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-        for (Item it : pending) {
-            offsets.merge(
-                    new TopicPartition(it.record.topic(), it.record.partition()),
-                    new OffsetAndMetadata(it.record.offset() + 1),
-                    ExpertWorker::later);
-        }
-        for (Bad b : bad) {
-            offsets.merge(
-                    new TopicPartition(b.record.topic(), b.record.partition()),
-                    new OffsetAndMetadata(b.record.offset() + 1),
-                    ExpertWorker::later);
-        }
-        int blockCount = pending.size();
-        int badCount = bad.size();
-        clearBatch();
+        int sends = batch.items().size() + batch.refused().size();
+        PendingCommits.Ticket ticket = commits.open(batch.nextOffsets(), sends);
         try {
-            producer.beginTransaction();
-            for (ProducerRecord<String, byte[]> rec : out) {
-                producer.send(rec);
-            }
-            producer.sendOffsetsToTransaction(offsets, c.groupMetadata());
-            producer.commitTransaction();
-            tokens.increment(n);
-            blocks.increment(blockCount);
-            deadLetters.increment(badCount);
-            return true;
-        } catch (ProducerFencedException | InvalidProducerEpochException e) {
-            throw e;
-        } catch (KafkaException e) {
-            LOGGER.warn(
-                    "Expert {} worker {}: transaction aborted ({}); the batch will be consumed again",
-                    expert,
-                    config.workerId(),
-                    e.toString());
-            try {
-                producer.abortTransaction();
-            } catch (KafkaException abortFailure) {
-                throw e;
-            }
-            rewind(c);
-            return false;
-        }
-    }
-
-    private static <T> byte[] serialize(Serializer<T> serializer, String topic, T value) {
-        try {
-            return serializer.serialize(topic, value);
+            sender.send(expert, batch, out, ticket);
         } catch (SerializationException e) {
             if (SchemaRegistryException.isTransient(e)) {
                 throw new RegistryUnavailable(e);
             }
             throw e;
         }
+        tokens.increment(n);
+        blocks.increment(batch.items().size());
+        batch.clear();
     }
 
-    private static OffsetAndMetadata later(OffsetAndMetadata a, OffsetAndMetadata b) {
-        return a.offset() >= b.offset() ? a : b;
+    /** Commits the offsets whose results are all acknowledged; rewinds if a send failed for good. */
+    private void commitAcknowledged(KafkaConsumer<String, byte[]> c) {
+        Map<TopicPartition, Long> ready;
+        try {
+            ready = commits.committable(config.commitDelay().toNanos());
+        } catch (IllegalStateException e) {
+            LOGGER.warn(
+                    "Expert {} worker {}: {}; consuming again from the committed offsets",
+                    expert,
+                    config.workerId(),
+                    e.getCause() == null ? e.toString() : e.getCause().toString());
+            rewind(c);
+            return;
+        }
+        if (!ready.isEmpty()) {
+            c.commitAsync(toOffsets(ready, c.assignment()), (offsets, e) -> {
+                if (e != null) {
+                    LOGGER.debug(
+                            "Expert {}: an offset commit failed ({}); the next one covers it", expert, e.toString());
+                }
+            });
+        }
     }
 
-    private void clearBatch() {
-        pending.clear();
-        bad.clear();
-        pendingRows = 0;
+    /** Graceful stop or revocation: finish the open batch, wait for every acknowledgement, commit synchronously. */
+    private void drain(KafkaConsumer<String, byte[]> c) {
+        try {
+            if (!batch.isEmpty()) {
+                flush();
+            }
+            sender.flush();
+            Map<TopicPartition, Long> ready = commits.committable();
+            if (!ready.isEmpty()) {
+                try {
+                    c.commitSync(toOffsets(ready, null), Duration.ofSeconds(10));
+                } catch (WakeupException e) {
+                    // stop() woke the consumer while it was not polling: the commit is still wanted
+                    c.commitSync(toOffsets(ready, null), Duration.ofSeconds(10));
+                }
+            }
+        } catch (RegistryUnavailable | KafkaException | IllegalStateException e) {
+            // nothing is lost: the uncommitted blocks are consumed again by the next owner
+            LOGGER.warn("Expert {} worker {}: could not drain cleanly: {}", expert, config.workerId(), e.toString());
+            batch.clear();
+            commits.clear();
+        }
     }
 
-    /** Moves every owned partition back to its committed offset (after an abort or a revocation mid-batch). */
+    private static Map<TopicPartition, OffsetAndMetadata> toOffsets(
+            Map<TopicPartition, Long> next, Set<TopicPartition> onlyThese) {
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        next.forEach((tp, offset) -> {
+            if (onlyThese == null || onlyThese.contains(tp)) {
+                offsets.put(tp, new OffsetAndMetadata(offset));
+            }
+        });
+        return offsets;
+    }
+
+    /** Forgets the open batch and unacknowledged work and moves every owned partition back to its committed offset. */
     private void rewind(KafkaConsumer<String, byte[]> c) {
-        clearBatch();
-        rewindNeeded = false;
+        rewinds.increment();
+        batch.clear();
+        commits.clear();
         Set<TopicPartition> assigned = c.assignment();
         if (assigned.isEmpty()) {
             return;
@@ -458,43 +339,90 @@ final class ExpertWorker implements Runnable {
         }
     }
 
-    private void ensureCapacity(int values, int rows) {
-        if (rowBuf.length < values) {
-            int cap = Math.max(values, rowBuf.length * 2);
-            rowBuf = new float[cap];
-            outBuf = new float[cap];
+    private void backOff() {
+        synchronized (this) {
+            try {
+                wait(REGISTRY_RETRY.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                running = false;
+            }
         }
-        if (scaleBuf.length < rows) {
-            scaleBuf = new float[Math.max(rows, scaleBuf.length * 2)];
+    }
+
+    /** Hand-over on rebalance: what is revoked is finished and committed first; what is lost is just forgotten. */
+    private final class Rebalance implements ConsumerRebalanceListener {
+        private final KafkaConsumer<String, byte[]> c;
+
+        Rebalance(KafkaConsumer<String, byte[]> c) {
+            this.c = c;
+        }
+
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+            if (!partitions.isEmpty()) {
+                drain(c);
+            }
+            ownedPartitions.set(Math.max(0, c.assignment().size() - partitions.size()));
+        }
+
+        @Override
+        public void onPartitionsLost(Collection<TopicPartition> partitions) {
+            // another member may own them already: committing now could skip its work
+            batch.clear();
+            commits.clear();
+            ownedPartitions.set(0);
+        }
+
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+            ownedPartitions.set(c.assignment().size());
+            joined.countDown();
+            if (!partitions.isEmpty()) {
+                LOGGER.info(
+                        "Expert {} worker {} now owns {} partition(s) of {}",
+                        expert,
+                        config.workerId(),
+                        c.assignment().size(),
+                        topic);
+            }
+        }
+    }
+
+    /** The registry could not be asked (down, 5xx): retry later instead of dead-lettering good records. */
+    static final class RegistryUnavailable extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        RegistryUnavailable(Throwable cause) {
+            super(cause.getMessage(), cause);
         }
     }
 
     private Properties consumerProps() {
         Properties p = new Properties();
-        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        // The gateway's dispatch transaction need not commit before experts compute: an aborted dispatch is
+        // re-dispatched identically and the combiner keeps one result per (request, expert).
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted");
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500);
+        p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 100);
+        p.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, CooperativeStickyAssignor.class.getName());
+        // A crashed worker's partitions move within seconds (Kafka's default is 45 s).
+        p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
+        p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 2_000);
         p.putAll(config.kafka());
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
         p.put(ConsumerConfig.GROUP_ID_CONFIG, config.groupPrefix() + expert);
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, "moe-expert-" + expert + "-" + config.workerId());
+        if (config.stableIdentity()) {
+            // Static membership: a restarted worker with the same identity takes its partitions back at once.
+            p.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, config.workerId() + "-expert-" + expert);
+        }
         return p;
     }
 
-    private Properties producerProps() {
-        Properties p = new Properties();
-        p.put(ProducerConfig.LINGER_MS_CONFIG, 1);
-        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 64 * 1024 * 1024);
-        p.putAll(config.kafka());
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-        p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, config.groupPrefix() + expert + "-" + config.workerId());
-        p.put(ProducerConfig.CLIENT_ID_CONFIG, "moe-expert-" + expert + "-" + config.workerId() + "-producer");
-        return p;
-    }
-
-    /** Asks the loop to stop; uncommitted work is aborted (never half-written). */
+    /** Asks the loop to stop; the open batch is finished and committed before the worker leaves its group. */
     void stop() {
         running = false;
         KafkaConsumer<String, byte[]> c = consumer;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.moestreams.avro.DType;
 import io.moestreams.schemas.config.ConfigException;
 import io.moestreams.schemas.config.LayeredConfig;
 import java.nio.file.Files;
@@ -49,6 +50,9 @@ class ExpertConfigTest {
                 maxBatchTokens,
                 maxBatchWait,
                 "w",
+                true,
+                Duration.ZERO,
+                DType.F32,
                 Map.of());
     }
 
@@ -111,10 +115,11 @@ class ExpertConfigTest {
         assertEquals("moe.", c.topicPrefix());
         assertEquals("moe-expert-", c.groupPrefix());
         assertEquals(512, c.maxBatchTokens());
-        assertEquals(Duration.ofMillis(5), c.maxBatchWait());
+        assertEquals(Duration.ZERO, c.maxBatchWait());
         assertEquals(Set.of(0, 1), c.experts());
         assertEquals(Path.of("/models/tiny"), c.modelDir());
         assertTrue(c.workerId().startsWith("worker-"), c.workerId());
+        assertFalse(c.stableIdentity(), "a generated worker id is not a stable identity");
         assertTrue(c.kafka().isEmpty(), c.kafka().toString());
         assertNotEquals(c.workerId(), load(null, Map.of(), required()).workerId(), "generated ids must differ");
     }
@@ -321,7 +326,19 @@ class ExpertConfigTest {
 
         // When constructed and the inputs change afterwards
         ExpertConfig c = new ExpertConfig(
-                "b:9092", "http://r", "moe.", Path.of("/m"), experts, "g-", 8, Duration.ZERO, null, kafka);
+                "b:9092",
+                "http://r",
+                "moe.",
+                Path.of("/m"),
+                experts,
+                "g-",
+                8,
+                Duration.ZERO,
+                null,
+                true,
+                Duration.ZERO,
+                DType.F32,
+                kafka);
         experts.add(9);
         kafka.put("linger.ms", "50");
 
@@ -330,6 +347,7 @@ class ExpertConfigTest {
         assertEquals(Map.of("acks", "all"), c.kafka());
         assertThrows(UnsupportedOperationException.class, () -> c.experts().add(1));
         assertTrue(c.workerId().startsWith("worker-"), c.workerId());
+        assertFalse(c.stableIdentity(), "a generated worker id is not a stable identity");
     }
 
     @Test

@@ -297,11 +297,11 @@ class ExpertServiceIT {
     }
 
     @Test
-    void stoppedWorkerCommitsNothingHalfwayAndSuccessorCompletesExactlyOnce() throws Exception {
+    void stoppedWorkerFinishesItsBatchAndSuccessorDuplicatesNothing() throws Exception {
         int n = 400;
         try (Fixture fx = new Fixture(Map.of(0, 2));
                 Reader<ExpertResult> reader = fx.results()) {
-            // Given 400 blocks queued on the two partitions of expert 0, and small batches (many transactions)
+            // Given 400 blocks queued on the two partitions of expert 0, and small batches (many commits)
             SplittableRandom rnd = new SplittableRandom(11);
             Map<String, RecordMetadata> sentAt = new HashMap<>();
             for (int i = 0; i < n; i++) {
@@ -314,7 +314,7 @@ class ExpertServiceIT {
                 reader.pollUntil(rs -> !rs.isEmpty(), "first results of worker A");
                 assertNull(a.failure());
             }
-            // (A stops within its current batch, not after everything it had fetched: ~200 transactions here)
+            // (A stops after its current batch, not after everything it had fetched: ~200 batches here)
             int byA = distinctBlocks(reader.readToEnd());
             assertTrue(byA > 0 && byA < n / 2, "A must stop promptly, mid-run; it answered " + byA + " of " + n);
 

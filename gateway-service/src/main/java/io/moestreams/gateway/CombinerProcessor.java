@@ -7,8 +7,10 @@ import io.moestreams.avro.DispatchManifest;
 import io.moestreams.avro.ExpertResult;
 import io.moestreams.avro.InferenceResponse;
 import io.moestreams.avro.ResponseStatus;
+import io.moestreams.schemas.DeadLetters;
 import io.moestreams.schemas.SchemaRegistryException;
 import io.moestreams.schemas.Tensors;
+import io.moestreams.schemas.metrics.MoeMeter;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -57,6 +59,8 @@ final class CombinerProcessor implements Processor<String, byte[], String, Objec
     private final Counter malformed;
     private final EnumMap<ResponseStatus, Counter> responses = new EnumMap<>(ResponseStatus.class);
     private final Timer latency;
+    private final Timer manifestLag;
+    private final Timer resultLag;
 
     private final String manifestsTopic;
     private final Deserializer<DispatchManifest> manifestDeserializer;
@@ -98,6 +102,8 @@ final class CombinerProcessor implements Processor<String, byte[], String, Objec
                             .tag("status", s.name())
                             .register(meters));
         }
+        this.manifestLag = MoeMeter.COMBINER_INPUT_LAG.timer(meters, "manifest");
+        this.resultLag = MoeMeter.COMBINER_INPUT_LAG.timer(meters, "result");
         this.latency = Timer.builder("moe.combiner.latency")
                 .description("request arrival to response emission")
                 .publishPercentiles(0.5, 0.99)
@@ -133,9 +139,12 @@ final class CombinerProcessor implements Processor<String, byte[], String, Objec
                     record, md, "undecodable " + (isManifest ? "manifest" : "expert result") + ": " + e.getMessage());
             return;
         }
+        long lag = Math.max(0, context.currentSystemTimeMs() - record.timestamp());
         if (value instanceof DispatchManifest m) {
+            manifestLag.record(lag, TimeUnit.MILLISECONDS);
             onManifest(m);
         } else if (value instanceof ExpertResult r) {
+            resultLag.record(lag, TimeUnit.MILLISECONDS);
             onResult(r);
         }
     }
@@ -146,7 +155,7 @@ final class CombinerProcessor implements Processor<String, byte[], String, Objec
         context.forward(
                 new Record<String, Object>(
                         record.key(),
-                        Responses.deadLetter(
+                        DeadLetters.of(
                                 md.topic(),
                                 md.partition(),
                                 md.offset(),
@@ -296,6 +305,11 @@ final class CombinerProcessor implements Processor<String, byte[], String, Objec
         done.put(id, now);
         timers.put(timerKey(now + retentionMs, TIMER_PURGE_DONE, id), id);
         ledger.settled(id);
+        // The response is on the latency path: commit at the end of this Streams loop iteration (batched under
+        // load) instead of waiting for the commit interval.
+        if (config.eagerCommit()) {
+            context.commit();
+        }
     }
 
     /** Σ_j contribution of the token's j-th expert, in rank order, starting from 0.0f (the reference's order). */

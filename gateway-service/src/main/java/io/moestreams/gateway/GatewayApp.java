@@ -14,7 +14,9 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
@@ -161,12 +163,24 @@ public final class GatewayApp implements AutoCloseable {
         p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) config.replicationFactor());
         p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), TopicProvisioner.MAX_MESSAGE_BYTES);
-        p.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), 1);
-        p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 50);
+        // Latency: the processors request a commit after every record they answer, so a response (or a dispatch)
+        // is committed at the end of the Streams loop iteration that produced it, batched under load; the interval
+        // is only the fallback for everything else.
+        p.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), 0);
+        p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
+        // A crashed instance's tasks move within seconds (Kafka's default session timeout is 45 s).
+        p.put(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), 10_000);
+        p.put(StreamsConfig.consumerPrefix(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG), 2_000);
         if (config.stateDir() != null) {
             p.put(StreamsConfig.STATE_DIR_CONFIG, config.stateDir().toString());
         }
         p.putAll(config.kafka());
+        if (config.instanceId() != null) {
+            // Static membership (Streams appends the thread index): a restart reclaims the same tasks at once.
+            p.put(
+                    StreamsConfig.consumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG),
+                    config.instanceId() + "-" + applicationId);
+        }
         p.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
         p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
         return p;
@@ -200,8 +214,11 @@ public final class GatewayApp implements AutoCloseable {
     @Override
     public void close() {
         flow.close();
-        intake.close(Duration.ofSeconds(15));
-        combiner.close(Duration.ofSeconds(15));
+        // Leave the groups explicitly (static members otherwise keep their tasks until the session times out).
+        CloseOptions leave = CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+                .withTimeout(Duration.ofSeconds(15));
+        intake.close(leave);
+        combiner.close(leave);
         model.close();
         LOGGER.info("Gateway stopped");
     }

@@ -1,10 +1,12 @@
 package io.moestreams.gateway;
 
+import io.moestreams.avro.DType;
 import io.moestreams.schemas.config.ConfigException;
 import io.moestreams.schemas.config.LayeredConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeSet;
 
@@ -27,7 +29,14 @@ import java.util.TreeSet;
  * @param expertPartitions      per-expert partition overrides (hot experts get more)
  * @param replicationFactor     replication factor of the created topics
  * @param dedupeRetention       how long request ids are remembered for duplicate detection
- * @param stateDir              Kafka Streams state directory (null = Streams default)
+ * @param stateDir              Kafka Streams state directory (null = Streams default); keep it across restarts:
+ *     its process id names the transactional ids, so a restarted gateway fences its crashed predecessor at once
+ * @param instanceId            stable identity of this gateway instance (pod or host name), or null: when set,
+ *     the Streams consumers use static membership and a restarted instance takes its tasks back without waiting
+ *     for the session timeout
+ * @param eagerCommit           commit at the end of every Streams loop iteration that dispatched or answered a
+ *     request (low latency); false leaves commits to {@code commit.interval.ms} (fewer, larger transactions)
+ * @param wireDtype             dtype of the hidden rows dispatched to experts (F32 exact; BF16/F16 halve the bytes)
  * @param kafka                 Kafka client properties, passed through unchanged
  */
 public record GatewayConfig(
@@ -47,6 +56,9 @@ public record GatewayConfig(
         short replicationFactor,
         Duration dedupeRetention,
         Path stateDir,
+        String instanceId,
+        boolean eagerCommit,
+        DType wireDtype,
         Map<String, String> kafka) {
 
     public static final String APPLICATION_ID = "moe.gateway.application-id";
@@ -65,6 +77,9 @@ public record GatewayConfig(
     public static final String REPLICATION = "moe.topics.replication-factor";
     public static final String DEDUPE_RETENTION_MS = "moe.gateway.dedupe-retention-ms";
     public static final String STATE_DIR = "moe.gateway.state-dir";
+    public static final String INSTANCE_ID = "moe.gateway.instance-id";
+    public static final String WIRE_DTYPE = "moe.wire.dtype";
+    public static final String EAGER_COMMIT = "moe.gateway.eager-commit";
 
     /** Every gateway setting with its default (null = required or optional without default). */
     public static Map<String, String> defaults() {
@@ -85,6 +100,9 @@ public record GatewayConfig(
         d.put(REPLICATION, "1");
         d.put(DEDUPE_RETENTION_MS, Long.toString(Duration.ofHours(1).toMillis()));
         d.put(STATE_DIR, null);
+        d.put(INSTANCE_ID, null);
+        d.put(EAGER_COMMIT, "true");
+        d.put(WIRE_DTYPE, "F32");
         return d;
     }
 
@@ -120,6 +138,13 @@ public record GatewayConfig(
         if (replicationFactor < 1) {
             throw new ConfigException(REPLICATION, "expected >= 1, found " + replicationFactor);
         }
+        if (instanceId != null && (instanceId.isBlank() || !instanceId.matches("[A-Za-z0-9._-]{1,200}"))) {
+            throw new ConfigException(
+                    INSTANCE_ID, "expected 1..200 characters of [A-Za-z0-9._-], found '" + instanceId + "'");
+        }
+        if (wireDtype == null) {
+            throw new ConfigException(WIRE_DTYPE, "expected one of F32, BF16, F16");
+        }
         expertPartitions = Map.copyOf(expertPartitions == null ? Map.of() : expertPartitions);
         kafka = Map.copyOf(kafka == null ? Map.of() : kafka);
     }
@@ -153,7 +178,19 @@ public record GatewayConfig(
                 (short) c.intValue(REPLICATION, 1, Short.MAX_VALUE),
                 Duration.ofMillis(c.longValue(DEDUPE_RETENTION_MS, 1, Long.MAX_VALUE / 4)),
                 state == null ? null : Path.of(state),
+                c.stringOrNull(INSTANCE_ID),
+                c.bool(EAGER_COMMIT),
+                wireDtype(c.string(WIRE_DTYPE)),
                 c.kafkaProperties());
+    }
+
+    /** Parses {@code moe.wire.dtype}: F32, BF16 or F16 (any case). */
+    static DType wireDtype(String value) {
+        try {
+            return DType.valueOf(value.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(WIRE_DTYPE, "expected one of F32, BF16, F16, found '" + value + "'");
+        }
     }
 
     /** Kafka properties may hold credentials (sasl.jaas.config): only their keys are printed. */
@@ -165,7 +202,8 @@ public record GatewayConfig(
                 + defaultTimeout + ", maxTimeout=" + maxTimeout + ", partialOnTimeout=" + partialOnTimeout
                 + ", inFlightCreditTokens=" + inFlightCreditTokens + ", defaultPartitions=" + defaultPartitions
                 + ", expertPartitions=" + expertPartitions + ", replicationFactor=" + replicationFactor
-                + ", dedupeRetention=" + dedupeRetention + ", stateDir=" + stateDir + ", kafka keys="
+                + ", dedupeRetention=" + dedupeRetention + ", stateDir=" + stateDir + ", instanceId=" + instanceId
+                + ", eagerCommit=" + eagerCommit + ", wireDtype=" + wireDtype + ", kafka keys="
                 + new TreeSet<>(kafka.keySet()) + "]";
     }
 

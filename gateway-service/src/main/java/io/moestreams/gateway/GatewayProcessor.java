@@ -2,6 +2,7 @@ package io.moestreams.gateway;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.moestreams.avro.DispatchBlock;
 import io.moestreams.avro.DispatchManifest;
 import io.moestreams.avro.InferenceRequest;
@@ -10,12 +11,15 @@ import io.moestreams.core.routing.Assignment;
 import io.moestreams.core.routing.CapacityPlanner;
 import io.moestreams.core.routing.Router;
 import io.moestreams.core.routing.RouterOutput;
+import io.moestreams.schemas.DeadLetters;
 import io.moestreams.schemas.SchemaRegistryException;
 import io.moestreams.schemas.Tensors;
+import io.moestreams.schemas.metrics.MoeMeter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.streams.KeyValue;
@@ -45,6 +49,7 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Object
     private final Counter rejected;
     private final Counter expired;
     private final Counter droppedTokens;
+    private final Timer inputLag;
     private final Counter[] dispatchedTokens;
 
     private ProcessorContext<String, Object> context;
@@ -75,6 +80,7 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Object
         this.droppedTokens = Counter.builder("moe.gateway.tokens.dropped")
                 .description("tokens whose every choice overflowed capacity")
                 .register(meters);
+        this.inputLag = MoeMeter.GATEWAY_INPUT_LAG.timer(meters);
         this.dispatchedTokens = new Counter[model.numExperts()];
         for (int e = 0; e < model.numExperts(); e++) {
             dispatchedTokens[e] = Counter.builder("moe.gateway.tokens.dispatched")
@@ -93,9 +99,19 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Object
 
     @Override
     public void process(Record<byte[], byte[]> record) {
+        handle(record);
+        // Commit at the end of this Streams loop iteration (batched under load) instead of waiting for the commit
+        // interval: the combiner reads manifests read_committed, so this commit is on the latency path.
+        if (config.eagerCommit()) {
+            context.commit();
+        }
+    }
+
+    private void handle(Record<byte[], byte[]> record) {
         RecordMetadata md = context.recordMetadata().orElseThrow();
         long now = context.currentSystemTimeMs();
         long receivedAt = record.timestamp();
+        inputLag.record(Math.max(0, now - receivedAt), TimeUnit.MILLISECONDS);
         String keyId = record.key() == null ? null : new String(record.key(), StandardCharsets.UTF_8);
         InferenceRequest request;
         try {
@@ -159,11 +175,11 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Object
                     GatewayTopology.RESPONSE_SINK);
             return;
         }
-        dispatch(id, rows, seqLen, deadline, receivedAt);
+        dispatch(id, rows, seqLen, deadline, receivedAt, now);
         accepted.increment();
     }
 
-    private void dispatch(String id, float[] rows, int seqLen, long deadline, long receivedAt) {
+    private void dispatch(String id, float[] rows, int seqLen, long deadline, long receivedAt, long now) {
         int d = model.hiddenSize();
         RouterOutput routing = router.route(id, rows, seqLen);
         Assignment a = CapacityPlanner.plan(routing, model);
@@ -190,10 +206,10 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Object
                     .setSeqLen(seqLen)
                     .setPositions(posList)
                     .setGateWeights(Tensors.f32(weights, n))
-                    .setHidden(Tensors.f32(hidden, n, d))
+                    .setHidden(Tensors.encode(config.wireDtype(), hidden, n, d))
                     .setDeadlineMs(deadline)
                     .build();
-            context.forward(new Record<String, Object>(id, block, receivedAt), GatewayTopology.DISPATCH_SINK);
+            context.forward(new Record<String, Object>(id, block, now), GatewayTopology.DISPATCH_SINK);
             dispatchedTokens[e].increment(n);
         }
         List<List<Integer>> tokenExperts = new ArrayList<>(seqLen);
@@ -227,7 +243,7 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Object
                 .setTokenWeights(Tensors.f32(flatWeights, total))
                 .setDropped(dropped)
                 .build();
-        context.forward(new Record<String, Object>(id, manifest, receivedAt), GatewayTopology.MANIFEST_SINK);
+        context.forward(new Record<String, Object>(id, manifest, now), GatewayTopology.MANIFEST_SINK);
         ledger.dispatched(id, perExpert, deadline);
     }
 
@@ -252,7 +268,7 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Object
         context.forward(
                 new Record<String, Object>(
                         id,
-                        Responses.deadLetter(
+                        DeadLetters.of(
                                 md.topic(),
                                 md.partition(),
                                 md.offset(),

@@ -1,9 +1,7 @@
 package io.moestreams.gateway;
 
-import io.moestreams.avro.DeadLetter;
 import io.moestreams.avro.InferenceResponse;
 import io.moestreams.avro.ResponseStatus;
-import java.nio.ByteBuffer;
 import java.util.List;
 
 /** Builders of the records the gateway and combiner emit for requests that cannot be served. */
@@ -33,29 +31,6 @@ final class Responses {
                 .setError(reason)
                 .setReceivedAtMs(receivedAtMs)
                 .setCompletedAtMs(nowMs)
-                .build();
-    }
-
-    static DeadLetter deadLetter(
-            String topic,
-            int partition,
-            long offset,
-            byte[] key,
-            byte[] value,
-            String reason,
-            String field,
-            String requestId,
-            long nowMs) {
-        return DeadLetter.newBuilder()
-                .setSourceTopic(topic)
-                .setSourcePartition(partition)
-                .setSourceOffset(offset)
-                .setKey(key == null ? null : ByteBuffer.wrap(key))
-                .setValue(value == null ? null : ByteBuffer.wrap(value))
-                .setReason(reason)
-                .setField(field)
-                .setRequestId(requestId)
-                .setTimestampMs(nowMs)
                 .build();
     }
 }

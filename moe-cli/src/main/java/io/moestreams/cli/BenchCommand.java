@@ -1,36 +1,156 @@
 package io.moestreams.cli;
 
 import io.moestreams.core.bench.CoreBench;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /** {@code moe bench}: benchmarks (speed goals live here, never in unit tests). */
 @Command(
         name = "bench",
         mixinStandardHelpOptions = true,
-        description = "Benchmarks. --core: raw ND4J sgemm rate vs the batched expert FFN at the expert shapes.")
+        description = {
+            "Benchmarks; every ratio is measured within one run.",
+            "--core: raw ND4J sgemm rate vs the batched expert FFN at the expert shapes (the default).",
+            "--pipeline: the whole platform on the embedded stack: closed-loop and open-loop latency, saturation"
+                    + " tokens/s vs the in-process batched layer, broker bytes and CPU per token."
+        })
 final class BenchCommand implements Callable<Integer> {
 
-    @Option(names = "--core", description = "Run the moe-core benchmark (the default).")
-    boolean core = true;
+    @Spec
+    CommandSpec spec;
 
-    @Option(names = "--hidden", defaultValue = "1024", description = "d (default ${DEFAULT-VALUE}).")
+    @Option(names = "--core", description = "Run the moe-core benchmark (the default).")
+    boolean core;
+
+    @Option(names = "--pipeline", description = "Run the pipeline benchmark on the embedded stack.")
+    boolean pipeline;
+
+    @Option(
+            names = "--processes",
+            description = "With --pipeline: run the gateway and the expert workers as separate OS processes.")
+    boolean processes;
+
+    @Option(names = "--hidden", defaultValue = "1024", description = "--core: d (default ${DEFAULT-VALUE}).")
     int hidden;
 
-    @Option(names = "--ffn", defaultValue = "4096", description = "f (default ${DEFAULT-VALUE}).")
+    @Option(names = "--ffn", defaultValue = "4096", description = "--core: f (default ${DEFAULT-VALUE}).")
     int ffn;
 
     @Option(
             names = "--batches",
             split = ",",
             defaultValue = "1,8,32,128,512",
-            description = "Batch sizes (default ${DEFAULT-VALUE}).")
+            description = "--core: batch sizes (default ${DEFAULT-VALUE}).")
     int[] batches;
 
+    @Option(
+            names = "--shapes",
+            split = ",",
+            defaultValue = "256x512,1024x4096",
+            paramLabel = "DxF",
+            description = "--pipeline: model shapes d x f (default ${DEFAULT-VALUE}).")
+    List<String> shapes;
+
+    @Option(names = "--experts", defaultValue = "8", description = "--pipeline: experts E (default ${DEFAULT-VALUE}).")
+    int experts;
+
+    @Option(
+            names = "--request-tokens",
+            defaultValue = "16",
+            description = "--pipeline: tokens per request (default ${DEFAULT-VALUE}).")
+    int requestTokens;
+
+    @Option(
+            names = "--closed-loop",
+            defaultValue = "300",
+            description = "--pipeline: requests sent one at a time (default ${DEFAULT-VALUE}).")
+    int closedLoop;
+
+    @Option(
+            names = "--burst-tokens",
+            defaultValue = "32768",
+            description = "--pipeline: tokens sent at once to measure saturation (default ${DEFAULT-VALUE}).")
+    int burstTokens;
+
+    @Option(
+            names = "--open-loop-seconds",
+            defaultValue = "10",
+            description = "--pipeline: duration of the fixed-rate phase (default ${DEFAULT-VALUE}).")
+    double openLoopSeconds;
+
+    @Option(
+            names = "--open-loop-load",
+            defaultValue = "0.5",
+            description = "--pipeline: offered load of the fixed-rate phase as a fraction of saturation"
+                    + " (default ${DEFAULT-VALUE}).")
+    double openLoopLoad;
+
+    @Option(
+            names = "--max-batch-tokens",
+            defaultValue = "512",
+            description = "--pipeline: micro-batch bound of the experts and of the in-process yardstick"
+                    + " (default ${DEFAULT-VALUE}).")
+    int maxBatchTokens;
+
+    @Option(
+            names = "--set",
+            paramLabel = "KEY=VALUE",
+            description = "--pipeline: a moe.* or Kafka setting for the services (repeatable).")
+    Map<String, String> settings = new LinkedHashMap<>();
+
+    @Option(
+            names = "--workdir",
+            defaultValue = ".moe/bench",
+            description = "--pipeline: models and logs (default ${DEFAULT-VALUE}).")
+    Path workdir;
+
+    @Option(
+            names = "--json",
+            paramLabel = "FILE",
+            description = "--pipeline: also write the figures as JSON (default <workdir>/pipeline.json).")
+    Path json;
+
     @Override
-    public Integer call() {
-        CoreBench.run(hidden, ffn, batches, System.out);
+    public Integer call() throws Exception {
+        if (!pipeline) {
+            CoreBench.run(hidden, ffn, batches, System.out);
+            return 0;
+        }
+        List<int[]> parsed = new ArrayList<>();
+        for (String s : shapes) {
+            String[] p = s.toLowerCase().split("x");
+            try {
+                parsed.add(new int[] {Integer.parseInt(p[0].trim()), Integer.parseInt(p[1].trim())});
+            } catch (RuntimeException e) {
+                throw new ParameterException(spec.commandLine(), "--shapes: expected DxF like 256x512, found " + s);
+            }
+        }
+        PipelineBench.Options o = new PipelineBench.Options(
+                parsed,
+                experts,
+                2,
+                requestTokens,
+                closedLoop,
+                burstTokens,
+                openLoopSeconds,
+                openLoopLoad,
+                maxBatchTokens,
+                processes,
+                workdir,
+                settings);
+        Map<String, Object> report = new PipelineBench(o, System.out).run();
+        Path file = json != null ? json : workdir.resolve("pipeline.json");
+        PipelineBench.writeJson(report, file);
+        System.out.println("\nfigures as JSON: " + file);
         return 0;
     }
 }

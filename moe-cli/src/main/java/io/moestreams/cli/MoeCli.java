@@ -41,7 +41,20 @@ public final class MoeCli implements Runnable {
         return cl;
     }
 
+    /**
+     * Environment variable with a process id: when set, this JVM halts as soon as that process is gone (benchmarks
+     * and tests start services as child processes; a killed parent must not leave them running).
+     */
+    static final String EXIT_WITH_PARENT = "MOE_EXIT_WITH_PARENT";
+
     public static void main(String[] args) {
+        String parent = System.getenv(EXIT_WITH_PARENT);
+        if (parent != null && !parent.isBlank()) {
+            ProcessHandle.of(Long.parseLong(parent.trim()))
+                    .ifPresentOrElse(
+                            p -> p.onExit().thenRun(() -> Runtime.getRuntime().halt(3)),
+                            () -> Runtime.getRuntime().halt(3));
+        }
         int code = commandLine().execute(args);
         System.exit(code);
     }

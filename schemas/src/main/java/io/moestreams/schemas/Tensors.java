@@ -64,31 +64,43 @@ public final class Tensors {
      * @throws IllegalArgumentException if a dimension is negative or product(shape) != data.length
      */
     public static Tensor encode(DType dtype, float[] data, int... shape) {
+        Objects.requireNonNull(data, "data");
+        return encodeSlice(dtype, data, 0, data.length, shape);
+    }
+
+    /**
+     * Encodes {@code data[offset .. offset+count)} with the given dtype and shape, without copying the slice first.
+     *
+     * @throws IllegalArgumentException if a dimension is negative, product(shape) != count or the slice is out of
+     *     bounds
+     */
+    public static Tensor encodeSlice(DType dtype, float[] data, int offset, int count, int... shape) {
         Objects.requireNonNull(dtype, "dtype");
         Objects.requireNonNull(data, "data");
         Objects.requireNonNull(shape, "shape");
-        long count = elementCount(shape, DEFAULT_FIELD);
-        if (count != data.length) {
-            throw new IllegalArgumentException("tensor shape " + Arrays.toString(shape) + " holds " + count
-                    + " elements but data has " + data.length + " values");
+        long expected = elementCount(shape, DEFAULT_FIELD);
+        if (expected != count) {
+            throw new IllegalArgumentException("tensor shape " + Arrays.toString(shape) + " holds " + expected
+                    + " elements but data has " + count + " values");
         }
-        ByteBuffer bytes = ByteBuffer.allocate(data.length * elementSize(dtype)).order(ByteOrder.LITTLE_ENDIAN);
+        Objects.checkFromIndexSize(offset, count, data.length);
+        ByteBuffer bytes = ByteBuffer.allocate(count * elementSize(dtype)).order(ByteOrder.LITTLE_ENDIAN);
         switch (dtype) {
             case F32:
-                bytes.asFloatBuffer().put(data);
+                bytes.asFloatBuffer().put(data, offset, count);
                 break;
             case F16: {
-                short[] halves = new short[data.length];
-                for (int i = 0; i < data.length; i++) {
-                    halves[i] = floatToHalf(data[i]);
+                short[] halves = new short[count];
+                for (int i = 0; i < count; i++) {
+                    halves[i] = floatToHalf(data[offset + i]);
                 }
                 bytes.asShortBuffer().put(halves);
                 break;
             }
             case BF16: {
-                short[] halves = new short[data.length];
-                for (int i = 0; i < data.length; i++) {
-                    halves[i] = floatToBf16(data[i]);
+                short[] halves = new short[count];
+                for (int i = 0; i < count; i++) {
+                    halves[i] = floatToBf16(data[offset + i]);
                 }
                 bytes.asShortBuffer().put(halves);
                 break;
@@ -115,37 +127,43 @@ public final class Tensors {
      * @throws IllegalArgumentException if the tensor is malformed
      */
     public static float[] toFloats(Tensor tensor, String field) {
+        float[] out = new float[validate(tensor, field)];
+        readInto(tensor, field, out, 0);
+        return out;
+    }
+
+    /**
+     * Decodes the elements of {@code tensor} into {@code out[offset ..]} (no intermediate array).
+     *
+     * @return the number of elements written
+     * @throws IllegalArgumentException if the tensor is malformed
+     * @throws IndexOutOfBoundsException if {@code out} has no room for them
+     */
+    public static int readInto(Tensor tensor, String field, float[] out, int offset) {
         int count = validate(tensor, field);
+        Objects.checkFromIndexSize(offset, count, out.length);
         ByteBuffer bytes = tensor.getData().duplicate().order(ByteOrder.LITTLE_ENDIAN);
-        float[] out = new float[count];
         switch (tensor.getDtype()) {
             case F32:
-                bytes.asFloatBuffer().get(out);
-                return out;
+                bytes.asFloatBuffer().get(out, offset, count);
+                return count;
             case F16: {
-                short[] halves = readShorts(bytes, count);
+                ShortBuffer halves = bytes.asShortBuffer();
                 for (int i = 0; i < count; i++) {
-                    out[i] = halfToFloat(halves[i]);
+                    out[offset + i] = halfToFloat(halves.get(i));
                 }
-                return out;
+                return count;
             }
             case BF16: {
-                short[] halves = readShorts(bytes, count);
+                ShortBuffer halves = bytes.asShortBuffer();
                 for (int i = 0; i < count; i++) {
-                    out[i] = bf16ToFloat(halves[i]);
+                    out[offset + i] = bf16ToFloat(halves.get(i));
                 }
-                return out;
+                return count;
             }
             default:
                 throw new IllegalArgumentException("tensor '" + field + "': unsupported dtype " + tensor.getDtype());
         }
-    }
-
-    private static short[] readShorts(ByteBuffer littleEndian, int count) {
-        short[] halves = new short[count];
-        ShortBuffer view = littleEndian.asShortBuffer();
-        view.get(halves);
-        return halves;
     }
 
     /** The shape of {@code tensor} as an int array (validated; errors name the field "tensor"). */
