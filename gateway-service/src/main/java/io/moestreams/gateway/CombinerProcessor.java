@@ -52,6 +52,11 @@ final class CombinerProcessor implements Processor<String, byte[], String, Objec
     static final byte TIMER_PURGE_DONE = 'P';
     static final byte TIMER_PURGE_ORPHANS = 'O';
 
+    /** The longest a passed deadline waits for the combiner to work through a backlog before it fires anyway. */
+    static final long DEADLINE_HOLD_MS = 30_000;
+
+    private CatchUp catchUp;
+
     private final GatewayConfig config;
     private final InFlightLedger ledger;
     private final long retentionMs;
@@ -118,6 +123,7 @@ final class CombinerProcessor implements Processor<String, byte[], String, Objec
         this.timers = context.getStateStore(CombinerTopology.TIMERS_STORE);
         this.done = context.getStateStore(CombinerTopology.DONE_STORE);
         this.arrivals = context.getStateStore(CombinerTopology.ARRIVALS_STORE);
+        this.catchUp = new CatchUp(context.currentSystemTimeMs());
         context.schedule(Duration.ofMillis(100), PunctuationType.WALL_CLOCK_TIME, this::fireTimers);
     }
 
@@ -139,7 +145,9 @@ final class CombinerProcessor implements Processor<String, byte[], String, Objec
                     record, md, "undecodable " + (isManifest ? "manifest" : "expert result") + ": " + e.getMessage());
             return;
         }
-        long lag = Math.max(0, context.currentSystemTimeMs() - record.timestamp());
+        long now = context.currentSystemTimeMs();
+        long lag = Math.max(0, now - record.timestamp());
+        catchUp.processed(now, record.timestamp());
         if (value instanceof DispatchManifest m) {
             manifestLag.record(lag, TimeUnit.MILLISECONDS);
             onManifest(m);
@@ -366,10 +374,14 @@ final class CombinerProcessor implements Processor<String, byte[], String, Objec
                 due.add(kv);
             }
         }
+        boolean caughtUp = catchUp.caughtUp(now);
         for (KeyValue<Bytes, String> kv : due) {
-            timers.delete(kv.key);
             String id = kv.value;
             byte kind = kv.key.get()[Long.BYTES];
+            if (kind == TIMER_DEADLINE && !caughtUp && timerTime(kv.key) + DEADLINE_HOLD_MS > now) {
+                continue; // results may be waiting in the backlog: answer from them first (see CatchUp)
+            }
+            timers.delete(kv.key);
             if (kind == TIMER_DEADLINE) {
                 DispatchManifest m = manifests.get(id);
                 if (m != null && done.get(id) == null) {

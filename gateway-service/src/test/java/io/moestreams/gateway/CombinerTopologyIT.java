@@ -468,6 +468,48 @@ class CombinerTopologyIT {
     }
 
     @Test
+    void aDeadlineThatPassedWhileTheCombinerWasDownWaitsForTheResultsInItsBacklog() {
+        // Given a combiner that comes back 5 s after the deadline of a request whose records wait in its backlog
+        start(Map.of());
+        Request r = mixed("backlog", 11);
+        dispatchedToLedger(r);
+        driver.advanceWallClockTime(Duration.ofMillis(DEADLINE_AFTER_MS + 5_000));
+
+        // When it processes the old manifest and a punctuation runs before it reaches the results
+        pipe(r.manifest());
+        driver.advanceWallClockTime(Duration.ofMillis(100));
+
+        // Then it does not answer TIMEOUT while it is behind
+        assertTrue(responses.isEmpty());
+
+        // When it reaches the results / Then the request is answered OK from them
+        r.resultsInExpertOrder().forEach(this::pipe);
+        assertOk(r, single());
+        assertSettled();
+    }
+
+    @Test
+    void aDeadlineHeldForABacklogFiresOnceNothingMoreArrives() {
+        // Given a late manifest whose results never come
+        start(Map.of());
+        Request r = mixed("never", 12);
+        dispatchedToLedger(r);
+        driver.advanceWallClockTime(Duration.ofMillis(DEADLINE_AFTER_MS + 5_000));
+        pipe(r.manifest());
+        driver.advanceWallClockTime(Duration.ofMillis(100));
+        assertTrue(responses.isEmpty());
+
+        // When the input stays quiet for the idle time
+        driver.advanceWallClockTime(Duration.ofMillis(CatchUp.IDLE_MS));
+
+        // Then the deadline fires: TIMEOUT naming every expert
+        InferenceResponse resp = single();
+        assertEquals(ResponseStatus.TIMEOUT, resp.getStatus());
+        assertEquals(List.of(0, 1, 2, 3), resp.getMissingExperts());
+        assertSettled();
+    }
+
+    @Test
     void malformedResultIsNeverCombinedAndItsExpertTimesOut() {
         // Given a request of experts 0..3 where expert 2 answers rows for the wrong positions
         start(Map.of());
