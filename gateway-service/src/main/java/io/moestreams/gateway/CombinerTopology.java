@@ -57,26 +57,31 @@ public final class CombinerTopology {
                 RESULTS_SOURCE);
         topology.addStateStore(
                 Stores.keyValueStoreBuilder(
-                        Stores.persistentKeyValueStore(MANIFESTS_STORE),
-                        Serdes.String(),
-                        typed.manifests().valueSerde()),
+                                Stores.persistentKeyValueStore(MANIFESTS_STORE),
+                                Serdes.String(),
+                                typed.manifests().valueSerde())
+                        .withLoggingEnabled(Changelogs.COMPACT_EARLY),
                 PROCESSOR);
         topology.addStateStore(
                 Stores.keyValueStoreBuilder(
-                        Stores.persistentKeyValueStore(RESULTS_STORE),
-                        Serdes.String(),
-                        typed.expertResults().valueSerde()),
+                                Stores.persistentKeyValueStore(RESULTS_STORE),
+                                Serdes.String(),
+                                typed.expertResults().valueSerde())
+                        .withLoggingEnabled(Changelogs.COMPACT_EARLY),
                 PROCESSOR);
         topology.addStateStore(
                 Stores.keyValueStoreBuilder(
-                        Stores.persistentKeyValueStore(TIMERS_STORE), Serdes.Bytes(), Serdes.String()),
+                                Stores.persistentKeyValueStore(TIMERS_STORE), Serdes.Bytes(), Serdes.String())
+                        .withLoggingEnabled(Changelogs.COMPACT_EARLY),
                 PROCESSOR);
         topology.addStateStore(
-                Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(DONE_STORE), Serdes.String(), Serdes.Long()),
+                Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(DONE_STORE), Serdes.String(), Serdes.Long())
+                        .withLoggingEnabled(Changelogs.COMPACT_EARLY),
                 PROCESSOR);
         topology.addStateStore(
                 Stores.keyValueStoreBuilder(
-                        Stores.persistentKeyValueStore(ARRIVALS_STORE), Serdes.String(), Serdes.ByteArray()),
+                                Stores.persistentKeyValueStore(ARRIVALS_STORE), Serdes.String(), Serdes.ByteArray())
+                        .withLoggingEnabled(Changelogs.COMPACT_EARLY),
                 PROCESSOR);
         topology.addSink(
                 SINK,

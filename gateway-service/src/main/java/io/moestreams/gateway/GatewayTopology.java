@@ -52,7 +52,8 @@ public final class GatewayTopology {
                 SOURCE);
         topology.addStateStore(
                 Stores.keyValueStoreBuilder(
-                        Stores.persistentKeyValueStore(REQUEST_IDS_STORE), Serdes.String(), Serdes.Long()),
+                                Stores.persistentKeyValueStore(REQUEST_IDS_STORE), Serdes.String(), Serdes.Long())
+                        .withLoggingEnabled(Changelogs.COMPACT_EARLY),
                 PROCESSOR);
 
         Serializer<Object> dispatch = anyValue(typed.expert(0).valueSerde().serializer());

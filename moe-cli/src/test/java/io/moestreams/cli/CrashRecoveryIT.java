@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -153,6 +154,7 @@ class CrashRecoveryIT {
             p.startExperts("b", "4-7");
             try (LoadClient client = p.client()) {
                 awaitServing(client, "probe-gateway");
+                p.watchResults();
 
                 // When the gateway is killed ten times mid-run and restarted 1.5 s later each time
                 Run run = new Run(client, lines);
@@ -168,12 +170,13 @@ class CrashRecoveryIT {
                     long restart = System.nanoTime();
                     outages.add(new long[] {kill, restart});
                     await(
-                            () -> run.lastAnswerNanos() > restart,
+                            () -> run.answeredSentAfter(restart),
                             Duration.ofSeconds(120),
                             "a response after gateway restart " + (k + 1));
                     run.release(k);
                 }
                 Map<String, InferenceResponse> answers = run.awaitAnswers(Duration.ofMinutes(3));
+                diagnose(p, answers, outages, run);
 
                 // Then every request is OK and equals the reference, with exactly one response record each
                 assertAllOkAndExact(lines, reference, answers);
@@ -186,6 +189,38 @@ class CrashRecoveryIT {
                 report("gateway", Map.of("restart -> first response (ms)", resumed), 0, answers.size());
             }
         }
+    }
+
+    /** Prints, for the first requests that were not OK, when their results arrived relative to the outages. */
+    private static void diagnose(
+            ProcessPipeline p, Map<String, InferenceResponse> answers, List<long[]> outages, Run run) {
+        long t0 = run.startedNanos();
+        List<String> bad = answers.values().stream()
+                .filter(r -> !r.getStatus().name().equals("OK"))
+                .map(InferenceResponse::getRequestId)
+                .sorted()
+                .limit(3)
+                .toList();
+        if (bad.isEmpty()) {
+            return;
+        }
+        StringBuilder sb = new StringBuilder("outages (s after start):");
+        for (long[] o : outages) {
+            sb.append(String.format(" [%.1f..%.1f]", (o[0] - t0) / 1e9, (o[1] - t0) / 1e9));
+        }
+        for (String id : bad) {
+            sb.append("\n")
+                    .append(id)
+                    .append(" sent at ")
+                    .append(String.format("%.1f", (run.sentNanos(id) - t0) / 1e9))
+                    .append(" s, results:");
+            for (ProcessPipeline.SeenResult r : p.results()) {
+                if (r.requestId().equals(id)) {
+                    sb.append(String.format(" e%d@%.1f", r.expert(), (r.atNanos() - t0) / 1e9));
+                }
+            }
+        }
+        System.out.println(sb);
     }
 
     /** Sends a probe and waits for its answer: the whole pipeline is up. */
@@ -298,6 +333,16 @@ class CrashRecoveryIT {
         private final Map<String, CompletableFuture<LoadClient.Arrival>> futures = new HashMap<>();
         private final List<Long> answerTimes = new ArrayList<>();
         private Thread sender;
+        private final Map<String, Long> sentAt = new ConcurrentHashMap<>();
+        private volatile long startedNanos;
+
+        long startedNanos() {
+            return startedNanos;
+        }
+
+        long sentNanos(String id) {
+            return sentAt.getOrDefault(id, 0L);
+        }
 
         Run(LoadClient client, List<RequestLine> lines) {
             this.client = client;
@@ -328,6 +373,7 @@ class CrashRecoveryIT {
         }
 
         void start() {
+            startedNanos = System.nanoTime();
             sender = new Thread(
                     () -> {
                         long next = System.nanoTime();
@@ -340,6 +386,7 @@ class CrashRecoveryIT {
                             if (Thread.currentThread().isInterrupted()) {
                                 return; // the test is over
                             }
+                            sentAt.put(l.id(), System.nanoTime());
                             CompletableFuture<LoadClient.Arrival> f =
                                     client.send(l.id(), l.tokens(), l.seqLen(), l.hiddenSize());
                             f.thenAccept(a -> {
@@ -371,9 +418,12 @@ class CrashRecoveryIT {
             }
         }
 
-        long lastAnswerNanos() {
-            synchronized (answerTimes) {
-                return answerTimes.stream().mapToLong(Long::longValue).max().orElse(0);
+        /** A request sent after {@code nanos} has been answered (a response committed before then does not count). */
+        boolean answeredSentAfter(long nanos) {
+            synchronized (futures) {
+                return futures.entrySet().stream()
+                        .anyMatch(e ->
+                                sentNanos(e.getKey()) > nanos && e.getValue().isDone());
             }
         }
 
