@@ -1,6 +1,7 @@
 package io.moestreams.cli;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.moestreams.compute.ffn.Nd4jBackend;
 import io.moestreams.core.config.MoeConfig;
 import io.moestreams.core.gen.ModelGenerator;
 import io.moestreams.core.gen.RequestGenerator;
@@ -165,7 +166,7 @@ final class DemoCommand implements Callable<Integer> {
         // The in-process reference on the same requests.
         List<LayerOutput> reference = new ArrayList<>();
         long r0 = System.nanoTime();
-        try (MoeModel model = MoeModel.load(modelDir, ExpertSelection.all())) {
+        try (MoeModel model = MoeModel.load(modelDir, null, ExpertSelection.all(), Nd4jBackend.INSTANCE)) {
             ReferenceMoeLayer layer = new ReferenceMoeLayer(model);
             for (RequestLine l : lines) {
                 reference.add(layer.forward(l.id(), l.tokens(), l.seqLen()));
