@@ -82,9 +82,9 @@ public final class MoeModel implements AutoCloseable {
     }
 
     /**
-     * Loads the router and the selected experts of a layer. First every selected expert's tensors are checked
-     * against the headers (name, shape, dtype), then the router and the experts are read (checked for NaN/Inf,
-     * converted or dequantized to F32) and handed to the backend.
+     * Loads the router and the selected experts of a layer. The router is read first (it is small), then every
+     * selected expert's tensors are checked against the headers (name, shape, dtype) before any expert data is read;
+     * values are checked for NaN/Inf, converted or dequantized to F32 and handed to the backend.
      *
      * @param dir       a {@code moe.json} directory or a Hugging Face checkpoint directory
      * @param layer     the MoE layer of a Hugging Face checkpoint ({@code moe.model.layer}); null for moe.json
@@ -104,13 +104,13 @@ public final class MoeModel implements AutoCloseable {
                         "loading experts " + selection + " needs an FfnBackend (moe-compute's"
                                 + " Nd4jBackend); only ExpertSelection.none() loads without one");
             }
+            Router router = source.loadRouter();
             for (int e : ids) {
                 source.validateExpert(ExpertRef.routed(e));
             }
             for (int s : sharedIds) {
                 source.validateExpert(ExpertRef.shared(s));
             }
-            Router router = source.loadRouter();
             Map<Integer, ExpertFfn> experts = new TreeMap<>();
             Map<Integer, ExpertFfn> shared = new TreeMap<>();
             try {
@@ -188,11 +188,13 @@ public final class MoeModel implements AutoCloseable {
         if (hf) {
             return HfLayerSource.open(dir, null);
         }
+        if (!Files.isDirectory(dir)) {
+            throw new ModelConfigException(dir.toString(), "a model directory", "no such directory");
+        }
         throw new ModelConfigException(
-                dir.toString(),
-                "a model directory with " + MoeConfigJson.FILE_NAME + " (moe-streams format) or " + HfConfig.FILE_NAME
-                        + " (Hugging Face checkpoint)",
-                Files.isDirectory(dir) ? "neither" : "no such directory");
+                MoeConfigJson.FILE_NAME,
+                "file not found: " + dir.resolve(MoeConfigJson.FILE_NAME) + " (nor " + HfConfig.FILE_NAME
+                        + " of a Hugging Face checkpoint directory)");
     }
 
     public Path directory() {

@@ -255,7 +255,8 @@ class HfCheckpointTest {
                                 + " directories (config.json); "),
                 layer.getMessage());
         ModelConfigException empty = routerLoadFails(dir.resolve("nothing"), null);
-        assertTrue(empty.getMessage().endsWith("found no such directory"), empty.getMessage());
+        assertTrue(
+                empty.getMessage().endsWith("expected a model directory, found no such directory"), empty.getMessage());
         assertFalse(HfCheckpoint.isCheckpoint(dir));
     }
 }
