@@ -41,7 +41,7 @@ final class GptOssFamily implements HfFamily {
         Map<String, String> details = new LinkedHashMap<>();
         details.put("routing", "top-" + k + " of the logits (with router.bias), softmax over those " + k);
         details.put(
-                "experts",
+                "expert ffn",
                 "clamped SwiGLU (alpha " + GptOssLayout.ALPHA + ", limit " + GptOssLayout.LIMIT + ")"
                         + (mxfp4 ? ", MXFP4 dequantized at load" : ""));
         return new HfMoeBlock(
