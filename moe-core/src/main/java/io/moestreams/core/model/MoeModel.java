@@ -7,6 +7,7 @@ import io.moestreams.core.ffn.ExpertFfn;
 import io.moestreams.core.ffn.ExpertRef;
 import io.moestreams.core.ffn.ExpertWeights;
 import io.moestreams.core.ffn.FfnBackend;
+import io.moestreams.core.ffn.FfnBackends;
 import io.moestreams.core.hf.HfCheckpoint;
 import io.moestreams.core.hf.HfConfig;
 import io.moestreams.core.hf.HfLayerSource;
@@ -71,9 +72,13 @@ public final class MoeModel implements AutoCloseable {
         this.bytesRead = bytesRead;
     }
 
-    /** Loads the router only (what the gateway needs) of a {@code moe.json} directory. */
+    /**
+     * Loads a {@code moe.json} directory's router and selected experts; experts are built by the backend found on
+     * the classpath ({@link FfnBackends#discover()}), so {@link ExpertSelection#none()} (the gateway) needs none.
+     */
     public static MoeModel load(Path dir, ExpertSelection selection) {
-        return load(dir, null, selection, null);
+        boolean routerOnly = selection.kind() == ExpertSelection.Kind.NONE;
+        return load(dir, null, selection, routerOnly ? null : FfnBackends.discover());
     }
 
     /** Loads a {@code moe.json} directory's router and selected experts. */
