@@ -33,6 +33,8 @@ import java.util.UUID;
  *     widens the window in which a crash recomputes work (0, the default, in production)
  * @param wireDtype         dtype of the result rows on the wire (F32 exact; BF16/F16 halve the bytes)
  * @param kafka             Kafka client properties, passed through unchanged
+ * @param modelLayer        the MoE layer of a Hugging Face checkpoint directory ({@code moe.model.layer}), or null
+ *                          for a moe.json model directory
  */
 public record ExpertConfig(
         String bootstrapServers,
@@ -47,12 +49,14 @@ public record ExpertConfig(
         boolean stableIdentity,
         Duration commitDelay,
         DType wireDtype,
-        Map<String, String> kafka) {
+        Map<String, String> kafka,
+        String modelLayer) {
 
     public static final String BOOTSTRAP = "moe.bootstrap-servers";
     public static final String REGISTRY = "moe.schema-registry-url";
     public static final String TOPIC_PREFIX = "moe.topic-prefix";
     public static final String MODEL_DIR = "moe.model-dir";
+    public static final String MODEL_LAYER = "moe.model.layer";
     public static final String EXPERTS = "moe.expert.experts";
     public static final String GROUP_PREFIX = "moe.expert.group-prefix";
     public static final String MAX_BATCH_TOKENS = "moe.expert.max-batch-tokens";
@@ -70,6 +74,7 @@ public record ExpertConfig(
         d.put(REGISTRY, null);
         d.put(TOPIC_PREFIX, "moe.");
         d.put(MODEL_DIR, null);
+        d.put(MODEL_LAYER, null);
         d.put(EXPERTS, null);
         d.put(GROUP_PREFIX, "moe-expert-");
         d.put(MAX_BATCH_TOKENS, "512");
@@ -86,7 +91,9 @@ public record ExpertConfig(
         require(topicPrefix, TOPIC_PREFIX);
         require(groupPrefix, GROUP_PREFIX);
         if (modelDir == null) {
-            throw new ConfigException(MODEL_DIR, "is required: the model directory (moe.json + model.safetensors)");
+            throw new ConfigException(
+                    MODEL_DIR,
+                    "is required: the model directory (moe.json + model.safetensors, or a Hugging Face checkpoint)");
         }
         if (experts == null || experts.isEmpty()) {
             throw new ConfigException(EXPERTS, "is required: the experts to serve, e.g. 3 or 0,1,5");
@@ -171,7 +178,8 @@ public record ExpertConfig(
     @Override
     public String toString() {
         return "ExpertConfig[bootstrapServers=" + bootstrapServers + ", schemaRegistryUrl=" + schemaRegistryUrl
-                + ", topicPrefix=" + topicPrefix + ", modelDir=" + modelDir + ", experts=" + experts
+                + ", topicPrefix=" + topicPrefix + ", modelDir=" + modelDir
+                + (modelLayer == null ? "" : ", modelLayer=" + modelLayer) + ", experts=" + experts
                 + ", groupPrefix=" + groupPrefix + ", maxBatchTokens=" + maxBatchTokens + ", maxBatchWait="
                 + maxBatchWait + ", workerId=" + workerId + ", stableIdentity=" + stableIdentity + ", commitDelay="
                 + commitDelay + ", wireDtype="
@@ -193,6 +201,7 @@ public record ExpertConfig(
                 c.stringOrNull(WORKER_ID) != null,
                 Duration.ofMillis(c.longValue(COMMIT_DELAY_MS, 0, 600_000)),
                 wireDtype(c.string(WIRE_DTYPE)),
-                c.kafkaProperties());
+                c.kafkaProperties(),
+                c.stringOrNull(MODEL_LAYER));
     }
 }

@@ -53,7 +53,8 @@ class ExpertConfigTest {
                 true,
                 Duration.ZERO,
                 DType.F32,
-                Map.of());
+                Map.of(),
+                null);
     }
 
     private static void assertNamesKey(ConfigException e, String key, String... fragments) {
@@ -338,7 +339,8 @@ class ExpertConfigTest {
                 true,
                 Duration.ZERO,
                 DType.F32,
-                kafka);
+                kafka,
+                null);
         experts.add(9);
         kafka.put("linger.ms", "50");
 

@@ -38,6 +38,8 @@ import java.util.TreeSet;
  *     request (low latency); false leaves commits to {@code commit.interval.ms} (fewer, larger transactions)
  * @param wireDtype             dtype of the hidden rows dispatched to experts (F32 exact; BF16/F16 halve the bytes)
  * @param kafka                 Kafka client properties, passed through unchanged
+ * @param modelLayer            the MoE layer of a Hugging Face checkpoint directory ({@code moe.model.layer}), or
+ *                              null for a moe.json model directory
  */
 public record GatewayConfig(
         String applicationId,
@@ -59,13 +61,15 @@ public record GatewayConfig(
         String instanceId,
         boolean eagerCommit,
         DType wireDtype,
-        Map<String, String> kafka) {
+        Map<String, String> kafka,
+        String modelLayer) {
 
     public static final String APPLICATION_ID = "moe.gateway.application-id";
     public static final String BOOTSTRAP = "moe.bootstrap-servers";
     public static final String REGISTRY = "moe.schema-registry-url";
     public static final String TOPIC_PREFIX = "moe.topic-prefix";
     public static final String MODEL_DIR = "moe.model-dir";
+    public static final String MODEL_LAYER = "moe.model.layer";
     public static final String MAX_SEQ_LEN = "moe.gateway.max-seq-len";
     public static final String MAX_REQUEST_BYTES = "moe.gateway.max-request-bytes";
     public static final String DEFAULT_TIMEOUT_MS = "moe.gateway.default-timeout-ms";
@@ -89,6 +93,7 @@ public record GatewayConfig(
         d.put(REGISTRY, null);
         d.put(TOPIC_PREFIX, "moe.");
         d.put(MODEL_DIR, null);
+        d.put(MODEL_LAYER, null);
         d.put(MAX_SEQ_LEN, "2048");
         d.put(MAX_REQUEST_BYTES, Integer.toString(16 * 1024 * 1024));
         d.put(DEFAULT_TIMEOUT_MS, "30000");
@@ -112,7 +117,9 @@ public record GatewayConfig(
         require(schemaRegistryUrl, REGISTRY);
         require(topicPrefix, TOPIC_PREFIX);
         if (modelDir == null) {
-            throw new ConfigException(MODEL_DIR, "is required: the model directory (moe.json + model.safetensors)");
+            throw new ConfigException(
+                    MODEL_DIR,
+                    "is required: the model directory (moe.json + model.safetensors, or a Hugging Face checkpoint)");
         }
         if (maxSeqLen < 1) {
             throw new ConfigException(MAX_SEQ_LEN, "expected >= 1, found " + maxSeqLen);
@@ -181,7 +188,8 @@ public record GatewayConfig(
                 c.stringOrNull(INSTANCE_ID),
                 c.bool(EAGER_COMMIT),
                 wireDtype(c.string(WIRE_DTYPE)),
-                c.kafkaProperties());
+                c.kafkaProperties(),
+                c.stringOrNull(MODEL_LAYER));
     }
 
     /** Parses {@code moe.wire.dtype}: F32, BF16 or F16 (any case). */
@@ -198,6 +206,7 @@ public record GatewayConfig(
     public String toString() {
         return "GatewayConfig[applicationId=" + applicationId + ", bootstrapServers=" + bootstrapServers
                 + ", schemaRegistryUrl=" + schemaRegistryUrl + ", topicPrefix=" + topicPrefix + ", modelDir=" + modelDir
+                + (modelLayer == null ? "" : ", modelLayer=" + modelLayer)
                 + ", maxSeqLen=" + maxSeqLen + ", maxRequestBytes=" + maxRequestBytes + ", defaultTimeout="
                 + defaultTimeout + ", maxTimeout=" + maxTimeout + ", partialOnTimeout=" + partialOnTimeout
                 + ", inFlightCreditTokens=" + inFlightCreditTokens + ", defaultPartitions=" + defaultPartitions

@@ -1,6 +1,6 @@
 package io.moestreams.cli;
 
-import io.moestreams.core.bench.CoreBench;
+import io.moestreams.compute.bench.CoreBench;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
