@@ -5,7 +5,9 @@ import io.moestreams.schemas.config.ConfigException;
 import io.moestreams.schemas.config.LayeredConfig;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -20,7 +22,9 @@ import java.util.UUID;
  * @param schemaRegistryUrl Confluent-API schema registry base URL
  * @param topicPrefix       prefix of every topic name
  * @param modelDir          model directory; only the served experts' weights are read
- * @param experts           the experts this process serves (one consumer group each: {@code <group-prefix><e>})
+ * @param experts           the routed experts this process serves (one consumer group each: {@code <group-prefix><e>})
+ * @param sharedExperts     the shared experts it serves ({@code s0} → 0; group {@code <group-prefix>s<j>})
+ * @param allSharedExperts  serve every shared expert of the model ({@code shared} in the spec)
  * @param groupPrefix       consumer group of expert e is {@code groupPrefix + e}
  * @param maxBatchTokens    a micro-batch closes when it holds this many tokens, or when no more blocks have
  *     arrived...
@@ -42,6 +46,8 @@ public record ExpertConfig(
         String topicPrefix,
         Path modelDir,
         Set<Integer> experts,
+        Set<Integer> sharedExperts,
+        boolean allSharedExperts,
         String groupPrefix,
         int maxBatchTokens,
         Duration maxBatchWait,
@@ -95,15 +101,23 @@ public record ExpertConfig(
                     MODEL_DIR,
                     "is required: the model directory (moe.json + model.safetensors, or a Hugging Face checkpoint)");
         }
-        if (experts == null || experts.isEmpty()) {
-            throw new ConfigException(EXPERTS, "is required: the experts to serve, e.g. 3 or 0,1,5");
+        experts = experts == null ? Set.of() : experts;
+        sharedExperts = sharedExperts == null ? Set.of() : sharedExperts;
+        if (experts.isEmpty() && sharedExperts.isEmpty() && !allSharedExperts) {
+            throw new ConfigException(EXPERTS, "is required: the experts to serve, e.g. 3, 0,1,5, 0-7 or 0-3,s0");
         }
         for (int e : experts) {
             if (e < 0) {
                 throw new ConfigException(EXPERTS, "expert ids are >= 0, found " + e);
             }
         }
+        for (int j : sharedExperts) {
+            if (j < 0) {
+                throw new ConfigException(EXPERTS, "shared expert indices are >= 0, found s" + j);
+            }
+        }
         experts = Set.copyOf(new TreeSet<>(experts));
+        sharedExperts = Set.copyOf(new TreeSet<>(sharedExperts));
         if (maxBatchTokens < 1) {
             throw new ConfigException(MAX_BATCH_TOKENS, "expected >= 1, found " + maxBatchTokens);
         }
@@ -133,14 +147,16 @@ public record ExpertConfig(
         }
     }
 
-    /** Parses {@code "3"} or {@code "0,1,5"} (ranges like {@code 0-7} too). */
+    /**
+     * The routed experts of a spec like {@code "3"}, {@code "0,1,5"} or {@code "0-7"}; shared parts ({@code s0},
+     * {@code shared}) are left to {@link #parseShared}.
+     */
     public static Set<Integer> parseExperts(String spec) {
         Set<Integer> out = new TreeSet<>();
-        if (spec == null || spec.isBlank()) {
-            return out;
-        }
-        for (String part : spec.split(",")) {
-            String p = part.trim();
+        for (String p : parts(spec)) {
+            if (isShared(p)) {
+                continue;
+            }
             try {
                 int dash = p.indexOf('-');
                 if (dash > 0) {
@@ -156,13 +172,52 @@ public record ExpertConfig(
                     out.add(Integer.parseInt(p));
                 }
             } catch (NumberFormatException e) {
-                throw new ConfigException(
-                        EXPERTS,
-                        "expected expert ids like 3, 0,1,5 or 0-7 (a range spans at most " + MAX_EXPERT_RANGE
-                                + " ids), found '" + spec + "'");
+                throw badSpec(spec);
             }
         }
         return out;
+    }
+
+    /** The shared experts of a spec ({@code s0} → 0); {@code shared} (all of them) is {@link #allShared}. */
+    public static Set<Integer> parseShared(String spec) {
+        Set<Integer> out = new TreeSet<>();
+        for (String p : parts(spec)) {
+            if (isShared(p) && !p.equals("shared")) {
+                try {
+                    out.add(Integer.parseInt(p.substring(1)));
+                } catch (NumberFormatException e) {
+                    throw badSpec(spec);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** True when the spec names every shared expert ({@code shared}). */
+    public static boolean allShared(String spec) {
+        return parts(spec).contains("shared");
+    }
+
+    private static List<String> parts(String spec) {
+        if (spec == null || spec.isBlank()) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        for (String part : spec.split(",")) {
+            out.add(part.trim().toLowerCase(Locale.ROOT));
+        }
+        return out;
+    }
+
+    private static boolean isShared(String part) {
+        return part.equals("shared") || (part.startsWith("s") && part.length() > 1);
+    }
+
+    private static ConfigException badSpec(String spec) {
+        return new ConfigException(
+                EXPERTS,
+                "expected expert ids like 3, 0,1,5, 0-7 or 0-3,s0 (s<j> is a shared expert, shared all of them; a"
+                        + " range spans at most " + MAX_EXPERT_RANGE + " ids), found '" + spec + "'");
     }
 
     /** Parses {@code moe.wire.dtype}: F32, BF16 or F16 (any case). */
@@ -179,7 +234,8 @@ public record ExpertConfig(
     public String toString() {
         return "ExpertConfig[bootstrapServers=" + bootstrapServers + ", schemaRegistryUrl=" + schemaRegistryUrl
                 + ", topicPrefix=" + topicPrefix + ", modelDir=" + modelDir
-                + (modelLayer == null ? "" : ", modelLayer=" + modelLayer) + ", experts=" + experts
+                + (modelLayer == null ? "" : ", modelLayer=" + modelLayer) + ", experts=" + experts + ", sharedExperts="
+                + (allSharedExperts ? "all" : sharedExperts)
                 + ", groupPrefix=" + groupPrefix + ", maxBatchTokens=" + maxBatchTokens + ", maxBatchWait="
                 + maxBatchWait + ", workerId=" + workerId + ", stableIdentity=" + stableIdentity + ", commitDelay="
                 + commitDelay + ", wireDtype="
@@ -194,6 +250,8 @@ public record ExpertConfig(
                 c.string(TOPIC_PREFIX),
                 model == null ? null : Path.of(model),
                 parseExperts(c.stringOrNull(EXPERTS)),
+                parseShared(c.stringOrNull(EXPERTS)),
+                allShared(c.stringOrNull(EXPERTS)),
                 c.string(GROUP_PREFIX),
                 c.intValue(MAX_BATCH_TOKENS, 1, 1 << 20),
                 Duration.ofMillis(c.longValue(MAX_BATCH_WAIT_MS, 0, 60_000)),

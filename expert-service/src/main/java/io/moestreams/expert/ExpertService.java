@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.moestreams.avro.DeadLetter;
 import io.moestreams.avro.ExpertResult;
 import io.moestreams.compute.ffn.Nd4jBackend;
+import io.moestreams.core.config.MoeConfig;
 import io.moestreams.core.model.ExpertSelection;
 import io.moestreams.core.model.MoeModel;
 import io.moestreams.schemas.SchemaRegistryClient;
@@ -14,6 +15,7 @@ import io.moestreams.schemas.config.ConfigException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.IntStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,9 +40,10 @@ public final class ExpertService implements AutoCloseable {
     }
 
     public static ExpertService start(ExpertConfig config, MeterRegistry meters) {
-        // checked before loading: MoeModel.load would reject the id too, but without naming the setting
-        int numExperts =
-                MoeModel.readConfig(config.modelDir(), config.modelLayer()).numExperts();
+        // checked before loading: MoeModel.load would reject the ids too, but without naming the setting
+        MoeConfig modelConfig = MoeModel.readConfig(config.modelDir(), config.modelLayer());
+        int numExperts = modelConfig.numExperts();
+        int numShared = modelConfig.numSharedExperts();
         for (int e : config.experts()) {
             if (e >= numExperts) {
                 throw new ConfigException(
@@ -49,8 +52,29 @@ public final class ExpertService implements AutoCloseable {
                                 + (numExperts - 1) + ")");
             }
         }
+        for (int j : config.sharedExperts()) {
+            if (j >= numShared) {
+                throw new ConfigException(
+                        ExpertConfig.EXPERTS,
+                        "shared expert s" + j + " does not exist: the model has "
+                                + (numShared == 0
+                                        ? "no shared experts"
+                                        : numShared + " (s0..s" + (numShared - 1) + ")"));
+            }
+        }
+        List<Integer> shared = new ArrayList<>(config.sharedExperts());
+        if (config.allSharedExperts()) {
+            shared = IntStream.range(0, numShared).boxed().toList();
+        }
+        if (config.experts().isEmpty() && shared.isEmpty()) {
+            throw new ConfigException(
+                    ExpertConfig.EXPERTS, "'shared' selects nothing: the model has no shared experts");
+        }
         MoeModel model = MoeModel.load(
-                config.modelDir(), config.modelLayer(), ExpertSelection.of(config.experts()), Nd4jBackend.INSTANCE);
+                config.modelDir(),
+                config.modelLayer(),
+                ExpertSelection.of(config.experts(), shared),
+                Nd4jBackend.INSTANCE);
         try {
             Topics topics = new Topics(config.topicPrefix());
             SchemaRegistryClient registry = new SchemaRegistryClient(config.schemaRegistryUrl());
@@ -60,21 +84,26 @@ public final class ExpertService implements AutoCloseable {
             registry.register(WireFormat.subject(topics.expertResults(), false), ExpertResult.getClassSchema());
             registry.register(WireFormat.subject(topics.deadLetter(), false), DeadLetter.getClassSchema());
             int hiddenSize = model.config().hiddenSize();
+            List<ServedExpert> served = new ArrayList<>();
+            for (int e : config.experts()) {
+                served.add(ServedExpert.routed(e, topics, config.groupPrefix(), model.expert(e)));
+            }
+            for (int j : shared) {
+                served.add(ServedExpert.shared(j, numExperts, topics, config.groupPrefix(), model.sharedExpert(j)));
+            }
             ResultSender sender = new ResultSender(config, topics, typed, hiddenSize, meters);
             List<ExpertWorker> workers = new ArrayList<>();
             List<Thread> threads = new ArrayList<>();
-            for (int e : config.experts()) {
-                ExpertWorker w =
-                        new ExpertWorker(config, e, model.expert(e), hiddenSize, topics, typed, sender, meters);
-                Thread t = new Thread(w, "moe-expert-" + e + "-" + config.workerId());
+            for (ServedExpert s : served) {
+                ExpertWorker w = new ExpertWorker(config, s, hiddenSize, typed, sender, meters);
                 workers.add(w);
-                threads.add(t);
+                threads.add(new Thread(w, "moe-expert-" + s.name() + "-" + config.workerId()));
             }
             threads.forEach(Thread::start);
             LOGGER.info(
                     "Expert service {} serving experts {} of {}",
                     config.workerId(),
-                    config.experts(),
+                    served.stream().map(ServedExpert::name).toList(),
                     config.modelDir());
             return new ExpertService(model, sender, workers, threads);
         } catch (RuntimeException e) {

@@ -7,7 +7,6 @@ import io.micrometer.core.instrument.Timer;
 import io.moestreams.avro.DispatchBlock;
 import io.moestreams.core.ffn.ExpertFfn;
 import io.moestreams.schemas.SchemaRegistryException;
-import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.TypedTopics;
 import io.moestreams.schemas.metrics.MoeMeter;
 import java.time.Duration;
@@ -66,6 +65,7 @@ final class ExpertWorker implements Runnable {
     static final Duration REGISTRY_RETRY = Duration.ofSeconds(1);
 
     private final ExpertConfig config;
+    private final ServedExpert served;
     private final int expert;
     private final ExpertFfn ffn;
     private final int hiddenSize;
@@ -92,22 +92,21 @@ final class ExpertWorker implements Runnable {
 
     ExpertWorker(
             ExpertConfig config,
-            int expert,
-            ExpertFfn ffn,
+            ServedExpert served,
             int hiddenSize,
-            Topics topics,
             TypedTopics typed,
             ResultSender sender,
             MeterRegistry meters) {
         this.config = config;
-        this.expert = expert;
-        this.ffn = ffn;
+        this.served = served;
+        this.expert = served.wireId();
+        this.ffn = served.ffn();
         this.hiddenSize = hiddenSize;
-        this.topic = topics.expert(expert);
-        this.blockDeserializer = typed.expert(expert).valueSerde().deserializer();
+        this.topic = served.topic();
+        this.blockDeserializer = typed.expert(0).valueSerde().deserializer();
         this.sender = sender;
         this.batch = new MicroBatch(hiddenSize);
-        String tag = Integer.toString(expert);
+        String tag = served.name();
         this.tokens = MoeMeter.EXPERT_TOKENS.counter(meters, tag);
         this.blocks = MoeMeter.EXPERT_BLOCKS.counter(meters, tag);
         this.expiredBlocks = MoeMeter.EXPERT_EXPIRED_BLOCKS.counter(meters, tag);
@@ -117,8 +116,13 @@ final class ExpertWorker implements Runnable {
         this.inputLag = MoeMeter.EXPERT_INPUT_LAG.timer(meters, tag);
     }
 
+    /** The expert's wire id (routed e, or E + j for shared expert j). */
     int expert() {
         return expert;
+    }
+
+    ServedExpert served() {
+        return served;
     }
 
     /** Partitions of the expert's topic this worker owns right now. */
@@ -141,7 +145,7 @@ final class ExpertWorker implements Runnable {
                 new KafkaConsumer<>(consumerProps(), new StringDeserializer(), new ByteArrayDeserializer())) {
             consumer = c;
             c.subscribe(List.of(topic), new Rebalance(c));
-            LOGGER.info("Expert {} worker {} started on {}", expert, config.workerId(), topic);
+            LOGGER.info("Expert {} worker {} started on {}", served.name(), config.workerId(), topic);
             try {
                 loop(c);
             } catch (WakeupException e) {
@@ -154,11 +158,11 @@ final class ExpertWorker implements Runnable {
                     .withTimeout(Duration.ofSeconds(10)));
         } catch (RuntimeException | Error e) {
             failure = e;
-            LOGGER.error("Expert {} worker {} failed", expert, config.workerId(), e);
+            LOGGER.error("Expert {} worker {} failed", served.name(), config.workerId(), e);
         } finally {
             consumer = null;
             stopped.countDown();
-            LOGGER.info("Expert {} worker {} stopped", expert, config.workerId());
+            LOGGER.info("Expert {} worker {} stopped", served.name(), config.workerId());
         }
     }
 
@@ -244,7 +248,7 @@ final class ExpertWorker implements Runnable {
         int sends = batch.items().size() + batch.refused().size();
         PendingCommits.Ticket ticket = commits.open(batch.nextOffsets(), sends);
         try {
-            sender.send(expert, batch, out, ticket);
+            sender.send(served, batch, out, ticket);
         } catch (SerializationException e) {
             if (SchemaRegistryException.isTransient(e)) {
                 throw new RegistryUnavailable(e);
@@ -264,7 +268,7 @@ final class ExpertWorker implements Runnable {
         } catch (IllegalStateException e) {
             LOGGER.warn(
                     "Expert {} worker {}: {}; consuming again from the committed offsets",
-                    expert,
+                    served.name(),
                     config.workerId(),
                     e.getCause() == null ? e.toString() : e.getCause().toString());
             rewind(c);
@@ -298,7 +302,8 @@ final class ExpertWorker implements Runnable {
             }
         } catch (RegistryUnavailable | KafkaException | IllegalStateException e) {
             // nothing is lost: the uncommitted blocks are consumed again by the next owner
-            LOGGER.warn("Expert {} worker {}: could not drain cleanly: {}", expert, config.workerId(), e.toString());
+            LOGGER.warn(
+                    "Expert {} worker {}: could not drain cleanly: {}", served.name(), config.workerId(), e.toString());
             batch.clear();
             commits.clear();
         }
@@ -381,7 +386,7 @@ final class ExpertWorker implements Runnable {
             if (!partitions.isEmpty()) {
                 LOGGER.info(
                         "Expert {} worker {} now owns {} partition(s) of {}",
-                        expert,
+                        served.name(),
                         config.workerId(),
                         c.assignment().size(),
                         topic);
@@ -412,12 +417,12 @@ final class ExpertWorker implements Runnable {
         p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 2_000);
         p.putAll(config.kafka());
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-        p.put(ConsumerConfig.GROUP_ID_CONFIG, config.groupPrefix() + expert);
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, served.group());
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "moe-expert-" + expert + "-" + config.workerId());
+        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "moe-expert-" + served.name() + "-" + config.workerId());
         if (config.stableIdentity()) {
             // Static membership: a restarted worker with the same identity takes its partitions back at once.
-            p.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, config.workerId() + "-expert-" + expert);
+            p.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, config.workerId() + "-expert-" + served.name());
         }
         return p;
     }

@@ -42,7 +42,7 @@ final class ResultSender implements AutoCloseable {
     private final DType wireDtype;
     private final int hiddenSize;
     private final MeterRegistry meters;
-    private final Map<Integer, Counter> deadLetters = new ConcurrentHashMap<>();
+    private final Map<String, Counter> deadLetters = new ConcurrentHashMap<>();
 
     ResultSender(ExpertConfig config, Topics topics, TypedTopics typed, int hiddenSize, MeterRegistry meters) {
         this.producer = new KafkaProducer<>(producerProps(config), new StringSerializer(), new ByteArraySerializer());
@@ -63,12 +63,12 @@ final class ResultSender implements AutoCloseable {
      * @throws org.apache.kafka.common.errors.SerializationException if a value cannot be serialized (e.g. the
      *     registry is unreachable)
      */
-    void send(int expert, MicroBatch batch, float[] out, PendingCommits.Ticket ticket) {
+    void send(ServedExpert expert, MicroBatch batch, float[] out, PendingCommits.Ticket ticket) {
         int d = hiddenSize;
         for (MicroBatch.Item it : batch.items()) {
             ExpertResult result = ExpertResult.newBuilder()
                     .setRequestId(it.block().getRequestId())
-                    .setExpert(expert)
+                    .setExpert(expert.wireId())
                     .setAttempt(it.block().getAttempt())
                     .setPositions(it.block().getPositions())
                     .setOutput(Tensors.encodeSlice(wireDtype, out, it.firstRow() * d, it.rows() * d, it.rows(), d))
@@ -93,7 +93,7 @@ final class ResultSender implements AutoCloseable {
             byte[] value = deadLetterSerializer.serialize(deadLetterTopic, letter);
             producer.send(new ProducerRecord<>(deadLetterTopic, bad.requestId(), value), (md, e) -> ticket.done(e));
             deadLetters
-                    .computeIfAbsent(expert, x -> MoeMeter.EXPERT_DEAD_LETTERS.counter(meters, Integer.toString(x)))
+                    .computeIfAbsent(expert.name(), x -> MoeMeter.EXPERT_DEAD_LETTERS.counter(meters, x))
                     .increment();
         }
     }

@@ -46,6 +46,8 @@ class ExpertConfigTest {
                 "moe.",
                 Path.of("/m"),
                 experts,
+                Set.of(),
+                false,
                 "g-",
                 maxBatchTokens,
                 maxBatchWait,
@@ -86,6 +88,34 @@ class ExpertConfigTest {
         assertEquals(Set.of(0, 1, 2, 3, 4, 5, 6, 7), ExpertConfig.parseExperts("0-7"));
         assertEquals(Set.of(2, 3, 4, 9), ExpertConfig.parseExperts("2-4,9"));
         assertEquals(Set.of(6), ExpertConfig.parseExperts("6-6"));
+    }
+
+    @Test
+    void parsesSharedExpertsApartFromRoutedOnes() {
+        // Given specs naming shared experts / When parsed / Then routed and shared ids are apart
+        assertEquals(Set.of(0, 1, 2, 3), ExpertConfig.parseExperts("0-3,s0"));
+        assertEquals(Set.of(0), ExpertConfig.parseShared("0-3,s0"));
+        assertEquals(Set.of(1, 2), ExpertConfig.parseShared("S2, s1"));
+        assertFalse(ExpertConfig.allShared("0-3,s0"));
+        assertTrue(ExpertConfig.allShared("4-7,shared"));
+        assertEquals(Set.of(), ExpertConfig.parseShared("shared"));
+    }
+
+    @Test
+    void aConfigServingOnlySharedExpertsIsValidAndNamesThem() {
+        // Given only the shared experts / When loaded / Then nothing routed, every shared expert
+        Map<String, String> o = required();
+        o.put(ExpertConfig.EXPERTS, "shared");
+        ExpertConfig c = load(null, Map.of(), o);
+        assertTrue(c.experts().isEmpty());
+        assertTrue(c.allSharedExperts());
+        assertTrue(c.toString().contains("sharedExperts=all"), c.toString());
+    }
+
+    @Test
+    void aMalformedSharedIdNamesTheKeyAndTheSyntax() {
+        ConfigException e = assertThrows(ConfigException.class, () -> ExpertConfig.parseShared("0,sx"));
+        assertNamesKey(e, ExpertConfig.EXPERTS, "0-3,s0", "'0,sx'");
     }
 
     @Test
@@ -332,6 +362,8 @@ class ExpertConfigTest {
                 "moe.",
                 Path.of("/m"),
                 experts,
+                Set.of(),
+                false,
                 "g-",
                 8,
                 Duration.ZERO,

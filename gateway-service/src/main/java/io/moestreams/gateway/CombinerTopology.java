@@ -49,6 +49,7 @@ public final class CombinerTopology {
                 () -> new CombinerProcessor(
                         config,
                         topics.manifests(),
+                        topics.expertResults(),
                         typed.manifests().valueSerde().deserializer(),
                         typed.expertResults().valueSerde().deserializer(),
                         ledger,
@@ -64,9 +65,7 @@ public final class CombinerTopology {
                 PROCESSOR);
         topology.addStateStore(
                 Stores.keyValueStoreBuilder(
-                                Stores.persistentKeyValueStore(RESULTS_STORE),
-                                Serdes.String(),
-                                typed.expertResults().valueSerde())
+                                Stores.persistentKeyValueStore(RESULTS_STORE), Serdes.String(), Serdes.ByteArray())
                         .withLoggingEnabled(Changelogs.COMPACT_EARLY),
                 PROCESSOR);
         topology.addStateStore(
@@ -83,18 +82,9 @@ public final class CombinerTopology {
                                 Stores.persistentKeyValueStore(ARRIVALS_STORE), Serdes.String(), Serdes.ByteArray())
                         .withLoggingEnabled(Changelogs.COMPACT_EARLY),
                 PROCESSOR);
+        topology.addSink(SINK, topics.responses(), new StringSerializer(), typed.anyValueSerializer(), PROCESSOR);
         topology.addSink(
-                SINK,
-                topics.responses(),
-                new StringSerializer(),
-                GatewayTopology.anyValue(typed.responses().valueSerde().serializer()),
-                PROCESSOR);
-        topology.addSink(
-                DEAD_LETTER_SINK,
-                topics.deadLetter(),
-                new StringSerializer(),
-                GatewayTopology.anyValue(typed.deadLetter().valueSerde().serializer()),
-                PROCESSOR);
+                DEAD_LETTER_SINK, topics.deadLetter(), new StringSerializer(), typed.anyValueSerializer(), PROCESSOR);
         return topology;
     }
 }

@@ -6,7 +6,6 @@ import io.moestreams.core.model.MoeModel;
 import io.moestreams.schemas.SchemaRegistryClient;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.TypedTopics;
-import io.moestreams.schemas.config.ConfigException;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -62,23 +61,17 @@ public final class GatewayApp implements AutoCloseable {
     public static GatewayApp start(GatewayConfig config, MeterRegistry meters) {
         MoeModel model = MoeModel.load(config.modelDir(), config.modelLayer(), ExpertSelection.none(), null);
         try {
-            if (model.numSharedExperts() > 0) {
-                // shared experts through the pipeline (own topics, dispatch, combiner sum) are not wired yet
-                throw new ConfigException(
-                        GatewayConfig.MODEL_LAYER,
-                        "layer " + config.modelLayer() + " of " + config.modelDir() + " has "
-                                + model.numSharedExperts() + " shared expert(s), which the pipeline does not serve"
-                                + " yet; moe reference computes this layer in-process");
-            }
             Topics topics = new Topics(config.topicPrefix());
             SchemaRegistryClient registry = new SchemaRegistryClient(config.schemaRegistryUrl());
             TypedTopics typed = new TypedTopics(topics, registry);
             int numExperts = model.config().numExperts();
+            int numShared = model.numSharedExperts();
             try (Admin admin = Admin.create(adminProps(config))) {
-                TopicProvisioner.ensure(admin, config, topics, numExperts);
+                TopicProvisioner.ensure(admin, config, topics, numExperts, numShared);
             }
-            SchemaCatalog.registerAll(registry, topics, numExperts);
-            InFlightLedger ledger = new InFlightLedger(numExperts, 5_000);
+            SchemaCatalog.registerAll(registry, topics, numExperts, numShared);
+            // flow control counts tokens per dispatch target: routed experts, then shared ones (wire ids)
+            InFlightLedger ledger = new InFlightLedger(numExperts + numShared, 5_000);
             Topology gating =
                     GatewayTopology.build(config, topics, typed, model.config(), model.router(), ledger, meters);
             Topology combining = CombinerTopology.build(config, topics, typed, ledger, meters);
@@ -111,10 +104,11 @@ public final class GatewayApp implements AutoCloseable {
             intake.start();
             flow.start();
             LOGGER.info(
-                    "Gateway started: application {} on {}, {} experts, topic prefix '{}'",
+                    "Gateway started: application {} on {}, {} experts + {} shared, topic prefix '{}'",
                     config.applicationId(),
                     config.bootstrapServers(),
                     numExperts,
+                    numShared,
                     config.topicPrefix());
             return new GatewayApp(model, intake, combiner, flow, ledger, intakeStarted, combinerStarted);
         } catch (RuntimeException e) {

@@ -27,6 +27,7 @@ import java.util.TreeSet;
  * @param inFlightCreditTokens  per expert: tokens dispatched but not yet combined above which intake pauses
  * @param defaultPartitions     partitions of every topic the platform creates
  * @param expertPartitions      per-expert partition overrides (hot experts get more)
+ * @param sharedExpertPartitions partitions of each shared expert's topic (every token visits a shared expert)
  * @param replicationFactor     replication factor of the created topics
  * @param dedupeRetention       how long request ids are remembered for duplicate detection
  * @param stateDir              Kafka Streams state directory (null = Streams default); keep it across restarts:
@@ -55,6 +56,7 @@ public record GatewayConfig(
         long inFlightCreditTokens,
         int defaultPartitions,
         Map<Integer, Integer> expertPartitions,
+        int sharedExpertPartitions,
         short replicationFactor,
         Duration dedupeRetention,
         Path stateDir,
@@ -79,6 +81,7 @@ public record GatewayConfig(
     public static final String PARTITIONS = "moe.topics.partitions";
     public static final String EXPERT_PARTITIONS = "moe.topics.expert-partitions";
     public static final String REPLICATION = "moe.topics.replication-factor";
+    public static final String SHARED_EXPERT_PARTITIONS = "moe.topics.shared-expert-partitions";
     public static final String DEDUPE_RETENTION_MS = "moe.gateway.dedupe-retention-ms";
     public static final String STATE_DIR = "moe.gateway.state-dir";
     public static final String INSTANCE_ID = "moe.gateway.instance-id";
@@ -103,6 +106,7 @@ public record GatewayConfig(
         d.put(PARTITIONS, "4");
         d.put(EXPERT_PARTITIONS, "");
         d.put(REPLICATION, "1");
+        d.put(SHARED_EXPERT_PARTITIONS, null);
         d.put(DEDUPE_RETENTION_MS, Long.toString(Duration.ofHours(1).toMillis()));
         d.put(STATE_DIR, null);
         d.put(INSTANCE_ID, null);
@@ -141,6 +145,9 @@ public record GatewayConfig(
         }
         if (defaultPartitions < 1) {
             throw new ConfigException(PARTITIONS, "expected >= 1, found " + defaultPartitions);
+        }
+        if (sharedExpertPartitions < 1) {
+            throw new ConfigException(SHARED_EXPERT_PARTITIONS, "expected >= 1, found " + sharedExpertPartitions);
         }
         if (replicationFactor < 1) {
             throw new ConfigException(REPLICATION, "expected >= 1, found " + replicationFactor);
@@ -182,6 +189,9 @@ public record GatewayConfig(
                 c.longValue(INFLIGHT_CREDIT, 1, Long.MAX_VALUE),
                 c.intValue(PARTITIONS, 1, 10_000),
                 c.intMap(EXPERT_PARTITIONS),
+                c.stringOrNull(SHARED_EXPERT_PARTITIONS) == null
+                        ? c.intValue(PARTITIONS, 1, 10_000)
+                        : c.intValue(SHARED_EXPERT_PARTITIONS, 1, 10_000),
                 (short) c.intValue(REPLICATION, 1, Short.MAX_VALUE),
                 Duration.ofMillis(c.longValue(DEDUPE_RETENTION_MS, 1, Long.MAX_VALUE / 4)),
                 state == null ? null : Path.of(state),
@@ -210,7 +220,8 @@ public record GatewayConfig(
                 + ", maxSeqLen=" + maxSeqLen + ", maxRequestBytes=" + maxRequestBytes + ", defaultTimeout="
                 + defaultTimeout + ", maxTimeout=" + maxTimeout + ", partialOnTimeout=" + partialOnTimeout
                 + ", inFlightCreditTokens=" + inFlightCreditTokens + ", defaultPartitions=" + defaultPartitions
-                + ", expertPartitions=" + expertPartitions + ", replicationFactor=" + replicationFactor
+                + ", expertPartitions=" + expertPartitions + ", sharedExpertPartitions=" + sharedExpertPartitions
+                + ", replicationFactor=" + replicationFactor
                 + ", dedupeRetention=" + dedupeRetention + ", stateDir=" + stateDir + ", instanceId=" + instanceId
                 + ", eagerCommit=" + eagerCommit + ", wireDtype=" + wireDtype + ", kafka keys="
                 + new TreeSet<>(kafka.keySet()) + "]";

@@ -4,40 +4,34 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.moestreams.avro.DispatchBlock;
-import io.moestreams.avro.DispatchManifest;
 import io.moestreams.avro.InferenceRequest;
 import io.moestreams.core.config.MoeConfig;
 import io.moestreams.core.routing.Assignment;
 import io.moestreams.core.routing.CapacityPlanner;
 import io.moestreams.core.routing.Router;
-import io.moestreams.core.routing.RouterOutput;
 import io.moestreams.schemas.DeadLetters;
+import io.moestreams.schemas.ExpertIds;
 import io.moestreams.schemas.SchemaRegistryException;
-import io.moestreams.schemas.Tensors;
 import io.moestreams.schemas.metrics.MoeMeter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Deserializer;
-import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.errors.StreamsException;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
-import org.apache.kafka.streams.state.KeyValueIterator;
-import org.apache.kafka.streams.state.KeyValueStore;
 
 /**
  * Intake: decode ▸ validate ▸ de-duplicate ▸ gate (whole sequence = one routing group) ▸ capacity ▸ dispatch one
- * block per (request, expert) and one manifest for the combiner. Bad input becomes a REJECTED response plus a
- * dead-letter record carrying the original bytes; the stream goes on.
+ * block per (request, expert) — shared experts included — and one manifest for the combiner ({@link Dispatch}). Bad
+ * input becomes a REJECTED response plus a dead-letter record carrying the original bytes; the stream goes on.
  */
-final class GatewayProcessor implements Processor<byte[], byte[], String, Object> {
+final class GatewayProcessor implements Processor<byte[], byte[], String, SpecificRecord> {
 
     private final GatewayConfig config;
     private final MoeConfig model;
@@ -52,8 +46,8 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Object
     private final Timer inputLag;
     private final Counter[] dispatchedTokens;
 
-    private ProcessorContext<String, Object> context;
-    private KeyValueStore<String, Long> seen;
+    private ProcessorContext<String, SpecificRecord> context;
+    private RequestIds seen;
 
     GatewayProcessor(
             GatewayConfig config,
@@ -68,33 +62,30 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Object
         this.requestDeserializer = requestDeserializer;
         this.ledger = ledger;
         this.validator = new RequestValidator(model.hiddenSize(), config.maxSeqLen());
-        this.accepted = Counter.builder("moe.gateway.requests")
-                .tag("outcome", "accepted")
-                .register(meters);
-        this.rejected = Counter.builder("moe.gateway.requests")
-                .tag("outcome", "rejected")
-                .register(meters);
-        this.expired = Counter.builder("moe.gateway.requests")
-                .tag("outcome", "expired")
-                .register(meters);
-        this.droppedTokens = Counter.builder("moe.gateway.tokens.dropped")
-                .description("tokens whose every choice overflowed capacity")
-                .register(meters);
+        this.accepted = MoeMeter.GATEWAY_REQUESTS.counter(meters, "accepted");
+        this.rejected = MoeMeter.GATEWAY_REQUESTS.counter(meters, "rejected");
+        this.expired = MoeMeter.GATEWAY_REQUESTS.counter(meters, "expired");
+        this.droppedTokens = MoeMeter.GATEWAY_TOKENS_DROPPED.counter(meters);
         this.inputLag = MoeMeter.GATEWAY_INPUT_LAG.timer(meters);
-        this.dispatchedTokens = new Counter[model.numExperts()];
-        for (int e = 0; e < model.numExperts(); e++) {
-            dispatchedTokens[e] = Counter.builder("moe.gateway.tokens.dispatched")
-                    .tag("expert", Integer.toString(e))
-                    .register(meters);
+        int targets = model.numExperts() + model.numSharedExperts();
+        this.dispatchedTokens = new Counter[targets];
+        for (int w = 0; w < targets; w++) {
+            dispatchedTokens[w] =
+                    MoeMeter.GATEWAY_TOKENS_DISPATCHED.counter(meters, ExpertIds.name(w, model.numExperts()));
         }
     }
 
     @Override
-    public void init(ProcessorContext<String, Object> context) {
+    public void init(ProcessorContext<String, SpecificRecord> context) {
         this.context = context;
-        this.seen = context.getStateStore(GatewayTopology.REQUEST_IDS_STORE);
+        this.seen = new RequestIds(
+                context.getStateStore(GatewayTopology.REQUEST_IDS_STORE),
+                context.getStateStore(GatewayTopology.REQUEST_IDS_BY_TIME_STORE));
         long period = Math.max(1000, Math.min(60_000, config.dedupeRetention().toMillis() / 4));
-        context.schedule(Duration.ofMillis(period), PunctuationType.WALL_CLOCK_TIME, this::purgeSeen);
+        context.schedule(
+                Duration.ofMillis(period),
+                PunctuationType.WALL_CLOCK_TIME,
+                now -> seen.forgetBefore(now - config.dedupeRetention().toMillis()));
     }
 
     @Override
@@ -115,24 +106,7 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Object
         String keyId = record.key() == null ? null : new String(record.key(), StandardCharsets.UTF_8);
         InferenceRequest request;
         try {
-            if (record.value() == null || record.value().length == 0) {
-                throw new Rejection("value", "empty record: expected an Avro InferenceRequest");
-            }
-            if (record.value().length > config.maxRequestBytes()) {
-                throw new Rejection(
-                        "value",
-                        "record of " + record.value().length + " bytes exceeds the limit of " + config.maxRequestBytes()
-                                + " bytes (moe.gateway.max-request-bytes)");
-            }
-            try {
-                request = requestDeserializer.deserialize(md.topic(), record.headers(), record.value());
-            } catch (SerializationException e) {
-                if (SchemaRegistryException.isTransient(e)) {
-                    // Not the record's fault: fail the task so the record is processed again (exactly once).
-                    throw new StreamsException("schema registry unavailable while decoding a request", e);
-                }
-                throw new Rejection("value", "undecodable request: " + e.getMessage());
-            }
+            request = decode(record, md);
         } catch (Rejection r) {
             reject(record, md, keyId, r, receivedAt, now);
             return;
@@ -141,7 +115,7 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Object
         float[] rows;
         try {
             rows = validator.validate(request);
-            Long firstSeen = seen.get(id);
+            Long firstSeen = seen.firstSeen(id);
             if (firstSeen != null) {
                 throw new Rejection(
                         "requestId",
@@ -152,8 +126,7 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Object
             reject(record, md, validId(id) ? id : keyId, r, receivedAt, now);
             return;
         }
-        seen.put(id, now);
-        int seqLen = rows.length / model.hiddenSize();
+        seen.remember(id, now);
         // Deadlines count from the gateway's clock (a replayed record's old timestamp must not expire it) and
         // are capped, so a dead expert never holds a request longer than moe.gateway.max-timeout-ms.
         long latest = now + config.maxTimeout().toMillis();
@@ -162,89 +135,46 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Object
                 : Math.min(now + config.defaultTimeout().toMillis(), latest);
         if (deadline <= now) {
             expired.increment();
+            String reason =
+                    "deadlineMs: " + request.getDeadlineMs() + " had already passed when the request arrived at " + now;
             context.forward(
-                    new Record<String, Object>(
-                            id,
-                            Responses.expired(
-                                    id,
-                                    "deadlineMs: " + request.getDeadlineMs()
-                                            + " had already passed when the request arrived at " + now,
-                                    receivedAt,
-                                    now),
-                            now),
+                    new Record<>(id, Responses.expired(id, reason, receivedAt, now), now),
                     GatewayTopology.RESPONSE_SINK);
             return;
         }
-        dispatch(id, rows, seqLen, deadline, receivedAt, now);
+        int seqLen = rows.length / model.hiddenSize();
+        Assignment a = CapacityPlanner.plan(router.route(id, rows, seqLen), model);
+        Dispatch dispatch = Dispatch.plan(
+                id, rows, seqLen, model.hiddenSize(), a, model.numExperts(), config.wireDtype(), deadline, receivedAt);
+        for (DispatchBlock block : dispatch.blocks()) {
+            context.forward(new Record<>(id, block, now), GatewayTopology.DISPATCH_SINK);
+            dispatchedTokens[block.getExpert()].increment(block.getPositions().size());
+        }
+        context.forward(new Record<>(id, dispatch.manifest(), now), GatewayTopology.MANIFEST_SINK);
+        droppedTokens.increment(dispatch.droppedTokens());
+        ledger.dispatched(id, dispatch.tokensPerWire(), deadline);
         accepted.increment();
     }
 
-    private void dispatch(String id, float[] rows, int seqLen, long deadline, long receivedAt, long now) {
-        int d = model.hiddenSize();
-        RouterOutput routing = router.route(id, rows, seqLen);
-        Assignment a = CapacityPlanner.plan(routing, model);
-        int[] perExpert = a.tokensPerExpert(model.numExperts());
-        List<Integer> experts = new ArrayList<>();
-        for (int e = 0; e < model.numExperts(); e++) {
-            int n = perExpert[e];
-            if (n == 0) {
-                continue;
+    private InferenceRequest decode(Record<byte[], byte[]> record, RecordMetadata md) {
+        if (record.value() == null || record.value().length == 0) {
+            throw new Rejection("value", "empty record: expected an Avro InferenceRequest");
+        }
+        if (record.value().length > config.maxRequestBytes()) {
+            throw new Rejection(
+                    "value",
+                    "record of " + record.value().length + " bytes exceeds the limit of " + config.maxRequestBytes()
+                            + " bytes (moe.gateway.max-request-bytes)");
+        }
+        try {
+            return requestDeserializer.deserialize(md.topic(), record.headers(), record.value());
+        } catch (SerializationException e) {
+            if (SchemaRegistryException.isTransient(e)) {
+                // Not the record's fault: fail the task so the record is processed again (exactly once).
+                throw new StreamsException("schema registry unavailable while decoding a request", e);
             }
-            experts.add(e);
-            int[] positions = a.positionsFor(e);
-            float[] weights = a.weightsFor(e);
-            float[] hidden = new float[n * d];
-            List<Integer> posList = new ArrayList<>(n);
-            for (int i = 0; i < n; i++) {
-                System.arraycopy(rows, positions[i] * d, hidden, i * d, d);
-                posList.add(positions[i]);
-            }
-            DispatchBlock block = DispatchBlock.newBuilder()
-                    .setRequestId(id)
-                    .setExpert(e)
-                    .setAttempt(0)
-                    .setSeqLen(seqLen)
-                    .setPositions(posList)
-                    .setGateWeights(Tensors.f32(weights, n))
-                    .setHidden(Tensors.encode(config.wireDtype(), hidden, n, d))
-                    .setDeadlineMs(deadline)
-                    .build();
-            context.forward(new Record<String, Object>(id, block, now), GatewayTopology.DISPATCH_SINK);
-            dispatchedTokens[e].increment(n);
+            throw new Rejection("value", "undecodable request: " + e.getMessage());
         }
-        List<List<Integer>> tokenExperts = new ArrayList<>(seqLen);
-        int total = 0;
-        for (int t = 0; t < seqLen; t++) {
-            total += a.experts()[t].length;
-        }
-        float[] flatWeights = new float[total];
-        int k = 0;
-        for (int t = 0; t < seqLen; t++) {
-            List<Integer> list = new ArrayList<>(a.experts()[t].length);
-            for (int j = 0; j < a.experts()[t].length; j++) {
-                list.add(a.experts()[t][j]);
-                flatWeights[k++] = a.weights()[t][j];
-            }
-            tokenExperts.add(list);
-        }
-        List<Integer> dropped = new ArrayList<>(a.dropped().length);
-        for (int p : a.dropped()) {
-            dropped.add(p);
-        }
-        droppedTokens.increment(dropped.size());
-        DispatchManifest manifest = DispatchManifest.newBuilder()
-                .setRequestId(id)
-                .setSeqLen(seqLen)
-                .setHiddenSize(d)
-                .setDeadlineMs(deadline)
-                .setReceivedAtMs(receivedAt)
-                .setExperts(experts)
-                .setTokenExperts(tokenExperts)
-                .setTokenWeights(Tensors.f32(flatWeights, total))
-                .setDropped(dropped)
-                .build();
-        context.forward(new Record<String, Object>(id, manifest, now), GatewayTopology.MANIFEST_SINK);
-        ledger.dispatched(id, perExpert, deadline);
     }
 
     private static boolean validId(String id) {
@@ -266,7 +196,7 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Object
         rejected.increment();
         String id = validId(requestId) ? requestId : null;
         context.forward(
-                new Record<String, Object>(
+                new Record<>(
                         id,
                         DeadLetters.of(
                                 md.topic(),
@@ -282,22 +212,8 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Object
                 GatewayTopology.DEAD_LETTER_SINK);
         if (id != null) {
             context.forward(
-                    new Record<String, Object>(id, Responses.rejected(id, r.getMessage(), receivedAt, now), now),
+                    new Record<>(id, Responses.rejected(id, r.getMessage(), receivedAt, now), now),
                     GatewayTopology.RESPONSE_SINK);
         }
-    }
-
-    private void purgeSeen(long now) {
-        long cutoff = now - config.dedupeRetention().toMillis();
-        List<String> expired = new ArrayList<>();
-        try (KeyValueIterator<String, Long> it = seen.all()) {
-            while (it.hasNext()) {
-                KeyValue<String, Long> kv = it.next();
-                if (kv.value < cutoff) {
-                    expired.add(kv.key);
-                }
-            }
-        }
-        expired.forEach(seen::delete);
     }
 }

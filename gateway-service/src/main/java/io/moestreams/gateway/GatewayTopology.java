@@ -6,11 +6,13 @@ import io.moestreams.core.config.MoeConfig;
 import io.moestreams.core.routing.Router;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.TypedTopics;
+import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.processor.RecordContext;
 import org.apache.kafka.streams.state.Stores;
 
 /**
@@ -18,7 +20,8 @@ import org.apache.kafka.streams.state.Stores;
  *
  * <pre>
  * requests ─► gateway-requests-source ─► gateway-validate-route ─┬─► gateway-dispatch-sink   ─► expert.&lt;e&gt;
- *                                          [gateway-request-ids]  ├─► gateway-manifest-sink   ─► manifests
+ *                                          [gateway-request-ids,  ├─► gateway-manifest-sink   ─► manifests
+ *                                           ...-ids-by-time]      │   (dispatch: expert.<e> and shared-expert.<j>)
  *                                                                 ├─► gateway-response-sink   ─► responses (REJECTED)
  *                                                                 └─► gateway-dead-letter-sink ─► dead-letter
  * </pre>
@@ -28,6 +31,7 @@ public final class GatewayTopology {
     public static final String SOURCE = "gateway-requests-source";
     public static final String PROCESSOR = "gateway-validate-route";
     public static final String REQUEST_IDS_STORE = "gateway-request-ids";
+    public static final String REQUEST_IDS_BY_TIME_STORE = "gateway-request-ids-by-time";
     public static final String DISPATCH_SINK = "gateway-dispatch-sink";
     public static final String MANIFEST_SINK = "gateway-manifest-sink";
     public static final String RESPONSE_SINK = "gateway-response-sink";
@@ -55,38 +59,27 @@ public final class GatewayTopology {
                                 Stores.persistentKeyValueStore(REQUEST_IDS_STORE), Serdes.String(), Serdes.Long())
                         .withLoggingEnabled(Changelogs.COMPACT_EARLY),
                 PROCESSOR);
+        topology.addStateStore(
+                Stores.keyValueStoreBuilder(
+                                Stores.persistentKeyValueStore(REQUEST_IDS_BY_TIME_STORE),
+                                Serdes.Bytes(),
+                                Serdes.ByteArray())
+                        .withLoggingEnabled(Changelogs.COMPACT_EARLY),
+                PROCESSOR);
 
-        Serializer<Object> dispatch = anyValue(typed.expert(0).valueSerde().serializer());
+        // One serializer for every sink: each record carries its own schema (the sinks' value types differ).
+        Serializer<SpecificRecord> values = typed.anyValueSerializer();
+        int numExperts = model.numExperts();
         topology.addSink(
                 DISPATCH_SINK,
-                (key, value, ctx) -> topics.expert(((DispatchBlock) value).getExpert()),
+                (String key, SpecificRecord value, RecordContext ctx) ->
+                        topics.dispatch(((DispatchBlock) value).getExpert(), numExperts),
                 new StringSerializer(),
-                dispatch,
+                values,
                 PROCESSOR);
-        topology.addSink(
-                MANIFEST_SINK,
-                topics.manifests(),
-                new StringSerializer(),
-                anyValue(typed.manifests().valueSerde().serializer()),
-                PROCESSOR);
-        topology.addSink(
-                RESPONSE_SINK,
-                topics.responses(),
-                new StringSerializer(),
-                anyValue(typed.responses().valueSerde().serializer()),
-                PROCESSOR);
-        topology.addSink(
-                DEAD_LETTER_SINK,
-                topics.deadLetter(),
-                new StringSerializer(),
-                anyValue(typed.deadLetter().valueSerde().serializer()),
-                PROCESSOR);
+        topology.addSink(MANIFEST_SINK, topics.manifests(), new StringSerializer(), values, PROCESSOR);
+        topology.addSink(RESPONSE_SINK, topics.responses(), new StringSerializer(), values, PROCESSOR);
+        topology.addSink(DEAD_LETTER_SINK, topics.deadLetter(), new StringSerializer(), values, PROCESSOR);
         return topology;
-    }
-
-    /** A sink serializer for a processor's Object-typed output; each sink only ever receives its own type. */
-    @SuppressWarnings("unchecked")
-    static Serializer<Object> anyValue(Serializer<?> serializer) {
-        return (Serializer<Object>) serializer;
     }
 }

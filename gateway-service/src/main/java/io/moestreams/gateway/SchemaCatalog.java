@@ -1,12 +1,7 @@
 package io.moestreams.gateway;
 
-import io.moestreams.avro.DeadLetter;
-import io.moestreams.avro.DispatchBlock;
-import io.moestreams.avro.DispatchManifest;
-import io.moestreams.avro.ExpertResult;
-import io.moestreams.avro.InferenceRequest;
-import io.moestreams.avro.InferenceResponse;
 import io.moestreams.schemas.SchemaRegistryClient;
+import io.moestreams.schemas.TopicCatalog;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.WireFormat;
 import java.util.LinkedHashMap;
@@ -26,22 +21,17 @@ final class SchemaCatalog {
 
     private SchemaCatalog() {}
 
-    static Map<String, Schema> valueSchemas(Topics topics, int numExperts) {
+    static Map<String, Schema> valueSchemas(Topics topics, int numExperts, int numShared) {
         Map<String, Schema> m = new LinkedHashMap<>();
-        m.put(topics.requests(), InferenceRequest.getClassSchema());
-        for (int e = 0; e < numExperts; e++) {
-            m.put(topics.expert(e), DispatchBlock.getClassSchema());
+        for (TopicCatalog.Entry t : TopicCatalog.of(topics, numExperts, numShared)) {
+            m.put(t.name(), t.valueSchema());
         }
-        m.put(topics.expertResults(), ExpertResult.getClassSchema());
-        m.put(topics.manifests(), DispatchManifest.getClassSchema());
-        m.put(topics.responses(), InferenceResponse.getClassSchema());
-        m.put(topics.deadLetter(), DeadLetter.getClassSchema());
         return m;
     }
 
-    static void registerAll(SchemaRegistryClient registry, Topics topics, int numExperts) {
+    static void registerAll(SchemaRegistryClient registry, Topics topics, int numExperts, int numShared) {
         long t0 = System.nanoTime();
-        Map<String, Schema> schemas = valueSchemas(topics, numExperts);
+        Map<String, Schema> schemas = valueSchemas(topics, numExperts, numShared);
         schemas.forEach((topic, schema) -> registry.register(WireFormat.subject(topic, false), schema));
         LOGGER.info("Registered {} value schemas in {} ms", schemas.size(), (System.nanoTime() - t0) / 1_000_000);
     }

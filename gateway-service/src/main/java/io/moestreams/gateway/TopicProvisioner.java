@@ -1,5 +1,6 @@
 package io.moestreams.gateway;
 
+import io.moestreams.schemas.TopicCatalog;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.config.ConfigException;
 import java.util.ArrayList;
@@ -32,8 +33,8 @@ public final class TopicProvisioner {
 
     private TopicProvisioner() {}
 
-    /** The topics and their partition counts for a model with {@code numExperts} experts. */
-    public static Map<String, Integer> plan(GatewayConfig config, Topics topics, int numExperts) {
+    /** The topics and their partition counts for a model with routed and shared experts ({@link TopicCatalog}). */
+    public static Map<String, Integer> plan(GatewayConfig config, Topics topics, int numExperts, int numShared) {
         for (int expert : config.expertPartitions().keySet()) {
             if (expert >= numExperts) {
                 throw new ConfigException(
@@ -44,20 +45,21 @@ public final class TopicProvisioner {
             }
         }
         Map<String, Integer> plan = new LinkedHashMap<>();
-        int p = config.defaultPartitions();
-        plan.put(topics.requests(), p);
-        for (int e = 0; e < numExperts; e++) {
-            plan.put(topics.expert(e), config.partitionsOf(e));
+        for (TopicCatalog.Entry t : TopicCatalog.of(topics, numExperts, numShared)) {
+            plan.put(
+                    t.name(),
+                    switch (t.role()) {
+                        case EXPERT -> config.partitionsOf(t.index());
+                        case SHARED_EXPERT -> config.sharedExpertPartitions();
+                        case DEAD_LETTER -> 1;
+                        default -> config.defaultPartitions();
+                    });
         }
-        plan.put(topics.expertResults(), p);
-        plan.put(topics.manifests(), p);
-        plan.put(topics.responses(), p);
-        plan.put(topics.deadLetter(), 1);
         return plan;
     }
 
-    public static void ensure(Admin admin, GatewayConfig config, Topics topics, int numExperts) {
-        Map<String, Integer> plan = plan(config, topics, numExperts);
+    public static void ensure(Admin admin, GatewayConfig config, Topics topics, int numExperts, int numShared) {
+        Map<String, Integer> plan = plan(config, topics, numExperts, numShared);
         List<NewTopic> create = new ArrayList<>();
         plan.forEach((name, partitions) -> create.add(new NewTopic(name, partitions, config.replicationFactor())
                 .configs(Map.of("max.message.bytes", Integer.toString(MAX_MESSAGE_BYTES)))));

@@ -572,7 +572,7 @@ class CombinerTopologyIT {
         try (RegistryProxy proxy = new RegistryProxy(SharedStack.get().schemaRegistryUrl())) {
             SchemaRegistryClient client =
                     new SchemaRegistryClient(proxy.url(), Duration.ofSeconds(2), Duration.ofSeconds(2));
-            SchemaCatalog.valueSchemas(topics, E).forEach((topic, schema) -> {
+            SchemaCatalog.valueSchemas(topics, E, 0).forEach((topic, schema) -> {
                 if (!topic.equals(topics.manifests())) {
                     client.register(WireFormat.subject(topic, false), schema);
                 }

@@ -383,7 +383,7 @@ class GatewayTopologyIT {
         try (RegistryProxy proxy = new RegistryProxy(SharedStack.get().schemaRegistryUrl())) {
             SchemaRegistryClient client =
                     new SchemaRegistryClient(proxy.url(), Duration.ofSeconds(2), Duration.ofSeconds(2));
-            SchemaCatalog.valueSchemas(topics, E).forEach((topic, schema) -> {
+            SchemaCatalog.valueSchemas(topics, E, 0).forEach((topic, schema) -> {
                 if (!topic.equals(topics.requests())) {
                     client.register(WireFormat.subject(topic, false), schema);
                 }
@@ -692,7 +692,9 @@ class GatewayTopologyIT {
         assertEquals(
                 Map.of(
                         GatewayTopology.SOURCE, "source=[" + topics.requests() + "]",
-                        GatewayTopology.PROCESSOR, "stores=[" + GatewayTopology.REQUEST_IDS_STORE + "]",
+                        GatewayTopology.PROCESSOR,
+                                "stores=[" + GatewayTopology.REQUEST_IDS_STORE + ", "
+                                        + GatewayTopology.REQUEST_IDS_BY_TIME_STORE + "]",
                         GatewayTopology.DISPATCH_SINK, "sink=<dynamic>",
                         GatewayTopology.MANIFEST_SINK, "sink=" + topics.manifests(),
                         GatewayTopology.RESPONSE_SINK, "sink=" + topics.responses(),
@@ -706,6 +708,7 @@ class GatewayTopologyIT {
         assertEquals("gateway-response-sink", GatewayTopology.RESPONSE_SINK);
         assertEquals("gateway-dead-letter-sink", GatewayTopology.DEAD_LETTER_SINK);
         assertNotNull(driver.getKeyValueStore(GatewayTopology.REQUEST_IDS_STORE));
+        assertEquals("gateway-request-ids-by-time", GatewayTopology.REQUEST_IDS_BY_TIME_STORE);
         assertFalse(nodes.isEmpty());
     }
 }

@@ -27,7 +27,7 @@ class TopicProvisionerTest {
     void hotExpertGetsItsOwnPartitionCountAndResultsAreCoPartitionedWithManifests() {
         // Given expert 1 marked hot / When the topics are planned
         Topics t = new Topics("p.");
-        Map<String, Integer> plan = TopicProvisioner.plan(config("1:8"), t, 4);
+        Map<String, Integer> plan = TopicProvisioner.plan(config("1:8"), t, 4, 0);
 
         // Then expert 1 gets 8 partitions, the others the default, and results match manifests
         assertEquals(8, plan.get(t.expert(1)));
@@ -40,7 +40,7 @@ class TopicProvisionerTest {
     void partitionOverrideForAnExpertTheModelLacksIsAnError() {
         // Given an override for expert 9 of a 4-expert model / When planned / Then the key and E are named
         ConfigException e =
-                assertThrows(ConfigException.class, () -> TopicProvisioner.plan(config("9:4"), new Topics(), 4));
+                assertThrows(ConfigException.class, () -> TopicProvisioner.plan(config("9:4"), new Topics(), 4, 0));
         assertEquals(GatewayConfig.EXPERT_PARTITIONS, e.key());
         assertTrue(e.getMessage().contains("4 experts"), e.getMessage());
     }

@@ -29,8 +29,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -110,13 +108,6 @@ final class DemoCommand implements Callable<Integer> {
                         .name();
             }
             MoeConfig hf = MoeModel.readConfig(modelDir, layer);
-            if (hf.numSharedExperts() > 0) {
-                System.err.printf(
-                        "moe demo: %s has shared experts, which the Kafka pipeline does not serve yet; try moe reference"
-                                + " --model %s --layer %s%n",
-                        family, modelDir, layer);
-                return 2;
-            }
             modelText = String.format(
                     "%s checkpoint (3 BF16 shards) layer %s: d=%d f=%d E=%d top-%d, router %s",
                     family,
@@ -176,12 +167,8 @@ final class DemoCommand implements Callable<Integer> {
                     stack.startupMillis().brokerMillis(),
                     stack.schemaRegistryUrl(),
                     stack.startupMillis().registryMillis());
-            Set<Integer> first = new TreeSet<>();
-            Set<Integer> second = new TreeSet<>();
-            for (int e = 0; e < experts; e++) {
-                (e < (experts + 1) / 2 ? first : second).add(e);
-            }
-            List<Set<Integer>> groups = second.isEmpty() ? List.of(first) : List.of(first, second);
+            // two expert processes; the second also serves the shared experts, if the layer has any
+            List<String> groups = PipelineBench.expertGroups(experts);
             Map<String, String> layerSetting = layer == null ? Map.of() : Map.of(GatewayConfig.MODEL_LAYER, layer);
             LocalPipeline pipeline = LocalPipeline.start(
                     modelDir,

@@ -17,8 +17,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -88,10 +86,7 @@ final class InferCommand implements Callable<Integer> {
             String registry = embedded ? stack.schemaRegistryUrl() : schemaRegistry;
             LocalPipeline pipeline = null;
             if (embedded || startServices) {
-                Set<Integer> all = new TreeSet<>();
-                for (int e = 0; e < config.numExperts(); e++) {
-                    all.add(e);
-                }
+                String all = "0-" + (config.numExperts() - 1) + (config.numSharedExperts() > 0 ? ",shared" : "");
                 Map<String, String> layerSetting = layer == null ? Map.of() : Map.of(GatewayConfig.MODEL_LAYER, layer);
                 pipeline = LocalPipeline.start(
                         model,

@@ -43,7 +43,8 @@ final class LocalPipeline implements AutoCloseable {
     }
 
     /**
-     * Starts the gateway (and waits until it is RUNNING) and one expert process per entry of {@code expertGroups}.
+     * Starts the gateway (and waits until it is RUNNING) and one expert process per entry of {@code expertGroups}
+     * (expert specs such as {@code 0-3} or {@code 4-7,shared}).
      *
      * @param gatewayExtra extra {@code moe.*} / Kafka settings of the gateway (e.g. credit, application id)
      * @param expertExtra  extra settings of every expert process (e.g. group prefix)
@@ -53,7 +54,7 @@ final class LocalPipeline implements AutoCloseable {
             String bootstrap,
             String registry,
             String topicPrefix,
-            List<Set<Integer>> expertGroups,
+            List<String> expertGroups,
             Map<String, String> gatewayExtra,
             Map<String, String> expertExtra,
             MeterRegistry meters) {
@@ -83,7 +84,7 @@ final class LocalPipeline implements AutoCloseable {
             g.putAll(gatewayExtra);
             p.gateway = GatewayApp.start(
                     GatewayConfig.from(LayeredConfig.load(GatewayConfig.defaults(), null, Map.of(), g)), meters);
-            for (Set<Integer> group : expertGroups) {
+            for (String group : expertGroups) {
                 p.startExperts(group);
             }
             if (!p.gateway.awaitRunning(Duration.ofSeconds(120))) {
@@ -102,8 +103,13 @@ final class LocalPipeline implements AutoCloseable {
 
     /** Starts one more expert process serving {@code group}; it joins each expert's consumer group. */
     synchronized ExpertService startExperts(Set<Integer> group) {
+        return startExperts(join(group));
+    }
+
+    /** Starts one more expert process serving {@code spec} ({@code 0-3}, {@code 4-7,shared}, {@code s0}). */
+    synchronized ExpertService startExperts(String spec) {
         Map<String, String> e = new LinkedHashMap<>(common);
-        e.put(ExpertConfig.EXPERTS, join(group));
+        e.put(ExpertConfig.EXPERTS, spec);
         e.put(ExpertConfig.WORKER_ID, "local-" + nextWorker++);
         e.putAll(expertExtra);
         ExpertService service = ExpertService.start(

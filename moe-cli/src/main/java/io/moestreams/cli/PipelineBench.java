@@ -23,9 +23,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.SplittableRandom;
-import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -299,7 +297,7 @@ final class PipelineBench {
     }
 
     private Services startServices(EmbeddedStack stack, Path modelDir, String prefix) throws IOException {
-        List<Set<Integer>> groups = expertGroups(options.experts());
+        List<String> groups = expertGroups(options.experts());
         Map<String, String> expertSettings = new LinkedHashMap<>(options.serviceSettings());
         expertSettings.put(ExpertConfig.MAX_BATCH_TOKENS, Integer.toString(options.maxBatchTokens()));
         if (!options.processes()) {
@@ -359,11 +357,11 @@ final class PipelineBench {
         List<ChildProcess> children = new ArrayList<>();
         children.add(ChildProcess.start("gateway", jvm, List.of("gateway"), gatewayEnv, logs));
         int i = 0;
-        for (Set<Integer> group : groups) {
+        for (String group : groups) {
             Map<String, String> e = new LinkedHashMap<>(env);
             expertSettings.forEach((k, v) -> e.put(envName(k), v));
             e.put("MOE_EXPERT_GROUP_PREFIX", "moe-expert-" + suffix + "-");
-            e.put("MOE_EXPERT_EXPERTS", join(group));
+            e.put("MOE_EXPERT_EXPERTS", group);
             e.put("MOE_EXPERT_WORKER_ID", "bench-" + i);
             children.add(ChildProcess.start("expert-" + (i++), jvm, List.of("expert"), e, logs));
         }
@@ -389,21 +387,13 @@ final class PipelineBench {
         return key.toUpperCase().replace('.', '_').replace('-', '_');
     }
 
-    static List<Set<Integer>> expertGroups(int experts) {
-        Set<Integer> first = new TreeSet<>();
-        Set<Integer> second = new TreeSet<>();
-        for (int e = 0; e < experts; e++) {
-            (e < (experts + 1) / 2 ? first : second).add(e);
+    /** Two expert processes splitting the routed experts; the second also serves every shared expert. */
+    static List<String> expertGroups(int experts) {
+        int half = (experts + 1) / 2;
+        if (half == experts) {
+            return List.of("0-" + (experts - 1) + ",shared");
         }
-        return second.isEmpty() ? List.of(first) : List.of(first, second);
-    }
-
-    private static String join(Set<Integer> experts) {
-        StringBuilder sb = new StringBuilder();
-        for (int e : experts) {
-            sb.append(sb.length() == 0 ? "" : ",").append(e);
-        }
-        return sb.toString();
+        return List.of("0-" + (half - 1), half + "-" + (experts - 1) + ",shared");
     }
 
     /** Bytes on the broker's disks per topic group ({@code requests}, {@code expert.*}, ..., {@code internal}). */

@@ -8,6 +8,7 @@ import io.moestreams.core.gen.HfCheckpointGenerator;
 import io.moestreams.core.gen.HfCheckpointSpec;
 import io.moestreams.core.jsonl.RequestLine;
 import io.moestreams.core.jsonl.ResponseLine;
+import io.moestreams.core.model.MoeModel;
 import io.moestreams.core.reference.LayerOutput;
 import io.moestreams.core.testing.CheckpointRewriter;
 import io.moestreams.core.testing.NaiveHf;
@@ -15,7 +16,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -23,41 +23,48 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Hugging Face checkpoints through the Kafka pipeline: for every family whose routing the pipeline serves (no
- * shared experts), a generated 3-shard BF16 checkpoint's MoE layer answers through gateway, expert workers (two
- * processes, each loading only its experts) and combiner exactly like the reference, and like the independent
- * naive implementation of transformers' block (outputs within 1e-5 x max |expected|, same experts and drops).
+ * Hugging Face checkpoints through the Kafka pipeline: for every family, a generated 3-shard BF16 checkpoint's MoE
+ * layer answers through gateway, expert workers (two processes for the routed experts, each loading only its
+ * experts, and a third for the shared expert where the family has one) and combiner exactly like the reference, and
+ * like the independent naive implementation of transformers' block (outputs within 1e-5 x max |expected|, same
+ * experts and drops; shared experts are never listed).
  */
 class HfPipelineIT {
 
     static Stream<Arguments> families() {
         return Stream.of(
-                Arguments.of("mixtral", "2"),
-                Arguments.of("qwen3_moe", "1"),
-                Arguments.of("olmoe", "3"),
-                Arguments.of("switch_transformers", "encoder.1"),
-                Arguments.of("granitemoe", "2"),
-                Arguments.of("gpt_oss", "1"),
-                Arguments.of("deepseek_v3", "2"));
+                Arguments.of("mixtral", "2", false),
+                Arguments.of("qwen3_moe", "1", false),
+                Arguments.of("olmoe", "3", false),
+                Arguments.of("switch_transformers", "encoder.1", false),
+                Arguments.of("granitemoe", "2", false),
+                Arguments.of("gpt_oss", "1", false),
+                Arguments.of("deepseek_v3", "2", false),
+                Arguments.of("deepseek_v3", "2", true),
+                Arguments.of("deepseek_v2", "1", true),
+                Arguments.of("qwen2_moe", "1", true));
     }
 
-    @ParameterizedTest(name = "{0} layer {1}")
+    @ParameterizedTest(name = "{0} layer {1}, shared expert {2}")
     @MethodSource("families")
-    void inferEqualsReferenceAndTheNaiveBlock(String family, String layer, @TempDir Path dir) throws Exception {
-        // Given a generated checkpoint (deepseek_v3 without its shared expert: n_shared_experts = 0) and requests
+    void inferEqualsReferenceAndTheNaiveBlock(String family, String layer, boolean shared, @TempDir Path dir)
+            throws Exception {
+        // Given a generated checkpoint (with or without its shared expert) and requests
         int hidden = 32;
         Path model = dir.resolve("ckpt");
         HfCheckpointGenerator.generate(model, HfCheckpointSpec.demo(family, 17).withSizes(hidden, 48, 8, 2));
-        if (family.equals("deepseek_v3")) {
+        if (family.startsWith("deepseek") && !shared) {
             CheckpointRewriter.putConfig(model, "n_shared_experts", 0);
         }
+        assertEquals(shared ? 1 : 0, MoeModel.readConfig(model, layer).numSharedExperts(), "shared experts");
         List<RequestLine> lines = PipelineHarness.requests(dir, 40, hidden, 1, 16, 9);
         List<LayerOutput> reference = PipelineHarness.reference(model, layer, lines);
 
-        // When they go through Kafka, served by two expert processes
+        // When they go through Kafka, served by two expert processes (and one for the shared expert)
         PipelineHarness h = new PipelineHarness();
         Map<String, InferenceClient.Answer> answers;
-        try (LocalPipeline pipeline = h.start(model, layer, List.of(Set.of(0, 1, 2, 3), Set.of(4, 5, 6, 7)), Map.of());
+        List<String> groups = shared ? List.of("0-3", "4-7", "shared") : List.of("0-3", "4-7");
+        try (LocalPipeline pipeline = h.startSpecs(model, layer, groups, Map.of());
                 InferenceClient client = h.client()) {
             answers = client.run(PipelineHarness.inputs(lines), Duration.ofSeconds(120), n -> {});
             assertEquals(0, pipeline.gateway().ledger().pendingRequests(), "every request settled");

@@ -36,6 +36,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -94,6 +95,14 @@ final class PipelineHarness {
     /** A pipeline serving layer {@code layer} of a Hugging Face checkpoint (null for a moe.json model). */
     LocalPipeline start(
             Path modelDir, String layer, List<Set<Integer>> expertGroups, Map<String, String> gatewayExtra) {
+        List<String> specs = expertGroups.stream()
+                .map(g -> g.stream().map(String::valueOf).collect(Collectors.joining(",")))
+                .toList();
+        return startSpecs(modelDir, layer, specs, gatewayExtra);
+    }
+
+    /** Expert processes by spec ({@code 0-3}, {@code 4-7,shared}). */
+    LocalPipeline startSpecs(Path modelDir, String layer, List<String> expertGroups, Map<String, String> gatewayExtra) {
         Map<String, String> g = new LinkedHashMap<>();
         g.put("moe.gateway.application-id", "gw-it" + run);
         Map<String, String> e = new LinkedHashMap<>();

@@ -1,6 +1,5 @@
 package io.moestreams.schemas;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.OptionalInt;
@@ -40,6 +39,7 @@ public final class Topics {
     public static final int MAX_NAME_LENGTH = 249;
 
     private static final String EXPERT = "expert.";
+    private static final String SHARED_EXPERT = "shared-expert.";
 
     private final String prefix;
 
@@ -111,6 +111,28 @@ public final class Topics {
         return OptionalInt.of(Integer.parseInt(digits));
     }
 
+    /**
+     * Dispatch blocks for shared expert {@code j} (visited by every token): {@code <prefix>shared-expert.<j>}.
+     *
+     * @throws IllegalArgumentException if {@code j < 0}
+     */
+    public String sharedExpert(int j) {
+        if (j < 0) {
+            throw new IllegalArgumentException("shared expert index must be >= 0, got " + j);
+        }
+        return prefix + SHARED_EXPERT + j;
+    }
+
+    /**
+     * The topic of a dispatch target by its wire id: routed expert {@code id} below {@code numExperts}, shared expert
+     * {@code id - numExperts} at or above it (see {@link ExpertIds}).
+     */
+    public String dispatch(int wireId, int numExperts) {
+        return ExpertIds.isShared(wireId, numExperts)
+                ? sharedExpert(ExpertIds.sharedIndex(wireId, numExperts))
+                : expert(wireId);
+    }
+
     /** Expert results: {@code <prefix>expert-results}. */
     public String expertResults() {
         return prefix + "expert-results";
@@ -131,24 +153,16 @@ public final class Topics {
         return prefix + "dead-letter";
     }
 
-    /**
-     * Every topic of a model with {@code numExperts} experts: requests, expert 0..E-1, expert results,
-     * manifests, responses, dead letter.
-     */
+    /** Every topic name of a model with {@code numExperts} experts, in {@link TopicCatalog} order. */
     public List<String> all(int numExperts) {
-        if (numExperts < 1) {
-            throw new IllegalArgumentException("numExperts must be >= 1, got " + numExperts);
-        }
-        List<String> names = new ArrayList<>(numExperts + 5);
-        names.add(requests());
-        for (int e = 0; e < numExperts; e++) {
-            names.add(expert(e));
-        }
-        names.add(expertResults());
-        names.add(manifests());
-        names.add(responses());
-        names.add(deadLetter());
-        return List.copyOf(names);
+        return all(numExperts, 0);
+    }
+
+    /** Every topic name of a model with routed and shared experts, in {@link TopicCatalog} order. */
+    public List<String> all(int numExperts, int numShared) {
+        return TopicCatalog.of(this, numExperts, numShared).stream()
+                .map(TopicCatalog.Entry::name)
+                .toList();
     }
 
     private static boolean legal(char c) {

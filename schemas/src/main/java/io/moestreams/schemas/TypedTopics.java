@@ -7,8 +7,10 @@ import io.moestreams.avro.ExpertResult;
 import io.moestreams.avro.InferenceRequest;
 import io.moestreams.avro.InferenceResponse;
 import java.util.Objects;
+import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.serialization.Serializer;
 
 /**
  * The topics of {@link Topics} with their serdes: keys are the request id as a UTF-8 string, values
@@ -26,6 +28,7 @@ public final class TypedTopics {
     private final AvroSerde<DispatchManifest> manifests;
     private final AvroSerde<InferenceResponse> responses;
     private final AvroSerde<DeadLetter> deadLetters;
+    private final AvroSerializer<SpecificRecord> anyValues;
 
     public TypedTopics(Topics names, SchemaRegistryClient client) {
         this.names = Objects.requireNonNull(names, "names");
@@ -36,6 +39,7 @@ public final class TypedTopics {
         this.manifests = new AvroSerde<>(client, DispatchManifest.class);
         this.responses = new AvroSerde<>(client, InferenceResponse.class);
         this.deadLetters = new AvroSerde<>(client, DeadLetter.class);
+        this.anyValues = new AvroSerializer<>(client);
     }
 
     /** The topic names. */
@@ -46,6 +50,14 @@ public final class TypedTopics {
     /** The registry client of the value serdes. */
     public SchemaRegistryClient client() {
         return client;
+    }
+
+    /**
+     * One value serializer for every record type (each record carries its schema): for Streams sinks fed by a
+     * processor that emits several types.
+     */
+    public Serializer<SpecificRecord> anyValueSerializer() {
+        return anyValues;
     }
 
     public Topic<String, InferenceRequest> requests() {

@@ -47,7 +47,8 @@ class SchemaContractTest {
                             "experts",
                             "tokenExperts",
                             "tokenWeights",
-                            "dropped"),
+                            "dropped",
+                            "sharedExperts"),
             InferenceResponse.getClassSchema(),
                     List.of(
                             "requestId",

@@ -20,7 +20,7 @@ import org.apache.kafka.common.utils.Bytes;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
 
-class CombinerProcessorTest {
+class CombineTest {
 
     // ---------------------------------------------------------------------------------------------
     // helpers: a request described as per-token expert lists plus per-(expert, position) output rows
@@ -135,7 +135,7 @@ class CombinerProcessorTest {
         DispatchManifest m = manifest("r", d, tokenExperts);
 
         // When the contributions are combined (results handed over in ascending expert order)
-        float[] out = CombinerProcessor.combine(m, results("r", d, new TreeMap<>(rows)));
+        float[] out = Combine.sum(m, results("r", d, new TreeMap<>(rows)));
 
         // Then the result is the rank-order sum, which differs from the ascending-expert-order sum
         float ascending = 0.0f;
@@ -165,7 +165,7 @@ class CombinerProcessorTest {
         Collections.reverse(got);
 
         // When they are combined
-        float[] out = CombinerProcessor.combine(m, got);
+        float[] out = Combine.sum(m, got);
 
         // Then every element equals the naive loop exactly, and the dropped token is zero
         assertArrayEquals(naiveRankOrderSum(d, tokenExperts, rows), out);
@@ -185,7 +185,7 @@ class CombinerProcessorTest {
         DispatchManifest m = manifest("r", d, tokenExperts);
 
         // When only the present results are combined
-        float[] out = CombinerProcessor.combine(m, results("r", d, present));
+        float[] out = Combine.sum(m, results("r", d, present));
 
         // Then each token sums exactly its present contributions; the token served only by expert 1 is zero
         assertArrayEquals(naiveRankOrderSum(d, tokenExperts, present), out);
@@ -200,7 +200,7 @@ class CombinerProcessorTest {
         DispatchManifest m = manifest("r", d, List.of(List.of(), List.of()));
 
         // When nothing is combined
-        float[] out = CombinerProcessor.combine(m, List.of());
+        float[] out = Combine.sum(m, List.of());
 
         // Then the output is all zeros of shape [2, 4]
         assertArrayEquals(new float[2 * d], out);
@@ -218,7 +218,7 @@ class CombinerProcessorTest {
         DispatchManifest m = manifest("r", d, tokenExperts);
 
         // When combined
-        float[] out = CombinerProcessor.combine(m, results("r", d, rows));
+        float[] out = Combine.sum(m, results("r", d, rows));
 
         // Then position 1 holds expert 0's first row and position 3 the sum of expert 1 and expert 0's second row
         assertArrayEquals(new float[] {0f, 0f, 2f, 2f, 0f, 0f, 15f, 16f}, out);
@@ -254,13 +254,11 @@ class CombinerProcessorTest {
         };
         long[] ascending = times.clone();
         Arrays.sort(ascending);
-        byte[] kinds = {
-            CombinerProcessor.TIMER_DEADLINE, CombinerProcessor.TIMER_PURGE_DONE, CombinerProcessor.TIMER_PURGE_ORPHANS
-        };
+        byte[] kinds = {CombinerKeys.DEADLINE, CombinerKeys.PURGE_DONE, CombinerKeys.PURGE_ORPHANS};
         List<Bytes> keys = new ArrayList<>();
         for (int i = times.length - 1; i >= 0; i--) {
             String id = "z".repeat(times.length - i) + (char) ('a' + i % 26);
-            keys.add(CombinerProcessor.timerKey(times[i], kinds[i % kinds.length], id));
+            keys.add(CombinerKeys.timer(times[i], kinds[i % kinds.length], id));
         }
 
         // When the keys are sorted the way the store orders them (unsigned lexicographic bytes)
@@ -268,29 +266,29 @@ class CombinerProcessorTest {
 
         // Then they come out in ascending time, and each decodes to its time
         for (int i = 0; i < times.length; i++) {
-            assertEquals(ascending[i], CombinerProcessor.timerTime(keys.get(i)), "position " + i);
+            assertEquals(ascending[i], CombinerKeys.timerTime(keys.get(i)), "position " + i);
         }
     }
 
     @Test
     void timerKeyOfTheSameTimeOrdersByKindThenId() {
         // Given two timers at the same instant
-        Bytes a = CombinerProcessor.timerKey(500, CombinerProcessor.TIMER_DEADLINE, "req-a");
-        Bytes b = CombinerProcessor.timerKey(500, CombinerProcessor.TIMER_DEADLINE, "req-b");
-        Bytes earlierLongId = CombinerProcessor.timerKey(499, CombinerProcessor.TIMER_DEADLINE, "zzzzzzzzzzzz");
+        Bytes a = CombinerKeys.timer(500, CombinerKeys.DEADLINE, "req-a");
+        Bytes b = CombinerKeys.timer(500, CombinerKeys.DEADLINE, "req-b");
+        Bytes earlierLongId = CombinerKeys.timer(499, CombinerKeys.DEADLINE, "zzzzzzzzzzzz");
 
         // When compared
         // Then the earlier time wins regardless of id, and equal times fall back to the id
         assertTrue(earlierLongId.compareTo(a) < 0);
         assertTrue(a.compareTo(b) < 0);
         assertFalse(a.equals(b));
-        assertEquals(a, CombinerProcessor.timerKey(500, CombinerProcessor.TIMER_DEADLINE, "req-a"));
+        assertEquals(a, CombinerKeys.timer(500, CombinerKeys.DEADLINE, "req-a"));
     }
 
     @Test
     void timerKeyCarriesKindAfterTheTimeAndTheIdAfterThat() {
         // Given a key
-        Bytes key = CombinerProcessor.timerKey(0x0102030405060708L, CombinerProcessor.TIMER_PURGE_DONE, "ü1");
+        Bytes key = CombinerKeys.timer(0x0102030405060708L, CombinerKeys.PURGE_DONE, "ü1");
 
         // When its bytes are read
         byte[] b = key.get();
@@ -302,21 +300,21 @@ class CombinerProcessorTest {
     @Test
     void negativeTimesClampToZeroSoTheyStillSortFirst() {
         // Given a negative time (a deadline before the epoch) and time zero
-        Bytes negative = CombinerProcessor.timerKey(-5, CombinerProcessor.TIMER_DEADLINE, "a");
-        Bytes zero = CombinerProcessor.timerKey(1, CombinerProcessor.TIMER_DEADLINE, "a");
+        Bytes negative = CombinerKeys.timer(-5, CombinerKeys.DEADLINE, "a");
+        Bytes zero = CombinerKeys.timer(1, CombinerKeys.DEADLINE, "a");
 
         // When decoded and compared
         // Then the negative one reads as 0 and sorts before 1 (a raw two's-complement negative would sort last)
-        assertEquals(0, CombinerProcessor.timerTime(negative));
+        assertEquals(0, CombinerKeys.timerTime(negative));
         assertTrue(negative.compareTo(zero) < 0);
     }
 
     @Test
     void resultKeysOfOneRequestShareItsPrefixAndNoOtherRequests() {
         // Given result keys of requests "a" and "ab"
-        String a3 = CombinerProcessor.resultKey("a", 3);
-        String a12 = CombinerProcessor.resultKey("a", 12);
-        String ab3 = CombinerProcessor.resultKey("ab", 3);
+        String a3 = CombinerKeys.result("a", 3);
+        String a12 = CombinerKeys.result("a", 12);
+        String ab3 = CombinerKeys.result("ab", 3);
 
         // When checked against the prefix the orphan purge scans
         String prefix = "a\u0000";
@@ -333,18 +331,70 @@ class CombinerProcessorTest {
         // Given experts 0, 7, 8 and 300 marked as arrived (across byte boundaries)
         byte[] bits = null;
         for (int e : new int[] {0, 7, 8, 300}) {
-            bits = CombinerProcessor.set(bits, e);
+            bits = ArrivalBits.set(bits, e);
         }
 
         // Then exactly those are set, and clearing one leaves the others
         for (int e = 0; e < 320; e++) {
             boolean expected = e == 0 || e == 7 || e == 8 || e == 300;
-            Assertions.assertEquals(expected, CombinerProcessor.isSet(bits, e), "expert " + e);
+            Assertions.assertEquals(expected, ArrivalBits.isSet(bits, e), "expert " + e);
         }
-        byte[] cleared = CombinerProcessor.clear(bits, 8);
-        Assertions.assertFalse(CombinerProcessor.isSet(cleared, 8));
-        Assertions.assertTrue(CombinerProcessor.isSet(cleared, 7));
-        Assertions.assertTrue(CombinerProcessor.isSet(bits, 8), "set/clear never mutate their input");
-        Assertions.assertFalse(CombinerProcessor.isSet(null, 0));
+        byte[] cleared = ArrivalBits.clear(bits, 8);
+        Assertions.assertFalse(ArrivalBits.isSet(cleared, 8));
+        Assertions.assertTrue(ArrivalBits.isSet(cleared, 7));
+        Assertions.assertTrue(ArrivalBits.isSet(bits, 8), "set/clear never mutate their input");
+        Assertions.assertFalse(ArrivalBits.isSet(null, 0));
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // shared experts
+
+    private static ExpertResult result(String id, int wireId, List<Integer> positions, float[] data, int d) {
+        return ExpertResult.newBuilder()
+                .setRequestId(id)
+                .setExpert(wireId)
+                .setAttempt(0)
+                .setPositions(positions)
+                .setOutput(Tensors.f32(data, positions.size(), d))
+                .setWorkerId("w")
+                .build();
+    }
+
+    @Test
+    void sharedExpertsAreAddedAfterTheRoutedOnesInTheManifestsOrder() {
+        // Given 4 routed experts, two shared experts (wire ids 4 and 5) listed in the order 5, 4, and one token
+        // whose contributions cancel catastrophically, so any other order gives another float
+        DispatchManifest m = DispatchManifest.newBuilder(manifest("r", 1, List.of(List.of(2))))
+                .setExperts(List.of(2, 4, 5))
+                .setSharedExperts(List.of(5, 4))
+                .build();
+        List<ExpertResult> got = List.of(
+                result("r", 4, List.of(0), new float[] {1.0f}, 1),
+                result("r", 2, List.of(0), new float[] {1e8f}, 1),
+                result("r", 5, List.of(0), new float[] {-1e8f}, 1));
+
+        // When combined
+        float[] out = Combine.sum(m, got);
+
+        // Then ((0 + routed 2) + shared 5) + shared 4 = 1, which the other orders do not give
+        float expected = ((0.0f + 1e8f) + -1e8f) + 1.0f;
+        assertEquals(1.0f, expected);
+        assertEquals(expected, out[0]);
+        assertFalse(((0.0f + 1e8f) + 1.0f) + -1e8f == out[0], "the ascending shared order would differ");
+    }
+
+    @Test
+    void aSharedExpertsResultMustCoverEveryPositionOfTheSequence() {
+        // Given a 3-token request whose shared expert has wire id 4
+        DispatchManifest m = DispatchManifest.newBuilder(manifest("r", 2, List.of(List.of(0), List.of(1), List.of(0))))
+                .setExperts(List.of(0, 1, 4))
+                .setSharedExperts(List.of(4))
+                .build();
+
+        // Then its result fits only with all three positions, even those no routed expert shares
+        assertTrue(Combine.matches(m, result("r", 4, List.of(0, 1, 2), new float[6], 2)));
+        assertFalse(Combine.matches(m, result("r", 4, List.of(0, 2), new float[4], 2)));
+        assertEquals(List.of(0, 1, 2), Combine.expectedPositions(m, 4));
+        assertEquals(List.of(0, 2), Combine.expectedPositions(m, 0));
     }
 }
