@@ -30,6 +30,8 @@ import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Reassembles each request: waits for its manifest and every expected expert result (in any order), sums them
@@ -44,11 +46,14 @@ import org.apache.kafka.streams.state.KeyValueStore;
  */
 final class CombinerProcessor implements Processor<String, byte[], String, SpecificRecord> {
 
+    private static final Logger LOGGER = LoggerFactory.getLogger(CombinerProcessor.class);
+
     /** The longest a passed deadline waits for the combiner to work through a backlog before it fires anyway. */
     static final long DEADLINE_HOLD_MS = 30_000;
 
     private final GatewayConfig config;
     private final InFlightLedger ledger;
+    private final InputLag inputLag;
     private final long retentionMs;
     private final String manifestsTopic;
     private final String resultsTopic;
@@ -77,8 +82,10 @@ final class CombinerProcessor implements Processor<String, byte[], String, Speci
             Deserializer<DispatchManifest> manifestDeserializer,
             Deserializer<ExpertResult> resultDeserializer,
             InFlightLedger ledger,
+            InputLag inputLag,
             MeterRegistry meters) {
         this.config = config;
+        this.inputLag = inputLag;
         this.ledger = ledger;
         this.retentionMs = Math.max(60_000, config.defaultTimeout().toMillis());
         this.manifestsTopic = manifestsTopic;
@@ -104,7 +111,8 @@ final class CombinerProcessor implements Processor<String, byte[], String, Speci
         this.timers = context.getStateStore(CombinerTopology.TIMERS_STORE);
         this.done = context.getStateStore(CombinerTopology.DONE_STORE);
         this.arrivals = context.getStateStore(CombinerTopology.ARRIVALS_STORE);
-        this.catchUp = new CatchUp(context.currentSystemTimeMs());
+        this.catchUp = new CatchUp(
+                inputLag, manifestsTopic, resultsTopic, context.taskId().partition());
         context.schedule(Duration.ofMillis(100), PunctuationType.WALL_CLOCK_TIME, this::fireTimers);
     }
 
@@ -127,7 +135,7 @@ final class CombinerProcessor implements Processor<String, byte[], String, Speci
             return;
         }
         long now = context.currentSystemTimeMs();
-        catchUp.processed(now, record.timestamp());
+        catchUp.processed(record.timestamp());
         long lag = Math.max(0, now - record.timestamp());
         if (value instanceof DispatchManifest m) {
             manifestLag.record(lag, TimeUnit.MILLISECONDS);
@@ -162,6 +170,7 @@ final class CombinerProcessor implements Processor<String, byte[], String, Speci
         String id = m.getRequestId();
         if (done.get(id) != null || manifests.get(id) != null) {
             duplicates.increment();
+            LOGGER.debug("Ignoring a duplicate manifest of {}", id);
             return;
         }
         manifests.put(id, m);
@@ -175,6 +184,7 @@ final class CombinerProcessor implements Processor<String, byte[], String, Speci
         int expert = r.getExpert();
         if (done.get(id) != null) {
             duplicates.increment();
+            LOGGER.debug("Ignoring a result of expert {} for {}, answered already", expert, id);
             return;
         }
         if (expert < 0) {
@@ -184,6 +194,7 @@ final class CombinerProcessor implements Processor<String, byte[], String, Speci
         byte[] arrived = arrivals.get(id);
         if (ArrivalBits.isSet(arrived, expert)) {
             duplicates.increment();
+            LOGGER.debug("Ignoring a duplicate result of expert {} for {}", expert, id);
             return;
         }
         arrived = ArrivalBits.set(arrived, expert);
@@ -213,6 +224,7 @@ final class CombinerProcessor implements Processor<String, byte[], String, Speci
             if (r == null || !Combine.matches(m, r)) {
                 // A result that does not fit its manifest is never combined: the expert counts as missing.
                 malformed.increment();
+                LOGGER.debug("Ignoring a result of expert {} for {} that does not fit its manifest", e, id);
                 results.delete(CombinerKeys.result(id, e));
                 arrivals.put(id, ArrivalBits.clear(arrived, e));
                 return;
@@ -318,6 +330,7 @@ final class CombinerProcessor implements Processor<String, byte[], String, Speci
         ResponseStatus status = config.partialOnTimeout() ? ResponseStatus.PARTIAL : ResponseStatus.TIMEOUT;
         String error = "deadline passed before expert(s) " + missing + " answered ("
                 + (m.getDeadlineMs() - m.getReceivedAtMs()) + " ms after arrival)";
+        LOGGER.debug("Deadline of {}: missing experts {}, arrivals {}", id, missing, arrivals.get(id));
         emit(m, got, missing, status, error);
     }
 }

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -74,9 +75,13 @@ public final class GatewayApp implements AutoCloseable {
             InFlightLedger ledger = new InFlightLedger(numExperts + numShared, 5_000);
             Topology gating =
                     GatewayTopology.build(config, topics, typed, model.config(), model.router(), ledger, meters);
-            Topology combining = CombinerTopology.build(config, topics, typed, ledger, meters);
+            // the combiner's deadlines wait until it has fetched its backlog, judged by its consumers' lag metrics
+            AtomicReference<KafkaStreams> combinerRef = new AtomicReference<>();
+            InputLag lag = InputLag.fromMetrics(() -> combinerRef.get().metrics());
+            Topology combining = CombinerTopology.build(config, topics, typed, ledger, lag, meters);
             KafkaStreams intake = new KafkaStreams(gating, streamsProps(config, config.applicationId()));
             KafkaStreams combiner = new KafkaStreams(combining, combinerProps(config, topics));
+            combinerRef.set(combiner);
             FlowController flow = new FlowController(
                     ledger,
                     config.inFlightCreditTokens(),

@@ -3,41 +3,45 @@ package io.moestreams.gateway;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.HashMap;
+import java.util.Map;
+import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
 
 class CatchUpTest {
 
-    @Test
-    void aFreshlyStartedCombinerIsBehindUntilItSeesAFreshRecordOrNothingArrives() {
-        // Given a combiner started at t=1000
-        CatchUp c = new CatchUp(1_000);
+    private final Map<String, Long> lags = new HashMap<>();
+    private final InputLag lag = (topic, partition) -> lags.containsKey(topic + "-" + partition)
+            ? OptionalLong.of(lags.get(topic + "-" + partition))
+            : OptionalLong.empty();
 
-        // Then it is behind at first, and caught up once nothing arrived for the idle time
-        assertFalse(c.caughtUp(1_000));
-        assertFalse(c.caughtUp(1_000 + CatchUp.IDLE_MS - 1));
-        assertTrue(c.caughtUp(1_000 + CatchUp.IDLE_MS));
+    @Test
+    void aRestartedCombinerIsBehindUntilItsConsumerReportsNothingLeftOnBothInputs() {
+        // Given a combiner of partition 2 that has processed nothing and whose consumer has not fetched yet
+        CatchUp c = new CatchUp(lag, "m", "r", 2);
+
+        // Then it is behind, also when only one input is known to be caught up
+        assertFalse(c.caughtUp(10_000));
+        lags.put("m-2", 0L);
+        assertFalse(c.caughtUp(10_000));
+        lags.put("r-2", 7L);
+        assertFalse(c.caughtUp(10_000));
+
+        // When both inputs report no lag / Then it is caught up
+        lags.put("r-2", 0L);
+        assertTrue(c.caughtUp(10_000));
     }
 
     @Test
-    void replayingOldRecordsIsBehindAndAFreshRecordIsCaughtUp() {
-        // Given a combiner working through records written 10 s ago
-        CatchUp c = new CatchUp(0);
-        c.processed(20_000, 10_000);
+    void aFreshlyWrittenRecordMeansCaughtUpWhateverTheMetrics() {
+        // Given a combiner replaying records written 10 s ago
+        CatchUp c = new CatchUp(lag, "m", "r", 0);
+        c.processed(10_000);
+        assertFalse(c.caughtUp(20_000));
 
-        // Then it is behind while it keeps processing them
-        assertFalse(c.caughtUp(20_100));
-
-        // When it reaches records written just now / Then it is caught up
-        c.processed(20_200, 20_190);
-        assertTrue(c.caughtUp(20_250));
-    }
-
-    @Test
-    void aRecordAtExactlyTheLagLimitCountsAsCaughtUp() {
-        CatchUp c = new CatchUp(0);
-        c.processed(5_000, 5_000 - CatchUp.MAX_LAG_MS);
-        assertTrue(c.caughtUp(5_000));
-        c.processed(5_001, 5_001 - CatchUp.MAX_LAG_MS - 1);
-        assertFalse(c.caughtUp(5_001));
+        // When it processes one written at most MAX_LAG_MS ago / Then it is caught up
+        c.processed(20_000 - CatchUp.MAX_LAG_MS);
+        assertTrue(c.caughtUp(20_000));
+        assertFalse(c.caughtUp(20_001));
     }
 }

@@ -78,7 +78,15 @@ final class ProcessPipeline implements AutoCloseable {
 
     private synchronized ChildProcess start(String name, List<String> args, Map<String, String> env) {
         ChildProcess p = ChildProcess.start(
-                name, List.of("-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"), args, env, logs());
+                name,
+                List.of(
+                        "-Xmx512m",
+                        "-XX:+UseSerialGC",
+                        "-XX:TieredStopAtLevel=1",
+                        "-Dorg.slf4j.simpleLogger.log.io.moestreams.gateway.CombinerProcessor=debug"),
+                args,
+                env,
+                logs());
         children.add(p);
         return p;
     }
