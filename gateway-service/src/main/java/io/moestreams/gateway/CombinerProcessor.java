@@ -53,7 +53,6 @@ final class CombinerProcessor implements Processor<String, byte[], String, Speci
 
     private final GatewayConfig config;
     private final InFlightLedger ledger;
-    private final InputLag inputLag;
     private final long retentionMs;
     private final String manifestsTopic;
     private final String resultsTopic;
@@ -82,10 +81,8 @@ final class CombinerProcessor implements Processor<String, byte[], String, Speci
             Deserializer<DispatchManifest> manifestDeserializer,
             Deserializer<ExpertResult> resultDeserializer,
             InFlightLedger ledger,
-            InputLag inputLag,
             MeterRegistry meters) {
         this.config = config;
-        this.inputLag = inputLag;
         this.ledger = ledger;
         this.retentionMs = Math.max(60_000, config.defaultTimeout().toMillis());
         this.manifestsTopic = manifestsTopic;
@@ -111,8 +108,7 @@ final class CombinerProcessor implements Processor<String, byte[], String, Speci
         this.timers = context.getStateStore(CombinerTopology.TIMERS_STORE);
         this.done = context.getStateStore(CombinerTopology.DONE_STORE);
         this.arrivals = context.getStateStore(CombinerTopology.ARRIVALS_STORE);
-        this.catchUp = new CatchUp(
-                inputLag, manifestsTopic, resultsTopic, context.taskId().partition());
+        this.catchUp = new CatchUp();
         context.schedule(Duration.ofMillis(100), PunctuationType.WALL_CLOCK_TIME, this::fireTimers);
     }
 
@@ -135,7 +131,7 @@ final class CombinerProcessor implements Processor<String, byte[], String, Speci
             return;
         }
         long now = context.currentSystemTimeMs();
-        catchUp.processed(record.timestamp());
+        catchUp.processed(now, record.timestamp());
         long lag = Math.max(0, now - record.timestamp());
         if (value instanceof DispatchManifest m) {
             manifestLag.record(lag, TimeUnit.MILLISECONDS);

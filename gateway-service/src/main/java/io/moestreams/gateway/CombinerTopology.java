@@ -38,12 +38,7 @@ public final class CombinerTopology {
     private CombinerTopology() {}
 
     public static Topology build(
-            GatewayConfig config,
-            Topics topics,
-            TypedTopics typed,
-            InFlightLedger ledger,
-            InputLag inputLag,
-            MeterRegistry meters) {
+            GatewayConfig config, Topics topics, TypedTopics typed, InFlightLedger ledger, MeterRegistry meters) {
         Topology topology = new Topology();
         // Values are decoded in the processor, so an undecodable record becomes a dead letter with its bytes.
         topology.addSource(MANIFESTS_SOURCE, new StringDeserializer(), new ByteArrayDeserializer(), topics.manifests());
@@ -58,7 +53,6 @@ public final class CombinerTopology {
                         typed.manifests().valueSerde().deserializer(),
                         typed.expertResults().valueSerde().deserializer(),
                         ledger,
-                        inputLag,
                         meters),
                 MANIFESTS_SOURCE,
                 RESULTS_SOURCE);

@@ -12,7 +12,6 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -75,13 +74,9 @@ public final class GatewayApp implements AutoCloseable {
             InFlightLedger ledger = new InFlightLedger(numExperts + numShared, 5_000);
             Topology gating =
                     GatewayTopology.build(config, topics, typed, model.config(), model.router(), ledger, meters);
-            // the combiner's deadlines wait until it has fetched its backlog, judged by its consumers' lag metrics
-            AtomicReference<KafkaStreams> combinerRef = new AtomicReference<>();
-            InputLag lag = InputLag.fromMetrics(() -> combinerRef.get().metrics());
-            Topology combining = CombinerTopology.build(config, topics, typed, ledger, lag, meters);
+            Topology combining = CombinerTopology.build(config, topics, typed, ledger, meters);
             KafkaStreams intake = new KafkaStreams(gating, streamsProps(config, config.applicationId()));
             KafkaStreams combiner = new KafkaStreams(combining, combinerProps(config, topics));
-            combinerRef.set(combiner);
             FlowController flow = new FlowController(
                     ledger,
                     config.inFlightCreditTokens(),
@@ -197,9 +192,11 @@ public final class GatewayApp implements AutoCloseable {
     /** The combiner application's properties: {@link #streamsProps} plus its idling setting. */
     static Properties combinerProps(GatewayConfig config, Topics topics) {
         Properties p = streamsProps(config, config.applicationId() + "-combiner");
-        // The combiner handles manifests and results in any order, so a task never idles waiting for the
-        // other input partition to be fetched (the default waits up to fetch.max.wait.ms).
-        p.putIfAbsent(StreamsConfig.MAX_TASK_IDLE_MS_CONFIG, -1L);
+        // 0 (Kafka's default, spelled out): a task processes manifests and results in timestamp order and never
+        // runs past the end of one input's buffer while that partition still has records on the broker, but it
+        // does not wait for new records to be produced. After a restart the backlog is therefore replayed before
+        // any newer record, which is what lets the combiner tell when it has caught up (CatchUp).
+        p.putIfAbsent(StreamsConfig.MAX_TASK_IDLE_MS_CONFIG, 0L);
         return p;
     }
 

@@ -27,10 +27,8 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalLong;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
-import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -69,8 +67,6 @@ class CombinerTopologyIT {
     private TestOutputTopic<String, InferenceResponse> responses;
     private TestInputTopic<String, byte[]> rawResults;
     private TestOutputTopic<String, DeadLetter> deadLetters;
-    /** What the combiner's consumer reports as left to fetch on each input partition (caught up unless a test says). */
-    private final AtomicLong backlog = new AtomicLong();
 
     /** Starts a driver; the model directory is never read by the combiner. */
     private void start(Map<String, String> extra) {
@@ -80,8 +76,7 @@ class CombinerTopologyIT {
         GatewayConfig config = GatewayTestSupport.config(prefix, stateDir.resolve("no-model"), stateDir, extra);
         ledger = new InFlightLedger(E, 5_000);
         meters = new SimpleMeterRegistry();
-        topology = CombinerTopology.build(
-                config, topics, typed, ledger, (topic, partition) -> OptionalLong.of(backlog.get()), meters);
+        topology = CombinerTopology.build(config, topics, typed, ledger, meters);
         driver = new TopologyTestDriver(topology, GatewayApp.combinerProps(config, topics), Instant.ofEpochMilli(T0));
         rawResults = driver.createInputTopic(topics.expertResults(), new StringSerializer(), new ByteArraySerializer());
         deadLetters = driver.createOutputTopic(
@@ -478,14 +473,13 @@ class CombinerTopologyIT {
         start(Map.of());
         Request r = mixed("backlog", 11);
         dispatchedToLedger(r);
-        backlog.set(40);
         driver.advanceWallClockTime(Duration.ofMillis(DEADLINE_AFTER_MS + 5_000));
 
-        // When it processes the old manifest and punctuations run before it reaches the results
+        // When it processes the old manifest and a punctuation runs before it reaches the results
         pipe(r.manifest());
-        driver.advanceWallClockTime(Duration.ofSeconds(2));
+        driver.advanceWallClockTime(Duration.ofMillis(100));
 
-        // Then it does not answer TIMEOUT while its consumer still has records to fetch
+        // Then it does not answer TIMEOUT while it is replaying old records
         assertTrue(responses.isEmpty());
 
         // When it reaches the results / Then the request is answered OK from them
@@ -495,43 +489,24 @@ class CombinerTopologyIT {
     }
 
     @Test
-    void aDeadlineHeldForABacklogFiresOnceTheConsumerHasFetchedEverything() {
-        // Given a late manifest whose results never come, while the consumer reports a backlog
+    void aDeadlineHeldForABacklogFiresOnceNothingMoreArrives() {
+        // Given a late manifest whose results never come
         start(Map.of());
         Request r = mixed("never", 12);
         dispatchedToLedger(r);
-        backlog.set(3);
         driver.advanceWallClockTime(Duration.ofMillis(DEADLINE_AFTER_MS + 5_000));
         pipe(r.manifest());
-        driver.advanceWallClockTime(Duration.ofSeconds(2));
+        driver.advanceWallClockTime(Duration.ofMillis(100));
         assertTrue(responses.isEmpty());
 
-        // When the consumer has fetched everything
-        backlog.set(0);
-        driver.advanceWallClockTime(Duration.ofMillis(100));
+        // When the input stays quiet for the idle time
+        driver.advanceWallClockTime(Duration.ofMillis(CatchUp.IDLE_MS));
 
         // Then the deadline fires: TIMEOUT naming every expert
         InferenceResponse resp = single();
         assertEquals(ResponseStatus.TIMEOUT, resp.getStatus());
         assertEquals(List.of(0, 1, 2, 3), resp.getMissingExperts());
         assertSettled();
-    }
-
-    @Test
-    void aDeadlineHeldForABacklogStillFiresAfterTheHold() {
-        // Given a late manifest and a consumer that never reports its lag
-        start(Map.of());
-        Request r = mixed("held", 13);
-        dispatchedToLedger(r);
-        backlog.set(1);
-        driver.advanceWallClockTime(Duration.ofMillis(DEADLINE_AFTER_MS + 5_000));
-        pipe(r.manifest());
-
-        // When the hold passes / Then the deadline fires anyway
-        driver.advanceWallClockTime(Duration.ofMillis(CombinerProcessor.DEADLINE_HOLD_MS - 5_000 - 200));
-        assertTrue(responses.isEmpty());
-        driver.advanceWallClockTime(Duration.ofMillis(300));
-        assertEquals(ResponseStatus.TIMEOUT, single().getStatus());
     }
 
     @Test
@@ -606,12 +581,7 @@ class CombinerTopologyIT {
             GatewayConfig config = GatewayTestSupport.config(
                     topics.prefix(), stateDir.resolve("no-model"), stateDir.resolve("outage"), Map.of());
             Topology outage = CombinerTopology.build(
-                    config,
-                    topics,
-                    viaProxy,
-                    new InFlightLedger(E, 5_000),
-                    InputLag.UNKNOWN,
-                    new SimpleMeterRegistry());
+                    config, topics, viaProxy, new InFlightLedger(E, 5_000), new SimpleMeterRegistry());
             Request r = mixed("outage", 14);
             byte[] manifestBytes = GatewayTestSupport.typedTopics(topics.prefix())
                     .manifests()
