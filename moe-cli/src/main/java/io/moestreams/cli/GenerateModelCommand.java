@@ -6,6 +6,7 @@ import io.moestreams.core.config.MoeConfig;
 import io.moestreams.core.config.MoeConfigJson;
 import io.moestreams.core.gen.ModelGenerator;
 import io.moestreams.core.model.SafetensorsDtype;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -57,8 +58,18 @@ final class GenerateModelCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "Random seed (default ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(
+            names = "--if-absent",
+            description = "Do nothing when DIR already holds a moe.json (a one-shot init container or service that "
+                    + "must not rewrite a model other processes have mapped).")
+    boolean ifAbsent;
+
     @Override
     public Integer call() throws Exception {
+        if (ifAbsent && Files.exists(out.resolve(MoeConfigJson.FILE_NAME))) {
+            System.err.println("moe generate-model: " + out + " already holds a model; kept (--if-absent)");
+            return 0;
+        }
         MoeConfig config =
                 config(format, hidden, ffn, experts, router, activation, capacityFactor, overflow, tensorPrefix, seed);
         ModelGenerator.generate(out, config, SafetensorsDtype.parseWritable(dtype));

@@ -15,6 +15,8 @@ import picocli.CommandLine.Command;
             InferCommand.class,
             ReferenceCommand.class,
             GatewayCommand.class,
+            InitTopicsCommand.class,
+            K8sCommand.class,
             ExpertCommand.class,
             GenerateModelCommand.class,
             GenerateRequestsCommand.class,
