@@ -94,12 +94,6 @@ final class K8sCommand implements Runnable {
                 description = "Service image (default ${DEFAULT-VALUE}).")
         String image;
 
-        @Option(
-                names = "--bootstrap-servers",
-                defaultValue = K8sManifests.DEFAULT_BOOTSTRAP,
-                description = "Bootstrap servers KEDA reads the lag from (default ${DEFAULT-VALUE}).")
-        String bootstrapServers;
-
         @Option(names = "--topic-prefix", defaultValue = Topics.DEFAULT_PREFIX, description = "Topic prefix.")
         String topicPrefix;
 
@@ -122,7 +116,6 @@ final class K8sCommand implements Runnable {
             }
             K8sManifests m = new K8sManifests(
                     image,
-                    bootstrapServers,
                     new Topics(topicPrefix),
                     groupPrefix,
                     partitions,
