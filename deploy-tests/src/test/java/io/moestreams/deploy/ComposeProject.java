@@ -65,13 +65,21 @@ final class ComposeProject implements AutoCloseable {
 
     /** The ids of a service's containers (a scaled service has several). */
     List<String> containers(String service) {
-        String out = compose(Duration.ofSeconds(60), "ps", "-q", service).orFail().output();
-        return out.lines().map(String::trim).filter(l -> l.matches("[0-9a-f]{12,}")).toList();
+        String out =
+                compose(Duration.ofSeconds(60), "ps", "-q", service).orFail().output();
+        return out.lines()
+                .map(String::trim)
+                .filter(l -> l.matches("[0-9a-f]{12,}"))
+                .toList();
     }
 
     String state(String container) {
-        return docker(Duration.ofSeconds(30), "inspect", "-f", "{{.State.Status}}/{{if .State.Health}}"
-                                + "{{.State.Health.Status}}{{end}}", container)
+        return docker(
+                        Duration.ofSeconds(30),
+                        "inspect",
+                        "-f",
+                        "{{.State.Status}}/{{if .State.Health}}" + "{{.State.Health.Status}}{{end}}",
+                        container)
                 .orFail()
                 .output()
                 .trim();

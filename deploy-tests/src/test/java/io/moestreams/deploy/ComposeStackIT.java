@@ -177,7 +177,14 @@ class ComposeStackIT {
 
     private static Path reference(Path in) {
         Path out = Path.of(in.toString().replace(".jsonl", ".reference.jsonl"));
-        moe(Duration.ofMinutes(5), "reference", "--model", model.toString(), "--input", in.toString(), "--output",
+        moe(
+                Duration.ofMinutes(5),
+                "reference",
+                "--model",
+                model.toString(),
+                "--input",
+                in.toString(),
+                "--output",
                 out.toString());
         return out;
     }
@@ -210,7 +217,8 @@ class ComposeStackIT {
             throw new AssertionError("moe infer did not finish: " + Files.readString(Path.of(out + ".log")));
         }
         String log = Files.readString(Path.of(out + ".log"));
-        System.err.println("compose IT: " + Processes.tail(log.strip(), 300).lines().reduce((a, b) -> b).orElse(""));
+        System.err.println("compose IT: "
+                + Processes.tail(log.strip(), 300).lines().reduce((a, b) -> b).orElse(""));
         return infer.exitValue();
     }
 
@@ -262,11 +270,16 @@ class ComposeStackIT {
     private static Map<String, Integer> responses(String prefix, int count, Duration timeout, boolean drain) {
         TypedTopics typed = new TypedTopics(new Topics(), new SchemaRegistryClient(registry));
         Map<String, Object> props = Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-                ConsumerConfig.GROUP_ID_CONFIG, "compose-it-" + UUID.randomUUID(),
-                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
-                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                bootstrap,
+                ConsumerConfig.GROUP_ID_CONFIG,
+                "compose-it-" + UUID.randomUUID(),
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+                "earliest",
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+                "read_committed",
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+                false);
         Map<String, Integer> perId = new HashMap<>();
         try (KafkaConsumer<String, InferenceResponse> consumer = new KafkaConsumer<>(
                 props, new StringDeserializer(), typed.responses().valueSerde().deserializer())) {

@@ -39,8 +39,9 @@ final class DockerEngine {
                 Duration.ofSeconds(30), Map.of(), List.of("docker", "info", "--format", "{{.ServerVersion}}"));
         Assumptions.assumeTrue(
                 info.exitCode() == 0,
-                "SKIPPED: no Docker engine answers at " + System.getenv().getOrDefault("DOCKER_HOST", "the default socket")
-                        + " (.ci/run starts one): " + Processes.tail(info.output(), 300));
+                "SKIPPED: no Docker engine answers at "
+                        + System.getenv().getOrDefault("DOCKER_HOST", "the default socket") + " (.ci/run starts one): "
+                        + Processes.tail(info.output(), 300));
     }
 
     static boolean hasImage(String image) {
@@ -57,7 +58,9 @@ final class DockerEngine {
         Processes.run(
                         Duration.ofMinutes(15),
                         Map.of(),
-                        List.of(Repo.root().resolve("docker/build-local-images.sh").toString()))
+                        List.of(Repo.root()
+                                .resolve("docker/build-local-images.sh")
+                                .toString()))
                 .orFail();
     }
 

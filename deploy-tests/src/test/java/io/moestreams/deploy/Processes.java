@@ -59,7 +59,8 @@ final class Processes {
 
     /** Starts {@code command} in the background, its output going to {@code log}. */
     static Process start(Map<String, String> env, Path dir, List<String> command, Path log) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        ProcessBuilder pb =
+                new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         if (dir != null) {
             pb.directory(dir.toFile());
         }
