@@ -93,14 +93,16 @@ for p in "${pids[@]}"; do wait "$p"; done
 if ! have "$KAFKA"; then
   ctx="$WORK/kafka"
   cp -r "$ROOT/docker/kafka-standin" "$ctx"
-  "$MVN" -q -B -f "$ctx/pom.xml" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$ctx/libs" >&2
+  "$MVN" -q -B -f "$ROOT/docker/kafka-standin/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
+    -DoutputDirectory="$ctx/libs" >&2
   build "$KAFKA" "$ctx" --build-arg "BASE_IMAGE=$JRE17"
 fi
 
 if ! have "$REGISTRY"; then
   ctx="$WORK/apicurio"
   cp -r "$ROOT/docker/apicurio-standin" "$ctx"
-  "$MVN" -q -B -f "$ctx/pom.xml" dependency:copy-dependencies -DoutputDirectory="$ctx/dist" >&2
+  "$MVN" -q -B -f "$ROOT/docker/apicurio-standin/pom.xml" dependency:copy \
+    -Dartifact="io.apicurio:apicurio-registry-app:$APICURIO_VERSION:tar.gz:all" -DoutputDirectory="$ctx/dist" >&2
   mkdir -p "$ctx/deployments"
   tar -xzf "$ctx"/dist/apicurio-registry-app-*-all.tar.gz -C "$ctx/deployments"
   rm -rf "$ctx/dist"

@@ -79,12 +79,13 @@ final class InferenceClient implements AutoCloseable {
     Map<String, Answer> run(List<Input> inputs, Duration timeout, IntConsumer progress)
             throws InterruptedException, ExecutionException {
         List<TopicPartition> partitions = new ArrayList<>();
-        for (PartitionInfo p : consumer.partitionsFor(topics.responses(), Duration.ofSeconds(30))) {
+        // a broker that is restarting answers metadata requests again within the run's timeout
+        for (PartitionInfo p : consumer.partitionsFor(topics.responses(), timeout)) {
             partitions.add(new TopicPartition(p.topic(), p.partition()));
         }
         consumer.assign(partitions);
         consumer.seekToEnd(partitions);
-        partitions.forEach(consumer::position); // materialise the end offsets before sending
+        partitions.forEach(p -> consumer.position(p, timeout)); // materialise the end offsets before sending
         Map<String, Long> sentAt = new HashMap<>();
         for (Input in : inputs) {
             if (sentAt.containsKey(in.id())) {
