@@ -44,6 +44,9 @@ import org.junit.jupiter.api.TestMethodOrder;
 class ComposeStackIT {
 
     private static final int HIDDEN = 64;
+    /** Requests of a run with a kill: enough that most of them are answered after the kill. */
+    private static final int RUN = 400;
+
     private static final Path WORK = Path.of("target", "compose-it").toAbsolutePath();
 
     private static ComposeProject stack;
@@ -109,25 +112,28 @@ class ComposeStackIT {
     @Order(2)
     void killingAHotExpertReplicaMidRunLosesAndDuplicatesNothing() throws Exception {
         // Given a run in progress
-        Path in = requests("expert-kill", 200, 2);
+        Path in = requests("expert-kill", RUN, 2);
         Path reference = reference(in);
         Path out = WORK.resolve("expert-kill.out.jsonl");
         Process infer = infer(in, out);
-        awaitResponses("expert-kill-", 40, Duration.ofMinutes(3));
+        awaitResponses("expert-kill-", 5, Duration.ofMinutes(3));
 
         // When one replica of the hot expert is killed (SIGKILL, no drain), then started again
         String victim = stack.containers("expert-hot").get(0);
-        long t0 = System.nanoTime();
+        long killedAt = System.currentTimeMillis();
         ComposeProject.docker(Duration.ofSeconds(30), "kill", victim).orFail();
+        assertMidRun("expert-kill-", "expert container killed");
         stack.awaitStopped(victim, Duration.ofSeconds(30));
-        awaitResponses("expert-kill-", 80, Duration.ofMinutes(3));
+        awaitResponses("expert-kill-", 20, Duration.ofMinutes(3));
         ComposeProject.docker(Duration.ofSeconds(60), "start", victim).orFail();
-        System.err.printf("compose IT: expert %s killed and restarted %.1f s later%n", victim, secondsSince(t0));
+        System.err.printf(
+                "compose IT: expert %s killed and restarted %.1f s later%n",
+                victim.substring(0, 12), (System.currentTimeMillis() - killedAt) / 1e3);
 
         // Then the run completes with the reference's answers, one response per request
         assertEquals(0, waitFor(infer, out), "moe infer exit status");
         assertSameAnswers(reference, out);
-        assertOneResponseEach("expert-kill-", 200);
+        assertOneResponseEach("expert-kill-", RUN);
         stack.awaitHealthy("expert-hot", Duration.ofMinutes(3));
     }
 
@@ -135,25 +141,28 @@ class ComposeStackIT {
     @Order(3)
     void killingTheBrokerMidRunLosesAndDuplicatesNothing() throws Exception {
         // Given a run in progress
-        Path in = requests("broker-kill", 200, 3);
+        Path in = requests("broker-kill", RUN, 3);
         Path reference = reference(in);
         Path out = WORK.resolve("broker-kill.out.jsonl");
         Process infer = infer(in, out);
-        awaitResponses("broker-kill-", 40, Duration.ofMinutes(3));
+        awaitResponses("broker-kill-", 5, Duration.ofMinutes(3));
 
         // When the broker container is killed and started again on its volume
         String broker = stack.containers("kafka").get(0);
-        long t0 = System.nanoTime();
+        assertMidRun("broker-kill-", "broker container about to be killed");
+        long killedAt = System.currentTimeMillis();
         ComposeProject.docker(Duration.ofSeconds(30), "kill", broker).orFail();
         stack.awaitStopped(broker, Duration.ofSeconds(30));
         ComposeProject.docker(Duration.ofSeconds(60), "start", broker).orFail();
         stack.awaitHealthy("kafka", Duration.ofMinutes(3));
-        System.err.printf("compose IT: broker killed, healthy again %.1f s later%n", secondsSince(t0));
+        System.err.printf(
+                "compose IT: broker killed, healthy again %.1f s later%n",
+                (System.currentTimeMillis() - killedAt) / 1e3);
 
         // Then the run completes with the reference's answers, one response per request
         assertEquals(0, waitFor(infer, out), "moe infer exit status");
         assertSameAnswers(reference, out);
-        assertOneResponseEach("broker-kill-", 200);
+        assertOneResponseEach("broker-kill-", RUN);
     }
 
     // ---- helpers
@@ -261,6 +270,16 @@ class ComposeStackIT {
     private static void awaitResponses(String prefix, int count, Duration timeout) {
         Map<String, Integer> perId = responses(prefix, count, timeout, false);
         assertTrue(perId.size() >= count, "only " + perId.size() + " responses to " + prefix + "* within " + timeout);
+    }
+
+    /**
+     * The kill happens mid-run: fewer than half the run's requests have their (committed) response at that point,
+     * so most of the run goes through the failure and the recovery.
+     */
+    private static void assertMidRun(String prefix, String what) {
+        int answered = responses(prefix, RUN, Duration.ofSeconds(2), false).size();
+        System.err.printf("compose IT: %s with %d of %d requests answered%n", what, answered, RUN);
+        assertTrue(answered < RUN / 2, what + " after " + answered + " of " + RUN + " answers: not mid-run");
     }
 
     /**
