@@ -3,6 +3,7 @@ package io.moestreams.deploy;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.moestreams.avro.InferenceResponse;
 import io.moestreams.core.jsonl.RequestJsonlWriter;
 import io.moestreams.core.jsonl.ResponseJsonlReader;
@@ -21,8 +22,12 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -165,6 +170,43 @@ class ComposeStackIT {
         assertOneResponseEach("broker-kill-", RUN);
     }
 
+    @Test
+    @Order(4)
+    void theDashboardQueriesMetricsTheServicesExport() throws Exception {
+        // Given the metrics the gateway and an expert export after the runs above
+        String gateway = scrape(stack.containers("gateway").get(0));
+        String expert = scrape(stack.containers("expert-hot").get(0));
+
+        // Then every metric the provisioned Grafana dashboard queries is among them
+        JsonNode dashboard = KubernetesManifests.JSON.readTree(Repo.root()
+                .resolve("docker/grafana/dashboards/moe-streams.json")
+                .toFile());
+        Set<String> queried = new TreeSet<>();
+        Matcher m = Pattern.compile("\\b(moe_[a-z_]+)").matcher(dashboard.toString());
+        while (m.find()) {
+            queried.add(m.group(1));
+        }
+        assertTrue(queried.size() >= 8, "metrics queried: " + queried);
+        for (String metric : queried) {
+            assertTrue(
+                    gateway.contains("\n" + metric) || expert.contains("\n" + metric),
+                    "the dashboard queries " + metric + ", which no service exports");
+        }
+    }
+
+    /** GET /metrics inside a container (its port is not published), with plain bash as the healthchecks do. */
+    private static String scrape(String container) {
+        return ComposeProject.docker(
+                        Duration.ofSeconds(30),
+                        "exec",
+                        container,
+                        "bash",
+                        "-c",
+                        "exec 3<>/dev/tcp/127.0.0.1/9400 && printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3")
+                .orFail()
+                .output();
+    }
+
     // ---- helpers
 
     /** {@code count} requests of 1..16 tokens with ids {@code <name>-<i>} (ids are unique across the runs). */
@@ -216,12 +258,15 @@ class ComposeStackIT {
                         "--output",
                         out.toString(),
                         "--timeout-s",
-                        "400"),
+                        "600",
+                        // a request waits out a broker restart (slow on a loaded machine) instead of timing out
+                        "--deadline-s",
+                        "480"),
                 Path.of(out + ".log"));
     }
 
     private static int waitFor(Process infer, Path out) throws Exception {
-        if (!infer.waitFor(8, TimeUnit.MINUTES)) {
+        if (!infer.waitFor(11, TimeUnit.MINUTES)) {
             infer.destroyForcibly();
             throw new AssertionError("moe infer did not finish: " + Files.readString(Path.of(out + ".log")));
         }
