@@ -99,6 +99,7 @@ class ComposeFileTest {
             boolean moe = svc.getValue().path("image").asText().contains("MOE_IMAGE");
             if (longRunning && moe) {
                 assertFalse(svc.getValue().path("healthcheck").isMissingNode(), svc.getKey() + " healthcheck");
+                assertFalse(svc.getValue().path("mem_limit").isMissingNode(), svc.getKey() + " memory limit");
             }
         }
     }

@@ -120,16 +120,20 @@ class ComposeStackIT {
         Path in = requests("expert-kill", RUN, 2);
         Path reference = reference(in);
         Path out = WORK.resolve("expert-kill.out.jsonl");
-        Process infer = infer(in, out);
-        awaitResponses("expert-kill-", 5, Duration.ofMinutes(3));
-
-        // When one replica of the hot expert is killed (SIGKILL, no drain), then started again
         String victim = stack.containers("expert-hot").get(0);
-        long killedAt = System.currentTimeMillis();
-        ComposeProject.docker(Duration.ofSeconds(30), "kill", victim).orFail();
-        assertMidRun("expert-kill-", "expert container killed");
-        stack.awaitStopped(victim, Duration.ofSeconds(30));
-        awaitResponses("expert-kill-", 20, Duration.ofMinutes(3));
+        long killedAt;
+        Process infer;
+        try (ResponseWatcher watcher = new ResponseWatcher(bootstrap, registry, "expert-kill-")) {
+            infer = infer(in, out);
+            watcher.await(3, Duration.ofMinutes(3));
+
+            // When one replica of the hot expert is killed (SIGKILL, no drain) mid-run, then started again
+            killedAt = System.currentTimeMillis();
+            ComposeProject.docker(Duration.ofSeconds(30), "kill", victim).orFail();
+            assertMidRun(watcher.poll(Duration.ofMillis(1)), "expert container killed");
+            stack.awaitStopped(victim, Duration.ofSeconds(30));
+            watcher.await(Math.min(RUN, watcher.poll(Duration.ofMillis(1)) + 20), Duration.ofMinutes(3));
+        }
         ComposeProject.docker(Duration.ofSeconds(60), "start", victim).orFail();
         System.err.printf(
                 "compose IT: expert %s killed and restarted %.1f s later%n",
@@ -149,12 +153,15 @@ class ComposeStackIT {
         Path in = requests("broker-kill", RUN, 3);
         Path reference = reference(in);
         Path out = WORK.resolve("broker-kill.out.jsonl");
-        Process infer = infer(in, out);
-        awaitResponses("broker-kill-", 5, Duration.ofMinutes(3));
-
-        // When the broker container is killed and started again on its volume
         String broker = stack.containers("kafka").get(0);
-        assertMidRun("broker-kill-", "broker container about to be killed");
+        Process infer;
+        try (ResponseWatcher watcher = new ResponseWatcher(bootstrap, registry, "broker-kill-")) {
+            infer = infer(in, out);
+            watcher.await(3, Duration.ofMinutes(3));
+            assertMidRun(watcher.poll(Duration.ofMillis(1)), "broker container about to be killed");
+        }
+
+        // When the broker container is killed mid-run and started again on its volume
         long killedAt = System.currentTimeMillis();
         ComposeProject.docker(Duration.ofSeconds(30), "kill", broker).orFail();
         stack.awaitStopped(broker, Duration.ofSeconds(30));
@@ -312,17 +319,11 @@ class ComposeStackIT {
         perId.forEach((id, n) -> assertEquals(1, n, "responses to " + id));
     }
 
-    private static void awaitResponses(String prefix, int count, Duration timeout) {
-        Map<String, Integer> perId = responses(prefix, count, timeout, false);
-        assertTrue(perId.size() >= count, "only " + perId.size() + " responses to " + prefix + "* within " + timeout);
-    }
-
     /**
      * The kill happens mid-run: fewer than half the run's requests have their (committed) response at that point,
      * so most of the run goes through the failure and the recovery.
      */
-    private static void assertMidRun(String prefix, String what) {
-        int answered = responses(prefix, RUN, Duration.ofSeconds(2), false).size();
+    private static void assertMidRun(int answered, String what) {
         System.err.printf("compose IT: %s with %d of %d requests answered%n", what, answered, RUN);
         assertTrue(answered < RUN / 2, what + " after " + answered + " of " + RUN + " answers: not mid-run");
     }
