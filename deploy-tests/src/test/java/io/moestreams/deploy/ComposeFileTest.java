@@ -5,14 +5,21 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.networknt.schema.JsonSchema;
+import com.networknt.schema.JsonSchemaFactory;
+import com.networknt.schema.SpecVersion;
+import com.networknt.schema.ValidationMessage;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.yaml.snakeyaml.LoaderOptions;
@@ -50,6 +57,24 @@ class ComposeFileTest {
                                 "config",
                                 "-q"))
                 .orFail();
+    }
+
+    /**
+     * Compose v2 implements the Compose Specification: the file must validate against its JSON schema (the copy
+     * in the npm package dclint, which .ci/run unpacks and names in MOE_COMPOSE_SPEC_SCHEMA; not committed).
+     */
+    @Test
+    void theFileFollowsTheComposeSpecification() throws Exception {
+        String schemaFile = System.getenv("MOE_COMPOSE_SPEC_SCHEMA");
+        Assumptions.assumeTrue(
+                schemaFile != null && Files.exists(Path.of(schemaFile)),
+                "SKIPPED: MOE_COMPOSE_SPEC_SCHEMA names no compose-spec JSON schema (.ci/run fetches it)");
+        JsonSchema schema;
+        try (InputStream in = Files.newInputStream(Path.of(schemaFile))) {
+            schema = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V7).getSchema(in);
+        }
+        Set<ValidationMessage> errors = schema.validate(compose());
+        assertTrue(errors.isEmpty(), "docker-compose.yml against the Compose Specification: " + errors);
     }
 
     @Test
