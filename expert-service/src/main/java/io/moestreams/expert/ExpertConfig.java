@@ -24,6 +24,8 @@ import java.util.UUID;
  * @param maxBatchWait      ...or when this much time passed since its first block arrived
  * @param workerId          identifies this process in results and transactional ids
  * @param kafka             Kafka client properties, passed through unchanged
+ * @param modelLayer        the MoE layer of a Hugging Face checkpoint directory ({@code moe.model.layer}), or null
+ *                          for a moe.json model directory
  */
 public record ExpertConfig(
         String bootstrapServers,
@@ -35,12 +37,14 @@ public record ExpertConfig(
         int maxBatchTokens,
         Duration maxBatchWait,
         String workerId,
-        Map<String, String> kafka) {
+        Map<String, String> kafka,
+        String modelLayer) {
 
     public static final String BOOTSTRAP = "moe.bootstrap-servers";
     public static final String REGISTRY = "moe.schema-registry-url";
     public static final String TOPIC_PREFIX = "moe.topic-prefix";
     public static final String MODEL_DIR = "moe.model-dir";
+    public static final String MODEL_LAYER = "moe.model.layer";
     public static final String EXPERTS = "moe.expert.experts";
     public static final String GROUP_PREFIX = "moe.expert.group-prefix";
     public static final String MAX_BATCH_TOKENS = "moe.expert.max-batch-tokens";
@@ -56,6 +60,7 @@ public record ExpertConfig(
         d.put(REGISTRY, null);
         d.put(TOPIC_PREFIX, "moe.");
         d.put(MODEL_DIR, null);
+        d.put(MODEL_LAYER, null);
         d.put(EXPERTS, null);
         d.put(GROUP_PREFIX, "moe-expert-");
         d.put(MAX_BATCH_TOKENS, "512");
@@ -70,7 +75,9 @@ public record ExpertConfig(
         require(topicPrefix, TOPIC_PREFIX);
         require(groupPrefix, GROUP_PREFIX);
         if (modelDir == null) {
-            throw new ConfigException(MODEL_DIR, "is required: the model directory (moe.json + model.safetensors)");
+            throw new ConfigException(
+                    MODEL_DIR,
+                    "is required: the model directory (moe.json + model.safetensors, or a Hugging Face checkpoint)");
         }
         if (experts == null || experts.isEmpty()) {
             throw new ConfigException(EXPERTS, "is required: the experts to serve, e.g. 3 or 0,1,5");
@@ -138,7 +145,8 @@ public record ExpertConfig(
     @Override
     public String toString() {
         return "ExpertConfig[bootstrapServers=" + bootstrapServers + ", schemaRegistryUrl=" + schemaRegistryUrl
-                + ", topicPrefix=" + topicPrefix + ", modelDir=" + modelDir + ", experts=" + experts
+                + ", topicPrefix=" + topicPrefix + ", modelDir=" + modelDir
+                + (modelLayer == null ? "" : ", modelLayer=" + modelLayer) + ", experts=" + experts
                 + ", groupPrefix=" + groupPrefix + ", maxBatchTokens=" + maxBatchTokens + ", maxBatchWait="
                 + maxBatchWait + ", workerId=" + workerId + ", kafka keys=" + new TreeSet<>(kafka.keySet()) + "]";
     }
@@ -155,6 +163,33 @@ public record ExpertConfig(
                 c.intValue(MAX_BATCH_TOKENS, 1, 1 << 20),
                 Duration.ofMillis(c.longValue(MAX_BATCH_WAIT_MS, 0, 60_000)),
                 c.stringOrNull(WORKER_ID),
-                c.kafkaProperties());
+                c.kafkaProperties(),
+                c.stringOrNull(MODEL_LAYER));
+    }
+
+    /** Without {@link #modelLayer()} (a moe.json model directory). */
+    public ExpertConfig(
+            String bootstrapServers,
+            String schemaRegistryUrl,
+            String topicPrefix,
+            Path modelDir,
+            Set<Integer> experts,
+            String groupPrefix,
+            int maxBatchTokens,
+            Duration maxBatchWait,
+            String workerId,
+            Map<String, String> kafka) {
+        this(
+                bootstrapServers,
+                schemaRegistryUrl,
+                topicPrefix,
+                modelDir,
+                experts,
+                groupPrefix,
+                maxBatchTokens,
+                maxBatchWait,
+                workerId,
+                kafka,
+                null);
     }
 }

@@ -3,7 +3,7 @@ package io.moestreams.expert;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.moestreams.avro.DeadLetter;
 import io.moestreams.avro.ExpertResult;
-import io.moestreams.core.config.MoeConfigJson;
+import io.moestreams.compute.ffn.Nd4jBackend;
 import io.moestreams.core.model.ExpertSelection;
 import io.moestreams.core.model.MoeModel;
 import io.moestreams.schemas.SchemaRegistryClient;
@@ -37,8 +37,8 @@ public final class ExpertService implements AutoCloseable {
 
     public static ExpertService start(ExpertConfig config, MeterRegistry meters) {
         // checked before loading: MoeModel.load would reject the id too, but without naming the setting
-        int numExperts = MoeConfigJson.read(config.modelDir().resolve(MoeConfigJson.FILE_NAME))
-                .numExperts();
+        int numExperts =
+                MoeModel.readConfig(config.modelDir(), config.modelLayer()).numExperts();
         for (int e : config.experts()) {
             if (e >= numExperts) {
                 throw new ConfigException(
@@ -47,7 +47,8 @@ public final class ExpertService implements AutoCloseable {
                                 + (numExperts - 1) + ")");
             }
         }
-        MoeModel model = MoeModel.load(config.modelDir(), ExpertSelection.of(config.experts()));
+        MoeModel model = MoeModel.load(
+                config.modelDir(), config.modelLayer(), ExpertSelection.of(config.experts()), Nd4jBackend.INSTANCE);
         try {
             Topics topics = new Topics(config.topicPrefix());
             SchemaRegistryClient registry = new SchemaRegistryClient(config.schemaRegistryUrl());

@@ -6,6 +6,7 @@ import io.moestreams.core.model.MoeModel;
 import io.moestreams.schemas.SchemaRegistryClient;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.TypedTopics;
+import io.moestreams.schemas.config.ConfigException;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -57,8 +58,16 @@ public final class GatewayApp implements AutoCloseable {
     }
 
     public static GatewayApp start(GatewayConfig config, MeterRegistry meters) {
-        MoeModel model = MoeModel.load(config.modelDir(), ExpertSelection.none());
+        MoeModel model = MoeModel.load(config.modelDir(), config.modelLayer(), ExpertSelection.none(), null);
         try {
+            if (model.numSharedExperts() > 0) {
+                // shared experts through the pipeline (own topics, dispatch, combiner sum) are not wired yet
+                throw new ConfigException(
+                        GatewayConfig.MODEL_LAYER,
+                        "layer " + config.modelLayer() + " of " + config.modelDir() + " has "
+                                + model.numSharedExperts() + " shared expert(s), which the pipeline does not serve"
+                                + " yet; moe reference computes this layer in-process");
+            }
             Topics topics = new Topics(config.topicPrefix());
             SchemaRegistryClient registry = new SchemaRegistryClient(config.schemaRegistryUrl());
             TypedTopics typed = new TypedTopics(topics, registry);

@@ -29,6 +29,8 @@ import java.util.TreeSet;
  * @param dedupeRetention       how long request ids are remembered for duplicate detection
  * @param stateDir              Kafka Streams state directory (null = Streams default)
  * @param kafka                 Kafka client properties, passed through unchanged
+ * @param modelLayer            the MoE layer of a Hugging Face checkpoint directory ({@code moe.model.layer}), or
+ *                              null for a moe.json model directory
  */
 public record GatewayConfig(
         String applicationId,
@@ -47,13 +49,15 @@ public record GatewayConfig(
         short replicationFactor,
         Duration dedupeRetention,
         Path stateDir,
-        Map<String, String> kafka) {
+        Map<String, String> kafka,
+        String modelLayer) {
 
     public static final String APPLICATION_ID = "moe.gateway.application-id";
     public static final String BOOTSTRAP = "moe.bootstrap-servers";
     public static final String REGISTRY = "moe.schema-registry-url";
     public static final String TOPIC_PREFIX = "moe.topic-prefix";
     public static final String MODEL_DIR = "moe.model-dir";
+    public static final String MODEL_LAYER = "moe.model.layer";
     public static final String MAX_SEQ_LEN = "moe.gateway.max-seq-len";
     public static final String MAX_REQUEST_BYTES = "moe.gateway.max-request-bytes";
     public static final String DEFAULT_TIMEOUT_MS = "moe.gateway.default-timeout-ms";
@@ -74,6 +78,7 @@ public record GatewayConfig(
         d.put(REGISTRY, null);
         d.put(TOPIC_PREFIX, "moe.");
         d.put(MODEL_DIR, null);
+        d.put(MODEL_LAYER, null);
         d.put(MAX_SEQ_LEN, "2048");
         d.put(MAX_REQUEST_BYTES, Integer.toString(16 * 1024 * 1024));
         d.put(DEFAULT_TIMEOUT_MS, "30000");
@@ -94,7 +99,9 @@ public record GatewayConfig(
         require(schemaRegistryUrl, REGISTRY);
         require(topicPrefix, TOPIC_PREFIX);
         if (modelDir == null) {
-            throw new ConfigException(MODEL_DIR, "is required: the model directory (moe.json + model.safetensors)");
+            throw new ConfigException(
+                    MODEL_DIR,
+                    "is required: the model directory (moe.json + model.safetensors, or a Hugging Face checkpoint)");
         }
         if (maxSeqLen < 1) {
             throw new ConfigException(MAX_SEQ_LEN, "expected >= 1, found " + maxSeqLen);
@@ -133,6 +140,46 @@ public record GatewayConfig(
         }
     }
 
+    /** Without {@link #modelLayer()} (a moe.json model directory). */
+    public GatewayConfig(
+            String applicationId,
+            String bootstrapServers,
+            String schemaRegistryUrl,
+            String topicPrefix,
+            Path modelDir,
+            int maxSeqLen,
+            int maxRequestBytes,
+            Duration defaultTimeout,
+            Duration maxTimeout,
+            boolean partialOnTimeout,
+            long inFlightCreditTokens,
+            int defaultPartitions,
+            Map<Integer, Integer> expertPartitions,
+            short replicationFactor,
+            Duration dedupeRetention,
+            Path stateDir,
+            Map<String, String> kafka) {
+        this(
+                applicationId,
+                bootstrapServers,
+                schemaRegistryUrl,
+                topicPrefix,
+                modelDir,
+                maxSeqLen,
+                maxRequestBytes,
+                defaultTimeout,
+                maxTimeout,
+                partialOnTimeout,
+                inFlightCreditTokens,
+                defaultPartitions,
+                expertPartitions,
+                replicationFactor,
+                dedupeRetention,
+                stateDir,
+                kafka,
+                null);
+    }
+
     /** Builds the record from layered settings. */
     public static GatewayConfig from(LayeredConfig c) {
         String state = c.stringOrNull(STATE_DIR);
@@ -153,7 +200,8 @@ public record GatewayConfig(
                 (short) c.intValue(REPLICATION, 1, Short.MAX_VALUE),
                 Duration.ofMillis(c.longValue(DEDUPE_RETENTION_MS, 1, Long.MAX_VALUE / 4)),
                 state == null ? null : Path.of(state),
-                c.kafkaProperties());
+                c.kafkaProperties(),
+                c.stringOrNull(MODEL_LAYER));
     }
 
     /** Kafka properties may hold credentials (sasl.jaas.config): only their keys are printed. */
@@ -161,6 +209,7 @@ public record GatewayConfig(
     public String toString() {
         return "GatewayConfig[applicationId=" + applicationId + ", bootstrapServers=" + bootstrapServers
                 + ", schemaRegistryUrl=" + schemaRegistryUrl + ", topicPrefix=" + topicPrefix + ", modelDir=" + modelDir
+                + (modelLayer == null ? "" : ", modelLayer=" + modelLayer)
                 + ", maxSeqLen=" + maxSeqLen + ", maxRequestBytes=" + maxRequestBytes + ", defaultTimeout="
                 + defaultTimeout + ", maxTimeout=" + maxTimeout + ", partialOnTimeout=" + partialOnTimeout
                 + ", inFlightCreditTokens=" + inFlightCreditTokens + ", defaultPartitions=" + defaultPartitions

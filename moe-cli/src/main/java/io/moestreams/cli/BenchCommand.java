@@ -1,6 +1,6 @@
 package io.moestreams.cli;
 
-import io.moestreams.core.bench.CoreBench;
+import io.moestreams.compute.bench.CoreBench;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

@@ -1,9 +1,14 @@
 package io.moestreams.cli;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.moestreams.compute.ffn.Nd4jBackend;
 import io.moestreams.core.config.MoeConfig;
+import io.moestreams.core.gen.HfCheckpointGenerator;
+import io.moestreams.core.gen.HfCheckpointSpec;
 import io.moestreams.core.gen.ModelGenerator;
 import io.moestreams.core.gen.RequestGenerator;
+import io.moestreams.core.hf.HfCheckpoint;
+import io.moestreams.core.hf.HfLayer;
 import io.moestreams.core.jsonl.RequestJsonlReader;
 import io.moestreams.core.jsonl.RequestLine;
 import io.moestreams.core.jsonl.ResponseLine;
@@ -14,6 +19,7 @@ import io.moestreams.core.model.SafetensorsDtype;
 import io.moestreams.core.reference.LayerOutput;
 import io.moestreams.core.reference.ReferenceMoeLayer;
 import io.moestreams.embedded.EmbeddedStack;
+import io.moestreams.gateway.GatewayConfig;
 import io.moestreams.schemas.Topics;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -70,6 +76,14 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "Random seed (default ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(
+            names = "--family",
+            paramLabel = "F",
+            description = "Run on a generated Hugging Face checkpoint of this family (mixtral, qwen3_moe, olmoe,"
+                    + " switch_transformers, granitemoe, gpt_oss, ...; 3 BF16 shards, its first MoE layer) instead of"
+                    + " a moe.json model.")
+    String family;
+
     /** Requests sent (and answered) before the measured run. */
     static final int WARMUP = 100;
 
@@ -80,8 +94,54 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintStream out = System.out;
         Files.createDirectories(workdir);
-        Path modelDir = workdir.resolve("model");
+        Path modelDir = workdir.resolve(family == null ? "model" : "model-" + family);
         Path requestsFile = workdir.resolve("requests.jsonl");
+        String layer = null;
+        String modelText;
+        if (family != null) {
+            HfCheckpointSpec spec =
+                    new HfCheckpointSpec(family, hidden, ffn, experts, 2, 4, 3, SafetensorsDtype.BF16, seed, false);
+            HfCheckpointGenerator.generate(modelDir, spec);
+            try (HfCheckpoint checkpoint = HfCheckpoint.open(modelDir)) {
+                layer = checkpoint.layers().stream()
+                        .filter(HfLayer::sparse)
+                        .findFirst()
+                        .orElseThrow()
+                        .name();
+            }
+            MoeConfig hf = MoeModel.readConfig(modelDir, layer);
+            if (hf.numSharedExperts() > 0) {
+                System.err.printf(
+                        "moe demo: %s has shared experts, which the Kafka pipeline does not serve yet; try moe reference"
+                                + " --model %s --layer %s%n",
+                        family, modelDir, layer);
+                return 2;
+            }
+            modelText = String.format(
+                    "%s checkpoint (3 BF16 shards) layer %s: d=%d f=%d E=%d top-%d, router %s",
+                    family,
+                    layer,
+                    hidden,
+                    ffn,
+                    experts,
+                    hf.router().topK(),
+                    hf.router().type().json());
+        } else {
+            modelText = generateMoeJson(modelDir);
+        }
+        RequestGenerator.generate(requestsFile, requests, hidden, minLen, maxLen, seed + 1);
+        List<RequestLine> lines = new ArrayList<>();
+        try (RequestJsonlReader in = RequestJsonlReader.open(requestsFile, hidden)) {
+            for (RequestLine l = in.next(); l != null; l = in.next()) {
+                lines.add(l);
+            }
+        }
+        long totalTokens = lines.stream().mapToLong(RequestLine::seqLen).sum();
+        out.printf("model: %s -> %s%n", modelText, modelDir);
+        return run(out, modelDir, layer, requestsFile, lines, totalTokens);
+    }
+
+    private String generateMoeJson(Path modelDir) throws Exception {
         MoeConfig config = GenerateModelCommand.config(
                 "mixtral",
                 hidden,
@@ -94,17 +154,14 @@ final class DemoCommand implements Callable<Integer> {
                 "",
                 seed);
         ModelGenerator.generate(modelDir, config, SafetensorsDtype.parseWritable("F32"));
-        RequestGenerator.generate(requestsFile, requests, hidden, minLen, maxLen, seed + 1);
-        List<RequestLine> lines = new ArrayList<>();
-        try (RequestJsonlReader in = RequestJsonlReader.open(requestsFile, hidden)) {
-            for (RequestLine l = in.next(); l != null; l = in.next()) {
-                lines.add(l);
-            }
-        }
-        long totalTokens = lines.stream().mapToLong(RequestLine::seqLen).sum();
-        out.printf(
-                "model: mixtral d=%d f=%d E=%d top-2, capacity factor %s (drop) -> %s%n",
-                hidden, ffn, experts, capacityFactor > 0 ? Double.toString(capacityFactor) : "none", modelDir);
+        return String.format(
+                "mixtral d=%d f=%d E=%d top-2, capacity factor %s (drop)",
+                hidden, ffn, experts, capacityFactor > 0 ? Double.toString(capacityFactor) : "none");
+    }
+
+    private int run(
+            PrintStream out, Path modelDir, String layer, Path requestsFile, List<RequestLine> lines, long totalTokens)
+            throws Exception {
         out.printf(
                 "requests: %d (%d tokens, %d..%d per sequence) -> %s%n",
                 lines.size(), totalTokens, minLen, maxLen, requestsFile);
@@ -125,14 +182,15 @@ final class DemoCommand implements Callable<Integer> {
                 (e < (experts + 1) / 2 ? first : second).add(e);
             }
             List<Set<Integer>> groups = second.isEmpty() ? List.of(first) : List.of(first, second);
+            Map<String, String> layerSetting = layer == null ? Map.of() : Map.of(GatewayConfig.MODEL_LAYER, layer);
             LocalPipeline pipeline = LocalPipeline.start(
                     modelDir,
                     stack.bootstrapServers(),
                     stack.schemaRegistryUrl(),
                     Topics.DEFAULT_PREFIX,
                     groups,
-                    Map.of(),
-                    Map.of(),
+                    layerSetting,
+                    layerSetting,
                     new SimpleMeterRegistry());
             try {
                 out.printf("gateway + combiner up; expert processes serving %s%n", groups);
@@ -165,10 +223,10 @@ final class DemoCommand implements Callable<Integer> {
         // The in-process reference on the same requests.
         List<LayerOutput> reference = new ArrayList<>();
         long r0 = System.nanoTime();
-        try (MoeModel model = MoeModel.load(modelDir, ExpertSelection.all())) {
-            ReferenceMoeLayer layer = new ReferenceMoeLayer(model);
+        try (MoeModel model = MoeModel.load(modelDir, layer, ExpertSelection.all(), Nd4jBackend.INSTANCE)) {
+            ReferenceMoeLayer referenceLayer = new ReferenceMoeLayer(model);
             for (RequestLine l : lines) {
-                reference.add(layer.forward(l.id(), l.tokens(), l.seqLen()));
+                reference.add(referenceLayer.forward(l.id(), l.tokens(), l.seqLen()));
             }
         }
         double referenceSecs = (System.nanoTime() - r0) / 1e9;

@@ -1,7 +1,7 @@
 package io.moestreams.cli;
 
+import io.moestreams.compute.ffn.Nd4jBackend;
 import io.moestreams.core.config.MoeConfig;
-import io.moestreams.core.config.MoeConfigJson;
 import io.moestreams.core.model.ExpertSelection;
 import io.moestreams.core.model.MoeModel;
 import io.moestreams.expert.ExpertConfig;
@@ -24,7 +24,7 @@ final class DryRun {
     static void gateway(GatewayConfig config, PrintStream out) {
         Map<String, Integer> plan;
         MoeConfig model;
-        try (MoeModel m = MoeModel.load(config.modelDir(), ExpertSelection.none())) {
+        try (MoeModel m = MoeModel.load(config.modelDir(), config.modelLayer(), ExpertSelection.none(), null)) {
             model = m.config();
             plan = TopicProvisioner.plan(config, new Topics(config.topicPrefix()), model.numExperts());
         }
@@ -43,7 +43,7 @@ final class DryRun {
     }
 
     static void expert(ExpertConfig config, PrintStream out) {
-        MoeConfig model = MoeConfigJson.read(config.modelDir().resolve(MoeConfigJson.FILE_NAME));
+        MoeConfig model = MoeModel.readConfig(config.modelDir(), config.modelLayer());
         for (int e : config.experts()) {
             if (e >= model.numExperts()) {
                 throw new ConfigException(
@@ -52,7 +52,8 @@ final class DryRun {
                                 + (model.numExperts() - 1) + ")");
             }
         }
-        try (MoeModel m = MoeModel.load(config.modelDir(), ExpertSelection.of(config.experts()))) {
+        try (MoeModel m = MoeModel.load(
+                config.modelDir(), config.modelLayer(), ExpertSelection.of(config.experts()), Nd4jBackend.INSTANCE)) {
             out.printf(
                     "moe expert --dry-run: OK: model %s (%s, %d experts), serving %s (weights loaded), worker %s, "
                             + "groups %s<e>, bootstrap %s, registry %s%n",

@@ -4,19 +4,30 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.moestreams.core.config.MoeConfig;
 import io.moestreams.core.config.MoeConfigJson;
+import io.moestreams.core.gen.HfCheckpointGenerator;
+import io.moestreams.core.gen.HfCheckpointSpec;
 import io.moestreams.core.gen.ModelGenerator;
+import io.moestreams.core.hf.HfCheckpoint;
 import io.moestreams.core.model.SafetensorsDtype;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code moe generate-model}: a random model in the real format (moe.json + model.safetensors). */
+/**
+ * {@code moe generate-model}: a random model in the real format (moe.json + model.safetensors), or with
+ * {@code --hf --family F} a Hugging Face style checkpoint directory of one family.
+ */
 @Command(
         name = "generate-model",
         mixinStandardHelpOptions = true,
-        description = "Write a random model directory in the real format (Mixtral or Switch tensor names).")
+        description = {
+            "Write a random model directory in the real format (Mixtral or Switch tensor names),",
+            "or with --hf --family F a Hugging Face checkpoint directory (config.json as transformers writes it,",
+            "sharded BF16 safetensors with model.safetensors.index.json, other layers and attention included)."
+        })
 final class GenerateModelCommand implements Callable<Integer> {
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory.")
@@ -49,8 +60,42 @@ final class GenerateModelCommand implements Callable<Integer> {
     @Option(names = "--overflow", description = "none, drop or reroute (default none).")
     String overflow;
 
-    @Option(names = "--dtype", defaultValue = "F32", description = "F32, F16 or BF16 (default ${DEFAULT-VALUE}).")
+    @Option(names = "--dtype", description = "F32, F16 or BF16 (default F32; BF16 with --hf).")
     String dtype;
+
+    @Option(names = "--hf", description = "Write a Hugging Face checkpoint directory of --family instead of moe.json.")
+    boolean hf;
+
+    @Option(
+            names = "--family",
+            paramLabel = "F",
+            description = "With --hf: mixtral, qwen2_moe, qwen3_moe, olmoe, deepseek_v3, deepseek_v2,"
+                    + " switch_transformers, granitemoe or gpt_oss (default mixtral).")
+    String family;
+
+    @Option(
+            names = "--top-k",
+            defaultValue = "2",
+            description = "With --hf: experts per token (default ${DEFAULT-VALUE}).")
+    int topK;
+
+    @Option(
+            names = "--layers",
+            defaultValue = "4",
+            description = "With --hf: decoder layers (default ${DEFAULT-VALUE}).")
+    int layers;
+
+    @Option(
+            names = "--shards",
+            defaultValue = "3",
+            description = "With --hf: safetensors shards (default ${DEFAULT-VALUE}).")
+    int shards;
+
+    @Option(
+            names = "--config-keys",
+            defaultValue = "v5",
+            description = "With --hf: config.json key names of transformers v5 or v4 (default ${DEFAULT-VALUE}).")
+    String configKeys;
 
     @Option(names = "--tensor-prefix", defaultValue = "", description = "Prefix of every tensor name.")
     String tensorPrefix;
@@ -60,16 +105,21 @@ final class GenerateModelCommand implements Callable<Integer> {
 
     @Option(
             names = "--if-absent",
-            description = "Do nothing when DIR already holds a moe.json (a one-shot init container or service that "
-                    + "must not rewrite a model other processes have mapped).")
+            description = "Do nothing when DIR already holds a model (moe.json or config.json): for a one-shot init "
+                    + "container or service that must not rewrite a model other processes have mapped.")
     boolean ifAbsent;
 
     @Override
     public Integer call() throws Exception {
-        if (ifAbsent && Files.exists(out.resolve(MoeConfigJson.FILE_NAME))) {
+        if (ifAbsent
+                && (Files.exists(out.resolve(MoeConfigJson.FILE_NAME)) || Files.exists(out.resolve("config.json")))) {
             System.err.println("moe generate-model: " + out + " already holds a model; kept (--if-absent)");
             return 0;
         }
+        if (hf || family != null) {
+            return generateHf();
+        }
+        dtype = dtype == null ? "F32" : dtype;
         MoeConfig config =
                 config(format, hidden, ffn, experts, router, activation, capacityFactor, overflow, tensorPrefix, seed);
         ModelGenerator.generate(out, config, SafetensorsDtype.parseWritable(dtype));
@@ -82,6 +132,38 @@ final class GenerateModelCommand implements Callable<Integer> {
                 experts,
                 config.router().type().json(),
                 dtype);
+        return 0;
+    }
+
+    private int generateHf() throws Exception {
+        if (!configKeys.equals("v4") && !configKeys.equals("v5")) {
+            throw new IllegalArgumentException("--config-keys: expected v4 or v5, found " + configKeys);
+        }
+        HfCheckpointSpec spec = new HfCheckpointSpec(
+                family == null ? "mixtral" : family,
+                hidden,
+                ffn,
+                experts,
+                topK,
+                layers,
+                shards,
+                SafetensorsDtype.parseWritable(dtype == null ? "BF16" : dtype),
+                seed,
+                configKeys.equals("v4"));
+        List<String> files = HfCheckpointGenerator.generate(out, spec);
+        try (HfCheckpoint checkpoint = HfCheckpoint.open(out)) {
+            System.err.printf(
+                    "moe generate-model: wrote %s (%s, d=%d, f=%d, E=%d, %d layers, %d shard(s), %s); sparse layers: %s%n",
+                    out,
+                    spec.family(),
+                    hidden,
+                    ffn,
+                    experts,
+                    layers,
+                    files.size(),
+                    spec.dtype(),
+                    checkpoint.sparseLayers());
+        }
         return 0;
     }
 

@@ -2,13 +2,14 @@ package io.moestreams.cli;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.moestreams.core.config.MoeConfig;
-import io.moestreams.core.config.MoeConfigJson;
 import io.moestreams.core.jsonl.JsonlException;
 import io.moestreams.core.jsonl.RequestJsonlReader;
 import io.moestreams.core.jsonl.RequestLine;
 import io.moestreams.core.jsonl.ResponseJsonlWriter;
 import io.moestreams.core.jsonl.ResponseLine;
+import io.moestreams.core.model.MoeModel;
 import io.moestreams.embedded.EmbeddedStack;
+import io.moestreams.gateway.GatewayConfig;
 import io.moestreams.schemas.Topics;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -31,8 +32,18 @@ import picocli.CommandLine.Option;
                 + "broker, registry, gateway and experts for the run.")
 final class InferCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model directory.")
+    @Option(
+            names = "--model",
+            required = true,
+            paramLabel = "DIR",
+            description = "Model directory (moe.json) or Hugging Face checkpoint directory (config.json).")
     Path model;
+
+    @Option(
+            names = "--layer",
+            paramLabel = "L",
+            description = "MoE layer of a Hugging Face checkpoint: decoder layer index, or encoder.B / decoder.B.")
+    String layer;
 
     @Option(names = "--input", required = true, paramLabel = "FILE", description = "Request JSONL.")
     Path input;
@@ -71,7 +82,7 @@ final class InferCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        MoeConfig config = MoeConfigJson.read(model.resolve(MoeConfigJson.FILE_NAME));
+        MoeConfig config = MoeModel.readConfig(model, layer);
         List<Object> lines = readInput(config.hiddenSize());
         if (deadlineSeconds != null && deadlineSeconds < 1) {
             throw new CommandLine.ParameterException(
@@ -92,14 +103,15 @@ final class InferCommand implements Callable<Integer> {
                 for (int e = 0; e < config.numExperts(); e++) {
                     all.add(e);
                 }
+                Map<String, String> layerSetting = layer == null ? Map.of() : Map.of(GatewayConfig.MODEL_LAYER, layer);
                 pipeline = LocalPipeline.start(
                         model,
                         bootstrap,
                         registry,
                         topicPrefix,
                         List.of(all),
-                        Map.of(),
-                        Map.of(),
+                        layerSetting,
+                        layerSetting,
                         new SimpleMeterRegistry());
             }
             try {

@@ -1,6 +1,6 @@
 package io.moestreams.cli;
 
-import io.moestreams.core.config.MoeConfigJson;
+import io.moestreams.core.model.MoeModel;
 import io.moestreams.gateway.GatewayConfig;
 import io.moestreams.gateway.TopicProvisioner;
 import io.moestreams.schemas.Topics;
@@ -40,8 +40,8 @@ final class InitTopicsCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         GatewayConfig config = GatewayCommand.config(options, null, partitions, expertPartitions);
-        int numExperts = MoeConfigJson.read(config.modelDir().resolve(MoeConfigJson.FILE_NAME))
-                .numExperts();
+        int numExperts =
+                MoeModel.readConfig(config.modelDir(), config.modelLayer()).numExperts();
         Topics topics = new Topics(config.topicPrefix());
         Map<String, Integer> plan = TopicProvisioner.plan(config, topics, numExperts);
         if (options.dryRun) {

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
-import io.moestreams.core.config.MoeConfigJson;
+import io.moestreams.core.model.MoeModel;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.config.ConfigException;
 import java.nio.charset.StandardCharsets;
@@ -48,6 +48,12 @@ final class K8sCommand implements Runnable {
 
         @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model directory (for E).")
         Path model;
+
+        @Option(
+                names = "--layer",
+                paramLabel = "L",
+                description = "The MoE layer of a Hugging Face checkpoint directory (for its number of experts).")
+        String layer;
 
         @Option(
                 names = "--groups",
@@ -106,8 +112,7 @@ final class K8sCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             CommandLine cl = spec.commandLine();
-            int numExperts =
-                    MoeConfigJson.read(model.resolve(MoeConfigJson.FILE_NAME)).numExperts();
+            int numExperts = MoeModel.readConfig(model, layer).numExperts();
             Map<String, Set<Integer>> parsed = ExpertGroups.parse(groups, numExperts, cl);
             Map<Integer, Integer> overrides = partitionOverrides(numExperts);
             if (partitions < 1 || lagThreshold < 1 || minReplicas < 0 || cooldownSeconds < 0) {

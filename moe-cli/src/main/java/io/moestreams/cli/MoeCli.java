@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
             UpCommand.class,
             InferCommand.class,
             ReferenceCommand.class,
+            InspectCommand.class,
             GatewayCommand.class,
             InitTopicsCommand.class,
             K8sCommand.class,

@@ -1,5 +1,6 @@
 package io.moestreams.cli;
 
+import io.moestreams.compute.ffn.Nd4jBackend;
 import io.moestreams.core.jsonl.JsonlException;
 import io.moestreams.core.jsonl.RequestJsonlReader;
 import io.moestreams.core.jsonl.RequestLine;
@@ -22,8 +23,18 @@ import picocli.CommandLine.Option;
         description = "Compute the MoE layer in-process, without Kafka (the oracle the pipeline must equal).")
 final class ReferenceCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model directory.")
+    @Option(
+            names = "--model",
+            required = true,
+            paramLabel = "DIR",
+            description = "Model directory (moe.json) or Hugging Face checkpoint directory (config.json).")
     Path model;
+
+    @Option(
+            names = "--layer",
+            paramLabel = "L",
+            description = "MoE layer of a Hugging Face checkpoint: decoder layer index, or encoder.B / decoder.B.")
+    String layer;
 
     @Option(names = "--input", required = true, paramLabel = "FILE", description = "Request JSONL.")
     Path input;
@@ -36,7 +47,7 @@ final class ReferenceCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         long tokens = 0;
         int lines = 0;
-        try (MoeModel m = MoeModel.load(model, ExpertSelection.all());
+        try (MoeModel m = MoeModel.load(model, layer, ExpertSelection.all(), Nd4jBackend.INSTANCE);
                 RequestJsonlReader in =
                         RequestJsonlReader.open(input, m.config().hiddenSize());
                 ResponseJsonlWriter out = ResponseJsonlWriter.open(output)) {

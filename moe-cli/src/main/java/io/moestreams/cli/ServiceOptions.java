@@ -28,8 +28,18 @@ final class ServiceOptions {
             description = "Confluent-API schema registry URL (e.g. http://host:8081 or .../apis/ccompat/v7).")
     String schemaRegistry;
 
-    @Option(names = "--model", paramLabel = "DIR", description = "Model directory (moe.json + model.safetensors).")
+    @Option(
+            names = "--model",
+            paramLabel = "DIR",
+            description = "Model directory (moe.json + model.safetensors) or Hugging Face checkpoint directory.")
     Path model;
+
+    @Option(
+            names = "--layer",
+            paramLabel = "L",
+            description = "MoE layer of a Hugging Face checkpoint: decoder layer index, or encoder.B / decoder.B"
+                    + " (switch_transformers). Setting moe.model.layer.")
+    String layer;
 
     @Option(names = "--topic-prefix", paramLabel = "P", description = "Prefix of every topic (default moe.).")
     String topicPrefix;
@@ -80,6 +90,7 @@ final class ServiceOptions {
         put(o, "moe.bootstrap-servers", bootstrapServers);
         put(o, "moe.schema-registry-url", schemaRegistry);
         put(o, "moe.model-dir", model == null ? null : model.toString());
+        put(o, "moe.model.layer", layer);
         put(o, "moe.topic-prefix", topicPrefix);
         return o;
     }

@@ -163,4 +163,54 @@ class MoeCommandIT {
         assertTrue(infer.get(6).error().contains("duplicate"), infer.get(6).error());
         assertSameAsReference(infer, reference);
     }
+
+    @Test
+    void aHuggingFaceCheckpointRunsByLayerAndAMissingLayerListsTheSparseOnes(@TempDir Path dir) throws Exception {
+        // Given a generated 3-shard BF16 granitemoe checkpoint and a request file
+        String ckpt = dir.resolve("ckpt").toString();
+        run("generate-model", "--hf", "--family", "granitemoe", "--hidden", "16", "--ffn", "24", "--out", ckpt);
+        run("generate-requests", "--out", dir.resolve("in.jsonl").toString(), "--count", "20", "--hidden", "16");
+        // When reference and infer run on layer 2, Then they agree line by line
+        String in = dir.resolve("in.jsonl").toString();
+        run(
+                "reference",
+                "--model",
+                ckpt,
+                "--layer",
+                "2",
+                "--input",
+                in,
+                "--output",
+                dir.resolve("ref.jsonl").toString());
+        run(
+                "infer",
+                "--model",
+                ckpt,
+                "--layer",
+                "2",
+                "--input",
+                in,
+                "--output",
+                dir.resolve("inf.jsonl").toString());
+        assertSameAsReference(
+                ResponseJsonlReader.readAll(dir.resolve("inf.jsonl")),
+                ResponseJsonlReader.readAll(dir.resolve("ref.jsonl")));
+        // and without --layer the command fails naming the setting and the sparse layers
+        StringWriter err = new StringWriter();
+        int code = MoeCli.commandLine()
+                .setErr(new PrintWriter(err))
+                .execute(
+                        "reference",
+                        "--model",
+                        ckpt,
+                        "--input",
+                        in,
+                        "--output",
+                        dir.resolve("x.jsonl").toString());
+        assertTrue(code != 0);
+        assertTrue(
+                err.toString().contains("moe.model.layer (--layer): required for a Hugging Face checkpoint"),
+                err.toString());
+        assertTrue(err.toString().contains("its sparse layers: 0-3"), err.toString());
+    }
 }

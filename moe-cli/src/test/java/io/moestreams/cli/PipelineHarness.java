@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.moestreams.avro.ExpertResult;
 import io.moestreams.avro.InferenceResponse;
+import io.moestreams.compute.ffn.Nd4jBackend;
 import io.moestreams.core.config.MoeConfig;
 import io.moestreams.core.gen.ModelGenerator;
 import io.moestreams.core.gen.RequestGenerator;
@@ -87,8 +88,20 @@ final class PipelineHarness {
     }
 
     LocalPipeline start(Path modelDir, List<Set<Integer>> expertGroups, Map<String, String> gatewayExtra) {
+        return start(modelDir, null, expertGroups, gatewayExtra);
+    }
+
+    /** A pipeline serving layer {@code layer} of a Hugging Face checkpoint (null for a moe.json model). */
+    LocalPipeline start(
+            Path modelDir, String layer, List<Set<Integer>> expertGroups, Map<String, String> gatewayExtra) {
         Map<String, String> g = new LinkedHashMap<>();
         g.put("moe.gateway.application-id", "gw-it" + run);
+        Map<String, String> e = new LinkedHashMap<>();
+        e.put("moe.expert.group-prefix", "ex-it" + run + "-");
+        if (layer != null) {
+            g.put("moe.model.layer", layer);
+            e.put("moe.model.layer", layer);
+        }
         g.putAll(gatewayExtra);
         return LocalPipeline.start(
                 modelDir,
@@ -97,7 +110,7 @@ final class PipelineHarness {
                 topics.prefix(),
                 expertGroups,
                 g,
-                Map.of("moe.expert.group-prefix", "ex-it" + run + "-"),
+                e,
                 meters);
     }
 
@@ -110,11 +123,15 @@ final class PipelineHarness {
     }
 
     static List<LayerOutput> reference(Path modelDir, List<RequestLine> lines) {
+        return reference(modelDir, null, lines);
+    }
+
+    static List<LayerOutput> reference(Path modelDir, String layer, List<RequestLine> lines) {
         List<LayerOutput> out = new ArrayList<>();
-        try (MoeModel model = MoeModel.load(modelDir, ExpertSelection.all())) {
-            ReferenceMoeLayer layer = new ReferenceMoeLayer(model);
+        try (MoeModel model = MoeModel.load(modelDir, layer, ExpertSelection.all(), Nd4jBackend.INSTANCE)) {
+            ReferenceMoeLayer referenceLayer = new ReferenceMoeLayer(model);
             for (RequestLine l : lines) {
-                out.add(layer.forward(l.id(), l.tokens(), l.seqLen()));
+                out.add(referenceLayer.forward(l.id(), l.tokens(), l.seqLen()));
             }
         }
         return out;

@@ -1,12 +1,18 @@
 package io.moestreams.core.ffn;
 
 /**
- * One expert feed-forward network, evaluated over a batch of rows with one GEMM chain.
- * Not thread-safe: it reuses its buffers across calls.
+ * One expert feed-forward network, evaluated over a batch of rows with one GEMM chain. Implementations come from
+ * a {@link FfnBackend}. Not thread-safe: it reuses its buffers across calls.
  */
 public interface ExpertFfn extends AutoCloseable {
 
-    int expertId();
+    /** Which expert this is (routed or shared). */
+    ExpertRef ref();
+
+    /** The routed expert id, or the shared expert's index (see {@link #ref()}). */
+    default int expertId() {
+        return ref().index();
+    }
 
     int hiddenSize();
 

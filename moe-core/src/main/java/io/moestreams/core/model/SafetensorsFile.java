@@ -27,6 +27,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A read-only view of a {@code .safetensors} file: an 8-byte little-endian header length, a JSON header
@@ -60,6 +61,7 @@ public final class SafetensorsFile implements AutoCloseable {
     private final Map<String, TensorInfo> tensors;
     private final Map<String, String> metadata;
     private final Set<String> tensorsRead = new LinkedHashSet<>();
+    private final AtomicLong bytesRead = new AtomicLong();
     private volatile boolean closed;
 
     private SafetensorsFile(
@@ -322,33 +324,39 @@ public final class SafetensorsFile implements AutoCloseable {
     }
 
     float[] readF32(String name, int chunkBytes) {
-        if (closed) {
-            throw new IllegalStateException("safetensors file " + path + " is closed");
-        }
+        TensorInfo info = info(name);
+        return readF32Range(name, 0, checkedCount(name, info.numElements(), info), chunkBytes);
+    }
+
+    /**
+     * Reads {@code count} consecutive elements starting at element {@code first} (row-major, as stored) of a
+     * F32 / F16 / BF16 tensor, converted to F32. Only those bytes are mapped: this is how one expert's slice of a
+     * fused {@code [E, ...]} tensor is read without touching the other experts' bytes.
+     *
+     * @throws ModelConfigException if the tensor is missing, not F32/F16/BF16, or the range is outside it
+     */
+    public float[] readF32Range(String name, long first, int count) {
+        return readF32Range(name, first, count, DEFAULT_CHUNK_BYTES);
+    }
+
+    float[] readF32Range(String name, long first, int count, int chunkBytes) {
+        checkOpen();
         TensorInfo info = info(name);
         SafetensorsDtype dtype = info.dtype();
         if (!dtype.readableAsF32()) {
-            throw new ModelConfigException(name, "dtype F32, F16 or BF16", "dtype " + dtype);
+            throw new ModelConfigException(name, "dtype F32, F16 or BF16", "dtype " + dtype + " in " + fileName());
         }
-        long count = info.numElements();
-        if (count > Integer.MAX_VALUE - 8) {
-            throw new ModelConfigException(
-                    name,
-                    "at most " + (Integer.MAX_VALUE - 8) + " elements",
-                    count + " elements (shape " + info.shapeString() + ")");
-        }
-        float[] out = new float[(int) count];
-        synchronized (tensorsRead) {
-            tensorsRead.add(name);
-        }
+        checkRange(name, info, first, count);
+        float[] out = new float[count];
+        markRead(name, (long) count * dtype.byteSize());
         int elemSize = dtype.byteSize();
         int perChunk = Math.max(1, chunkBytes / elemSize);
-        long position = dataStart + info.begin();
+        long position = dataStart + info.begin() + first * elemSize;
         int done = 0;
-        short[] block = dtype == SafetensorsDtype.F32 ? null : new short[Math.min(CONVERT_BLOCK, (int) count)];
+        short[] block = dtype == SafetensorsDtype.F32 ? null : new short[Math.max(1, Math.min(CONVERT_BLOCK, count))];
         try {
             while (done < count) {
-                int n = (int) Math.min(count - done, perChunk);
+                int n = Math.min(count - done, perChunk);
                 MappedByteBuffer mapped = channel.map(FileChannel.MapMode.READ_ONLY, position, (long) n * elemSize);
                 mapped.order(ByteOrder.LITTLE_ENDIAN);
                 if (dtype == SafetensorsDtype.F32) {
@@ -363,6 +371,81 @@ public final class SafetensorsFile implements AutoCloseable {
             throw new ModelConfigException(name, "cannot map bytes of " + path + ": " + e.getMessage(), e);
         }
         return out;
+    }
+
+    /**
+     * Reads {@code count} raw bytes starting at byte {@code firstByte} of a tensor's data (any dtype: the packed
+     * U8 of MXFP4 blocks and scales, F8_E4M3 weights).
+     *
+     * @throws ModelConfigException if the tensor is missing or the range is outside it
+     */
+    public byte[] readBytes(String name, long firstByte, int count) {
+        checkOpen();
+        TensorInfo info = info(name);
+        if (firstByte < 0 || count < 0 || firstByte + count > info.byteLength()) {
+            throw new ModelConfigException(
+                    name,
+                    "a byte range inside its " + info.byteLength() + " bytes",
+                    "[" + firstByte + ", " + (firstByte + count) + ") in " + fileName());
+        }
+        byte[] out = new byte[count];
+        markRead(name, count);
+        long position = dataStart + info.begin() + firstByte;
+        int done = 0;
+        try {
+            while (done < count) {
+                int n = Math.min(count - done, DEFAULT_CHUNK_BYTES);
+                MappedByteBuffer mapped = channel.map(FileChannel.MapMode.READ_ONLY, position, n);
+                mapped.get(out, done, n);
+                position += n;
+                done += n;
+            }
+        } catch (IOException e) {
+            throw new ModelConfigException(name, "cannot map bytes of " + path + ": " + e.getMessage(), e);
+        }
+        return out;
+    }
+
+    /** Tensor data bytes read so far through {@link #readF32Range} / {@link #readBytes} (headers excluded). */
+    public long bytesRead() {
+        return bytesRead.get();
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("safetensors file " + path + " is closed");
+        }
+    }
+
+    private void markRead(String name, long bytes) {
+        synchronized (tensorsRead) {
+            tensorsRead.add(name);
+        }
+        bytesRead.addAndGet(bytes);
+    }
+
+    private String fileName() {
+        return path.getFileName() == null ? path.toString() : path.getFileName().toString();
+    }
+
+    private static int checkedCount(String name, long count, TensorInfo info) {
+        if (count > Integer.MAX_VALUE - 8) {
+            throw new ModelConfigException(
+                    name,
+                    "at most " + (Integer.MAX_VALUE - 8) + " elements",
+                    count + " elements (shape " + info.shapeString() + ")");
+        }
+        return (int) count;
+    }
+
+    private static void checkRange(String name, TensorInfo info, long first, int count) {
+        if (first < 0 || count < 0 || first + count > info.numElements()) {
+            throw new ModelConfigException(
+                    name,
+                    "an element range inside its " + info.numElements() + " elements (shape " + info.shapeString()
+                            + ")",
+                    "[" + first + ", " + (first + count) + ")");
+        }
     }
 
     private static void convertHalf(

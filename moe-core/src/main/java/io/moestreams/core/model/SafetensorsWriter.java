@@ -121,6 +121,10 @@ public final class SafetensorsWriter implements AutoCloseable {
                     + " values for shape " + Arrays.toString(spec.shape()) + ", found " + data.length);
         }
         SafetensorsDtype dtype = spec.dtype();
+        if (!dtype.readableAsF32()) {
+            throw new IllegalArgumentException(
+                    "tensor " + name + ": floats can be written as F32, F16 or BF16, not " + dtype + " (use writeRaw)");
+        }
         for (int start = 0; start < data.length; start += BLOCK) {
             int n = Math.min(BLOCK, data.length - start);
             buffer.clear();

@@ -7,7 +7,8 @@ import java.util.Objects;
  * A tensor to be written by {@link SafetensorsWriter}: name, stored dtype and shape.
  *
  * @param name  tensor name
- * @param dtype stored element type (F32, F16 or BF16)
+ * @param dtype stored element type: F32, F16 or BF16 for {@link SafetensorsWriter#write(String, float[])}, any dtype
+ *              for {@link SafetensorsWriter#writeRaw(String, byte[])} (U8 MXFP4 blocks, F8_E4M3 weights)
  * @param shape dimensions (copied)
  */
 public record TensorSpec(String name, SafetensorsDtype dtype, long[] shape) {
@@ -15,9 +16,6 @@ public record TensorSpec(String name, SafetensorsDtype dtype, long[] shape) {
     public TensorSpec {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(dtype, "dtype");
-        if (!dtype.readableAsF32()) {
-            throw new IllegalArgumentException("tensor " + name + ": dtype must be F32, F16 or BF16, found " + dtype);
-        }
         shape = Shapes.checkedCopy(name, shape);
     }
 

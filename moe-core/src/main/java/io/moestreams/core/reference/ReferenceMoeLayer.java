@@ -20,9 +20,12 @@ import java.util.Objects;
  *
  * <p><b>Summation order (the contract the distributed combiner reproduces bit for bit):</b> for every position
  * t, {@code output[t][i] = 0.0f}, then {@code output[t][i] += contribution of assignment.experts()[t][0]}, then
- * {@code += contribution of experts()[t][1]}, and so on in rank order, each addition a single F32 addition.
- * A contribution is the expert's output row already multiplied by the gate weight (in F32). A position without
- * experts (dropped) stays all zeros.
+ * {@code += contribution of experts()[t][1]}, and so on in rank order, then {@code += contribution of shared
+ * expert s0}, {@code s1}, ... in index order, each addition a single F32 addition. A contribution is the expert's
+ * output row already multiplied by its weight (in F32, inside {@link ExpertFfn#forward}); a shared expert's
+ * weight is {@link Assignment#sharedWeights()} (1, or qwen2_moe's sigmoid gate) and it runs over all positions
+ * of the sequence in one batch. A position without routed experts (dropped) gets only the shared contributions
+ * (all zeros when the layer has none).
  *
  * <p>Uses the model's shared expert FFNs, so calls are serialised ({@code synchronized}).
  */
@@ -33,6 +36,7 @@ public final class ReferenceMoeLayer {
     private final Router router;
     private final int hiddenSize;
     private final int numExperts;
+    private final int numShared;
 
     /**
      * @throws IllegalArgumentException if the model was not loaded with every expert
@@ -43,9 +47,12 @@ public final class ReferenceMoeLayer {
         this.router = model.router();
         this.hiddenSize = config.hiddenSize();
         this.numExperts = config.numExperts();
-        if (model.loadedExperts().length != numExperts) {
+        this.numShared = config.numSharedExperts();
+        if (model.loadedExperts().length != numExperts || model.loadedSharedExperts().length != numShared) {
             throw new IllegalArgumentException("model: the reference layer needs all " + numExperts
-                    + " experts loaded, found " + Arrays.toString(model.loadedExperts()));
+                    + " experts and " + numShared + " shared experts loaded, found "
+                    + Arrays.toString(model.loadedExperts()) + " and shared "
+                    + Arrays.toString(model.loadedSharedExperts()));
         }
     }
 
@@ -121,6 +128,13 @@ public final class ReferenceMoeLayer {
                 for (int i = 0; i < d; i++) {
                     output[base + i] += contribution[src + i];
                 }
+            }
+        }
+        float[] sharedOut = numShared == 0 ? null : new float[seqLen * d];
+        for (int s = 0; s < numShared; s++) {
+            model.sharedExpert(s).forward(tokens, seqLen, assignment.sharedWeightsFor(s), sharedOut);
+            for (int k = 0; k < seqLen * d; k++) {
+                output[k] += sharedOut[k];
             }
         }
         return new LayerOutput(output, assignment, routing);

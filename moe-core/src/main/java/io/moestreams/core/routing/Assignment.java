@@ -10,8 +10,12 @@ package io.moestreams.core.routing;
  * @param weights  per token, gate weights aligned with {@code experts}
  * @param dropped  ascending positions whose every choice overflowed (or that no expert took)
  * @param capacity slots per expert for this sequence, or -1 when unlimited
+ * @param sharedWeights per token, the weight of each shared expert ([S][numShared], [S][0] without shared
+ *                 experts). Every token, dropped or not, is dispatched to every shared expert with this weight;
+ *                 shared experts are never listed in {@code experts}
  */
-public record Assignment(int seqLen, int[][] experts, float[][] weights, int[] dropped, int capacity) {
+public record Assignment(
+        int seqLen, int[][] experts, float[][] weights, int[] dropped, int capacity, float[][] sharedWeights) {
 
     public Assignment {
         if (experts.length != seqLen || weights.length != seqLen) {
@@ -23,6 +27,34 @@ public record Assignment(int seqLen, int[][] experts, float[][] weights, int[] d
                         "token " + t + ": " + experts[t].length + " experts but " + weights[t].length + " weights");
             }
         }
+        if (sharedWeights == null) {
+            sharedWeights = new float[seqLen][0];
+        }
+        if (sharedWeights.length != seqLen) {
+            throw new IllegalArgumentException("sharedWeights must have one entry per token (" + seqLen + ")");
+        }
+    }
+
+    /** Without shared experts. */
+    public Assignment(int seqLen, int[][] experts, float[][] weights, int[] dropped, int capacity) {
+        this(seqLen, experts, weights, dropped, capacity, null);
+    }
+
+    /** Number of shared experts every token visits. */
+    public int numShared() {
+        return seqLen == 0 ? 0 : sharedWeights[0].length;
+    }
+
+    /** The weight of shared expert {@code s} for every position, in position order. */
+    public float[] sharedWeightsFor(int s) {
+        if (s < 0 || s >= numShared()) {
+            throw new IllegalArgumentException("shared expert index expected in [0," + numShared() + "), found " + s);
+        }
+        float[] w = new float[seqLen];
+        for (int t = 0; t < seqLen; t++) {
+            w[t] = sharedWeights[t][s];
+        }
+        return w;
     }
 
     /** Number of tokens each expert serves in this sequence (the slots it uses). */

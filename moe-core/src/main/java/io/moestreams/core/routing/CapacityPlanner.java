@@ -20,6 +20,9 @@ import java.util.Objects;
  *       rerouted to) and still has room, with weight = that p, keeping the rank position of the choice it
  *       replaces; when no such expert exists it drops.</li>
  * </ul>
+ * A fixed {@link MoeConfig#expertCapacity()} (switch_transformers' {@code expert_capacity}) replaces the formula:
+ * with top-1 routing and {@code drop} this is exactly transformers' SwitchTransformersTop1Router (each expert keeps
+ * its first C tokens in position order, the others output zero). Shared-expert weights pass through untouched.
  * Without a capacity limit, or with overflow {@code none}, the choices pass through (capacity -1). Final router
  * outputs (expert choice) pass through with the router's own C. In every case a token without any expert is
  * listed in {@code dropped}.
@@ -44,6 +47,9 @@ public final class CapacityPlanner {
     public static int capacity(MoeConfig config, int seqLen) {
         if (config.router().type() == RouterType.EXPERT_CHOICE) {
             return ExpertChoiceRouter.capacity(config, seqLen);
+        }
+        if (config.hasExpertCapacity()) {
+            return config.overflow() == Overflow.NONE ? -1 : config.expertCapacity();
         }
         if (config.capacityLimit().isEmpty() || config.overflow() == Overflow.NONE) {
             return -1;
@@ -72,6 +78,9 @@ public final class CapacityPlanner {
         if (out.final_()) {
             return passThrough(out, ExpertChoiceRouter.capacity(config, s));
         }
+        if (config.hasExpertCapacity() && config.overflow() != Overflow.NONE) {
+            return fill(out, config.expertCapacity(), config.overflow() == Overflow.REROUTE);
+        }
         if (config.capacityLimit().isEmpty() || config.overflow() == Overflow.NONE) {
             return passThrough(out, -1);
         }
@@ -91,7 +100,8 @@ public final class CapacityPlanner {
                 dropped++;
             }
         }
-        return new Assignment(s, experts, weights, droppedPositions(experts, dropped), capacity);
+        return new Assignment(
+                s, experts, weights, droppedPositions(experts, dropped), capacity, sharedCopy(out.sharedWeights()));
     }
 
     private static Assignment fill(RouterOutput out, int capacity, boolean reroute) {
@@ -144,7 +154,8 @@ public final class CapacityPlanner {
                 dropped++;
             }
         }
-        return new Assignment(s, experts, weights, droppedPositions(experts, dropped), capacity);
+        return new Assignment(
+                s, experts, weights, droppedPositions(experts, dropped), capacity, sharedCopy(out.sharedWeights()));
     }
 
     /** The highest-p expert not chosen for the token that still has room (ties to the lower index), or -1. */
@@ -156,6 +167,14 @@ public final class CapacityPlanner {
             }
         }
         return best;
+    }
+
+    private static float[][] sharedCopy(float[][] shared) {
+        float[][] copy = new float[shared.length][];
+        for (int t = 0; t < shared.length; t++) {
+            copy[t] = shared[t].clone();
+        }
+        return copy;
     }
 
     private static int[] droppedPositions(int[][] experts, int count) {

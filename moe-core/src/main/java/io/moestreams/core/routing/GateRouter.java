@@ -1,28 +1,47 @@
 package io.moestreams.core.routing;
 
 import io.moestreams.core.config.ModelConfigException;
-import io.moestreams.core.config.ModelFormat;
 import io.moestreams.core.config.MoeConfig;
 
-/** Common part of every router: the gate projection z = W_g·x (double accumulation, stored as float). */
+/**
+ * Common part of every router: the gate projection z = W_g·x (+ b when the router has a bias, gpt_oss and
+ * switch_transformers with router_bias), accumulated in double and stored as float.
+ */
 abstract class GateRouter implements Router {
 
     final MoeConfig config;
     final int numExperts;
     final int hiddenSize;
     private final float[] gateWeight;
+    private final float[] gateBias;
 
     GateRouter(MoeConfig config, float[] gateWeight) {
+        this(config, tensorName(config, gateTensor(config)), gateWeight, null);
+    }
+
+    /**
+     * @param gateName   the weight's tensor name, for errors
+     * @param gateWeight [E, d]
+     * @param gateBias   [E] or null
+     */
+    GateRouter(MoeConfig config, String gateName, float[] gateWeight, float[] gateBias) {
         this.config = config;
         this.numExperts = config.numExperts();
         this.hiddenSize = config.hiddenSize();
-        this.gateWeight = checkShape(tensorName(config, gateTensor(config)), gateWeight, numExperts, hiddenSize)
-                .clone();
+        this.gateWeight =
+                checkShape(gateName, gateWeight, numExperts, hiddenSize).clone();
+        this.gateBias = gateBias == null
+                ? null
+                : checkShape(gateName + " bias", gateBias, 1, numExperts).clone();
     }
 
     /** {@code gate.weight} (Mixtral) or {@code router.classifier.weight} (SwitchTransformers). */
     static String gateTensor(MoeConfig config) {
-        return config.format() == ModelFormat.SWITCH ? "router.classifier.weight" : "gate.weight";
+        return switch (config.format()) {
+            case SWITCH -> "router.classifier.weight";
+            case HUGGING_FACE -> "router weight";
+            default -> "gate.weight";
+        };
     }
 
     static String tensorName(MoeConfig config, String name) {
@@ -50,7 +69,7 @@ abstract class GateRouter implements Router {
                     "hidden: expected [" + seqLen + "," + hiddenSize + "] = " + (seqLen * hiddenSize)
                             + " values, found " + (hidden == null ? "nothing" : hidden.length + " values"));
         }
-        float[] logits = Gating.project(gateWeight, numExperts, hiddenSize, hidden, seqLen);
+        float[] logits = Gating.project(gateWeight, gateBias, numExperts, hiddenSize, hidden, seqLen);
         return route(requestId, hidden, seqLen, logits);
     }
 

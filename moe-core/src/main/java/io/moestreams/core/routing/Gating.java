@@ -18,14 +18,25 @@ final class Gating {
      * @param hidden row-major [seqLen, d]
      */
     static float[] project(float[] weight, int rows, int d, float[] hidden, int seqLen) {
+        return project(weight, null, rows, d, hidden, seqLen);
+    }
+
+    /** As {@link #project(float[], int, int, float[], int)} plus bias[r] (added in double) when bias is not null. */
+    static float[] project(float[] weight, float[] bias, int rows, int d, float[] hidden, int seqLen) {
         float[] out = new float[seqLen * rows];
         for (int t = 0; t < seqLen; t++) {
             int xo = t * d;
             for (int r = 0; r < rows; r++) {
-                out[t * rows + r] = (float) dot(weight, r * d, hidden, xo, d);
+                double z = dot(weight, r * d, hidden, xo, d);
+                out[t * rows + r] = (float) (bias == null ? z : z + bias[r]);
             }
         }
         return out;
+    }
+
+    /** The logistic function in double. */
+    static double sigmoid(double a) {
+        return a >= 0 ? 1.0 / (1.0 + StrictMath.exp(-a)) : StrictMath.exp(a) / (1.0 + StrictMath.exp(a));
     }
 
     static double dot(float[] a, int aOffset, float[] b, int bOffset, int n) {

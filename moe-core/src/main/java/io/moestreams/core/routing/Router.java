@@ -19,4 +19,12 @@ public interface Router {
     int numExperts();
 
     int hiddenSize();
+
+    /**
+     * Shared experts whose weights {@link #route} reports in {@link RouterOutput#sharedWeights()} (0 for most
+     * models).
+     */
+    default int numShared() {
+        return 0;
+    }
 }

@@ -35,6 +35,10 @@ public final class Routers {
             case NOISY_TOPK -> new NoisyTopKRouter(config, gateWeight, noiseWeight);
             case GSHARD_TOP2 -> new GShardTop2Router(config, gateWeight);
             case EXPERT_CHOICE -> new ExpertChoiceRouter(config, gateWeight);
+            case SOFTMAX_OVER_TOPK, DEEPSEEK_V3, DEEPSEEK_V2 ->
+                throw new IllegalArgumentException(
+                        "router.type " + type.json() + " belongs to a Hugging Face family: its router is built by the"
+                                + " family from the checkpoint (see io.moestreams.core.hf)");
         };
         LOGGER.debug(
                 "Router {} ready: {} experts, hidden size {}, top_k {}",
@@ -43,5 +47,29 @@ public final class Routers {
                 config.hiddenSize(),
                 config.router().topK());
         return router;
+    }
+
+    /**
+     * Mixtral / qwen2_moe / qwen3_moe / olmoe gating ({@code topk_softmax}): softmax over all E, the k largest,
+     * renormalised iff {@code config.router().normalize()}.
+     *
+     * @param gateName the weight's tensor name, for errors
+     */
+    public static Router topKSoftmax(MoeConfig config, String gateName, float[] gateWeight) {
+        requireType(config, RouterType.TOPK_SOFTMAX);
+        return new TopKSoftmaxRouter(config, gateName, gateWeight);
+    }
+
+    /** switch_transformers gating: top-1 of softmax(W·x + b), weight p_max (bias null without router_bias). */
+    public static Router switchTop1(MoeConfig config, String gateName, float[] gateWeight, float[] gateBias) {
+        requireType(config, RouterType.SWITCH);
+        return new SwitchRouter(config, gateName, gateWeight, gateBias);
+    }
+
+    private static void requireType(MoeConfig config, RouterType type) {
+        if (config.router().type() != type) {
+            throw new IllegalArgumentException("router.type: expected " + type.json() + ", found "
+                    + config.router().type().json());
+        }
     }
 }

@@ -9,6 +9,10 @@ final class SwitchRouter extends GateRouter {
         super(config, gateWeight);
     }
 
+    SwitchRouter(MoeConfig config, String gateName, float[] gateWeight, float[] gateBias) {
+        super(config, gateName, gateWeight, gateBias);
+    }
+
     @Override
     RouterOutput route(String requestId, float[] hidden, int seqLen, float[] logits) {
         int e = numExperts;

@@ -9,7 +9,11 @@ final class TopKSoftmaxRouter extends GateRouter {
     private final boolean normalize;
 
     TopKSoftmaxRouter(MoeConfig config, float[] gateWeight) {
-        super(config, gateWeight);
+        this(config, tensorName(config, gateTensor(config)), gateWeight);
+    }
+
+    TopKSoftmaxRouter(MoeConfig config, String gateName, float[] gateWeight) {
+        super(config, gateName, gateWeight, null);
         this.topK = config.router().topK();
         this.normalize = config.router().normalize();
     }

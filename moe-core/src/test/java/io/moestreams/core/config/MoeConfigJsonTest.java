@@ -128,7 +128,7 @@ class MoeConfigJsonTest {
                 "seed|1.5|seed: expected an integer (64-bit), found number 1.5",
                 "router|[]|router: expected an object, found array []",
                 "format|\"gpt\"|format: expected one of mixtral, switch, found gpt",
-                "activation|\"tanh\"|activation: expected one of silu, relu, gelu, found tanh",
+                "activation|\"tanh\"|activation: expected one of silu, relu, gelu, gelu_tanh, found tanh",
                 "overflow|null|overflow: expected a string, found null null"
             })
     void wrongTypesNameTheFieldAndTheExpectedType(String key, String value, String message) throws Exception {

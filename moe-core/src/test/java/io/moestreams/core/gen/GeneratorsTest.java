@@ -80,9 +80,7 @@ class GeneratorsTest {
                 assertEquals(SafetensorsDtype.valueOf(dtype), st.info(name).dtype(), name);
             }
         }
-        try (MoeModel model = MoeModel.load(dir)) {
-            assertArrayEquals(new int[] {0, 1, 2}, model.loadedExperts());
-        }
+        assertEquals(3, MoeModel.readConfig(dir, null).numExperts());
     }
 
     @Test

@@ -213,7 +213,7 @@ class SafetensorsFileTest {
         try (SafetensorsFile st = SafetensorsFile.open(file)) {
             // When the I64 tensor is read / Then the error names tensor and dtype, while the F32 one reads fine
             ModelConfigException e = assertThrows(ModelConfigException.class, () -> st.readF32("ids"));
-            assertEquals("ids: expected dtype F32, F16 or BF16, found dtype I64", e.getMessage());
+            assertEquals("ids: expected dtype F32, F16 or BF16, found dtype I64 in i.safetensors", e.getMessage());
             assertArrayEquals(new float[] {3.5f}, st.readF32("w"));
         }
     }

@@ -44,6 +44,7 @@ public final class Naive {
             case SILU -> x / (1.0 + Math.exp(-x));
             case RELU -> Math.max(0.0, x);
             case GELU -> 0.5 * x * (1.0 + erf(x / Math.sqrt(2.0)));
+            case GELU_TANH -> 0.5 * x * (1.0 + Math.tanh(Math.sqrt(2.0 / Math.PI) * (x + 0.044715 * x * x * x)));
         };
     }
 
