@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.github.dockerjava.api.model.ExposedPort;
+import com.github.dockerjava.api.model.PortBinding;
+import com.github.dockerjava.api.model.Ports;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.moestreams.avro.DispatchManifest;
 import io.moestreams.avro.InferenceRequest;
@@ -32,16 +35,25 @@ import org.testcontainers.utility.DockerImageName;
 
 /**
  * The whole gateway process against the production broker image (apache/kafka, KRaft) instead of the embedded
- * broker. Needs Docker; without it the class is skipped. The schema registry is the embedded one.
+ * broker. Needs a Docker engine; without one the class is skipped. The schema registry is the embedded one.
  */
 @Testcontainers(disabledWithoutDocker = true)
 class GatewayOnKafkaContainerIT {
 
-    /** The broker image matching the Kafka client version; override with -Dmoe.test.kafka-image=... */
-    private static final String IMAGE = System.getProperty("moe.test.kafka-image", "apache/kafka:4.3.1");
+    /**
+     * The broker image: apache/kafka matching the client version, or an image honouring its contract named by
+     * MOE_TEST_KAFKA_IMAGE (or -Dmoe.test.kafka-image). No registry is reachable on the CI machines, so .ci/run
+     * names the local stand-in built by docker/build-local-images.sh.
+     */
+    private static final String IMAGE = System.getProperty(
+            "moe.test.kafka-image", System.getenv().getOrDefault("MOE_TEST_KAFKA_IMAGE", "apache/kafka:4.3.1"));
 
     @Container
-    private static final KafkaContainer KAFKA = new KafkaContainer(DockerImageName.parse(IMAGE));
+    private static final KafkaContainer KAFKA = new KafkaContainer(
+                    DockerImageName.parse(IMAGE).asCompatibleSubstituteFor("apache/kafka"))
+            // the broker's port is published on 127.0.0.1 only
+            .withCreateContainerCmdModifier(cmd -> cmd.getHostConfig()
+                    .withPortBindings(new PortBinding(Ports.Binding.bindIp("127.0.0.1"), ExposedPort.tcp(9092))));
 
     @Test
     void gatewayOnTheBrokerImageDispatchesARequestAndWritesItsManifest(@TempDir Path dir) throws Exception {

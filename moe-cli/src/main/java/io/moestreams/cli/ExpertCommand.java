@@ -30,7 +30,10 @@ final class ExpertCommand implements Callable<Integer> {
     @Option(names = "--max-batch-wait-ms", description = "...or this long after its first block (default 5).")
     Long maxBatchWaitMs;
 
-    @Option(names = "--worker-id", description = "Name of this worker in results and transactional ids.")
+    @Option(
+            names = "--worker-id",
+            description = "Name of this worker in results and transactional ids; give it a stable identity (the pod "
+                    + "or container name) so a restarted worker fences its predecessor.")
     String workerId;
 
     @Override
@@ -43,9 +46,19 @@ final class ExpertCommand implements Callable<Integer> {
         ServiceOptions.put(o, ExpertConfig.WORKER_ID, workerId);
         ExpertConfig config =
                 ExpertConfig.from(LayeredConfig.load(ExpertConfig.defaults(), options.config, System.getenv(), o));
+        if (options.dryRun) {
+            DryRun.expert(config, System.out);
+            return 0;
+        }
         List<AutoCloseable> closeables = new ArrayList<>();
         ExpertService service = ExpertService.start(config, options.meters(closeables));
         closeables.add(0, service);
+        // Ready once the weights are loaded (start returned) and every served expert has partitions assigned.
+        options.probes(
+                () -> service.alive() && service.failure() == null,
+                () -> service.alive()
+                        && service.failure() == null
+                        && config.experts().stream().allMatch(e -> service.ownedPartitions(e) > 0));
         ServiceOptions.runUntilStopped(
                 "expert", closeables, "moe expert: serving " + config.experts() + "; Ctrl-C stops it");
         return 0;

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.apache.kafka.streams.KafkaStreams;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -35,16 +36,38 @@ final class GatewayCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        GatewayConfig config = config(options, maxSeqLen, partitions, expertPartitions);
+        if (options.dryRun) {
+            DryRun.gateway(config, System.out);
+            return 0;
+        }
+        List<AutoCloseable> closeables = new ArrayList<>();
+        GatewayApp app = GatewayApp.start(config, options.meters(closeables));
+        closeables.add(0, app);
+        options.probes(() -> alive(app.intakeState()) && alive(app.combinerState()), () -> ready(app));
+        ServiceOptions.runUntilStopped("gateway", closeables, "moe gateway: running; Ctrl-C stops it");
+        return 0;
+    }
+
+    /** The gateway's settings: defaults, --config file, environment, then these options. */
+    static GatewayConfig config(
+            ServiceOptions options, Integer maxSeqLen, Integer partitions, String expertPartitions) {
         Map<String, String> o = options.overrides();
         ServiceOptions.put(o, GatewayConfig.MAX_SEQ_LEN, maxSeqLen == null ? null : maxSeqLen.toString());
         ServiceOptions.put(o, GatewayConfig.PARTITIONS, partitions == null ? null : partitions.toString());
         ServiceOptions.put(o, GatewayConfig.EXPERT_PARTITIONS, expertPartitions);
-        GatewayConfig config =
-                GatewayConfig.from(LayeredConfig.load(GatewayConfig.defaults(), options.config, System.getenv(), o));
-        List<AutoCloseable> closeables = new ArrayList<>();
-        GatewayApp app = GatewayApp.start(config, options.meters(closeables));
-        closeables.add(0, app);
-        ServiceOptions.runUntilStopped("gateway", closeables, "moe gateway: running; Ctrl-C stops it");
-        return 0;
+        return GatewayConfig.from(LayeredConfig.load(GatewayConfig.defaults(), options.config, System.getenv(), o));
+    }
+
+    /** Live unless a Streams application failed for good (a restart is the cure). */
+    private static boolean alive(KafkaStreams.State state) {
+        return state != KafkaStreams.State.ERROR
+                && state != KafkaStreams.State.PENDING_ERROR
+                && state != KafkaStreams.State.NOT_RUNNING;
+    }
+
+    /** Ready once the router is loaded (start returned) and both Streams applications are RUNNING. */
+    private static boolean ready(GatewayApp app) {
+        return app.intakeState() == KafkaStreams.State.RUNNING && app.combinerState() == KafkaStreams.State.RUNNING;
     }
 }

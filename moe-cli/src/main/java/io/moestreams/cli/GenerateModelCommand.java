@@ -9,6 +9,7 @@ import io.moestreams.core.gen.HfCheckpointSpec;
 import io.moestreams.core.gen.ModelGenerator;
 import io.moestreams.core.hf.HfCheckpoint;
 import io.moestreams.core.model.SafetensorsDtype;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -102,8 +103,19 @@ final class GenerateModelCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "Random seed (default ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(
+            names = "--if-absent",
+            description = "Do nothing when DIR already holds a model (moe.json or config.json): for a one-shot init "
+                    + "container or service that must not rewrite a model other processes have mapped.")
+    boolean ifAbsent;
+
     @Override
     public Integer call() throws Exception {
+        if (ifAbsent
+                && (Files.exists(out.resolve(MoeConfigJson.FILE_NAME)) || Files.exists(out.resolve("config.json")))) {
+            System.err.println("moe generate-model: " + out + " already holds a model; kept (--if-absent)");
+            return 0;
+        }
         if (hf || family != null) {
             return generateHf();
         }

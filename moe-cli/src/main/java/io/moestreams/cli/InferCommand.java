@@ -18,6 +18,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -71,10 +72,20 @@ final class InferCommand implements Callable<Integer> {
     @Option(names = "--timeout-s", defaultValue = "300", description = "Give up after (default ${DEFAULT-VALUE} s).")
     long timeoutSeconds;
 
+    @Option(
+            names = "--deadline-s",
+            description = "Deadline of each request, in seconds after it is sent (default: the gateway's "
+                    + "moe.gateway.default-timeout-ms; capped by its moe.gateway.max-timeout-ms).")
+    Long deadlineSeconds;
+
     @Override
     public Integer call() throws Exception {
         MoeConfig config = MoeModel.readConfig(model, layer);
         List<Object> lines = readInput(config.hiddenSize());
+        if (deadlineSeconds != null && deadlineSeconds < 1) {
+            throw new CommandLine.ParameterException(
+                    new CommandLine(this), "--deadline-s: expected >= 1, found " + deadlineSeconds);
+        }
         boolean embedded = bootstrapServers == null;
         if (!embedded && schemaRegistry == null) {
             throw new picocli.CommandLine.ParameterException(
@@ -155,7 +166,11 @@ final class InferCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         Map<String, InferenceClient.Answer> answers;
         try (InferenceClient client = new InferenceClient(bootstrap, registry, new Topics(topicPrefix), Map.of())) {
-            answers = client.run(inputs, Duration.ofSeconds(timeoutSeconds), bar::update);
+            answers = client.run(
+                    inputs,
+                    Duration.ofSeconds(timeoutSeconds),
+                    deadlineSeconds == null ? null : Duration.ofSeconds(deadlineSeconds),
+                    bar::update);
         }
         double secs = (System.nanoTime() - t0) / 1e9;
         try (ResponseJsonlWriter out = ResponseJsonlWriter.open(output)) {

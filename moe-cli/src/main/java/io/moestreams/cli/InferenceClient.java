@@ -78,13 +78,23 @@ final class InferenceClient implements AutoCloseable {
      */
     Map<String, Answer> run(List<Input> inputs, Duration timeout, IntConsumer progress)
             throws InterruptedException, ExecutionException {
+        return run(inputs, timeout, null, progress);
+    }
+
+    /**
+     * As {@link #run(List, Duration, IntConsumer)}, each request carrying a deadline {@code requestDeadline} after its
+     * sending (null: the gateway's default timeout; the gateway caps it at its maximum).
+     */
+    Map<String, Answer> run(List<Input> inputs, Duration timeout, Duration requestDeadline, IntConsumer progress)
+            throws InterruptedException, ExecutionException {
         List<TopicPartition> partitions = new ArrayList<>();
-        for (PartitionInfo p : consumer.partitionsFor(topics.responses(), Duration.ofSeconds(30))) {
+        // a broker that is restarting answers metadata requests again within the run's timeout
+        for (PartitionInfo p : consumer.partitionsFor(topics.responses(), timeout)) {
             partitions.add(new TopicPartition(p.topic(), p.partition()));
         }
         consumer.assign(partitions);
         consumer.seekToEnd(partitions);
-        partitions.forEach(consumer::position); // materialise the end offsets before sending
+        partitions.forEach(p -> consumer.position(p, timeout)); // materialise the end offsets before sending
         Map<String, Long> sentAt = new HashMap<>();
         for (Input in : inputs) {
             if (sentAt.containsKey(in.id())) {
@@ -93,7 +103,8 @@ final class InferenceClient implements AutoCloseable {
             InferenceRequest request = InferenceRequest.newBuilder()
                     .setRequestId(in.id())
                     .setTokens(Tensors.f32(in.tokens(), in.seqLen(), in.hiddenSize()))
-                    .setDeadlineMs(null)
+                    .setDeadlineMs(
+                            requestDeadline == null ? null : System.currentTimeMillis() + requestDeadline.toMillis())
                     .build();
             sentAt.put(in.id(), System.nanoTime());
             producer.send(new ProducerRecord<>(topics.requests(), in.id(), request));

@@ -16,6 +16,8 @@ import picocli.CommandLine.Command;
             ReferenceCommand.class,
             InspectCommand.class,
             GatewayCommand.class,
+            InitTopicsCommand.class,
+            K8sCommand.class,
             ExpertCommand.class,
             GenerateModelCommand.class,
             GenerateRequestsCommand.class,

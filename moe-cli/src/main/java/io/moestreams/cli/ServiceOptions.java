@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.BooleanSupplier;
 import picocli.CommandLine.Option;
 
 /** Options shared by the service commands; each maps onto a {@code moe.*} setting (command line wins). */
@@ -52,18 +53,36 @@ final class ServiceOptions {
     @Option(
             names = "--metrics-host",
             defaultValue = "127.0.0.1",
-            description = "Interface of the metrics endpoint (default ${DEFAULT-VALUE}).")
+            description = "Interface of the metrics endpoint (default ${DEFAULT-VALUE}; 0.0.0.0 in a container).")
     String metricsHost;
 
-    /** The meter registry the service reports to: Prometheus when --metrics-port is given, else in-memory. */
+    @Option(
+            names = "--dry-run",
+            description = "Validate the settings and the model, print what would run, and exit (nothing is started).")
+    boolean dryRun;
+
+    private MetricsEndpoint endpoint;
+
+    /**
+     * The meter registry the service reports to: Prometheus when --metrics-port is given (the same port serves
+     * /healthz and /readyz), else in-memory.
+     */
     MeterRegistry meters(List<AutoCloseable> closeables) {
         if (metricsPort == null) {
             return new SimpleMeterRegistry();
         }
-        MetricsEndpoint endpoint = MetricsEndpoint.start(metricsHost, metricsPort);
+        endpoint = MetricsEndpoint.start(metricsHost, metricsPort);
         closeables.add(endpoint);
-        System.err.println("metrics: http://" + metricsHost + ":" + endpoint.port() + "/metrics");
+        System.err.println(
+                "metrics: http://" + metricsHost + ":" + endpoint.port() + "/metrics (and /healthz, /readyz)");
         return endpoint.registry();
+    }
+
+    /** Installs the service's liveness and readiness checks on the endpoint (no-op without --metrics-port). */
+    void probes(BooleanSupplier liveness, BooleanSupplier readiness) {
+        if (endpoint != null) {
+            endpoint.probes(liveness, readiness);
+        }
     }
 
     Map<String, String> overrides() {
