@@ -39,8 +39,12 @@ public final class ExpertService implements AutoCloseable {
         this.threads = threads;
     }
 
-    public static ExpertService start(ExpertConfig config, MeterRegistry meters) {
-        // checked before loading: MoeModel.load would reject the ids too, but without naming the setting
+    /**
+     * The experts {@code config} asks for, checked against the model (without loading weights).
+     *
+     * @throws ConfigException naming {@code moe.expert.experts} when an expert does not exist
+     */
+    public static ExpertSelection selection(ExpertConfig config) {
         MoeConfig modelConfig = MoeModel.readConfig(config.modelDir(), config.modelLayer());
         int numExperts = modelConfig.numExperts();
         int numShared = modelConfig.numSharedExperts();
@@ -62,19 +66,21 @@ public final class ExpertService implements AutoCloseable {
                                         : numShared + " (s0..s" + (numShared - 1) + ")"));
             }
         }
-        List<Integer> shared = new ArrayList<>(config.sharedExperts());
-        if (config.allSharedExperts()) {
-            shared = IntStream.range(0, numShared).boxed().toList();
-        }
+        List<Integer> shared = config.allSharedExperts()
+                ? IntStream.range(0, numShared).boxed().toList()
+                : new ArrayList<>(config.sharedExperts());
         if (config.experts().isEmpty() && shared.isEmpty()) {
             throw new ConfigException(
                     ExpertConfig.EXPERTS, "'shared' selects nothing: the model has no shared experts");
         }
-        MoeModel model = MoeModel.load(
-                config.modelDir(),
-                config.modelLayer(),
-                ExpertSelection.of(config.experts(), shared),
-                Nd4jBackend.INSTANCE);
+        return ExpertSelection.of(config.experts(), shared);
+    }
+
+    public static ExpertService start(ExpertConfig config, MeterRegistry meters) {
+        // checked before loading: MoeModel.load would reject the ids too, but without naming the setting
+        ExpertSelection selection = selection(config);
+        MoeModel model = MoeModel.load(config.modelDir(), config.modelLayer(), selection, Nd4jBackend.INSTANCE);
+        int numExperts = model.config().numExperts();
         try {
             Topics topics = new Topics(config.topicPrefix());
             SchemaRegistryClient registry = new SchemaRegistryClient(config.schemaRegistryUrl());
@@ -88,7 +94,7 @@ public final class ExpertService implements AutoCloseable {
             for (int e : config.experts()) {
                 served.add(ServedExpert.routed(e, topics, config.groupPrefix(), model.expert(e)));
             }
-            for (int j : shared) {
+            for (int j : model.loadedSharedExperts()) {
                 served.add(ServedExpert.shared(j, numExperts, topics, config.groupPrefix(), model.sharedExpert(j)));
             }
             ResultSender sender = new ResultSender(config, topics, typed, hiddenSize, meters);

@@ -5,11 +5,12 @@ import io.moestreams.core.config.MoeConfig;
 import io.moestreams.core.model.ExpertSelection;
 import io.moestreams.core.model.MoeModel;
 import io.moestreams.expert.ExpertConfig;
+import io.moestreams.expert.ExpertService;
 import io.moestreams.gateway.GatewayConfig;
 import io.moestreams.gateway.TopicProvisioner;
 import io.moestreams.schemas.Topics;
-import io.moestreams.schemas.config.ConfigException;
 import java.io.PrintStream;
+import java.util.Arrays;
 import java.util.Map;
 
 /**
@@ -26,7 +27,8 @@ final class DryRun {
         MoeConfig model;
         try (MoeModel m = MoeModel.load(config.modelDir(), config.modelLayer(), ExpertSelection.none(), null)) {
             model = m.config();
-            plan = TopicProvisioner.plan(config, new Topics(config.topicPrefix()), model.numExperts());
+            plan = TopicProvisioner.plan(
+                    config, new Topics(config.topicPrefix()), model.numExperts(), model.numSharedExperts());
         }
         out.printf(
                 "moe gateway --dry-run: OK: model %s (%s, %d experts, d=%d), bootstrap %s, registry %s, "
@@ -43,24 +45,17 @@ final class DryRun {
     }
 
     static void expert(ExpertConfig config, PrintStream out) {
-        MoeConfig model = MoeModel.readConfig(config.modelDir(), config.modelLayer());
-        for (int e : config.experts()) {
-            if (e >= model.numExperts()) {
-                throw new ConfigException(
-                        ExpertConfig.EXPERTS,
-                        "expert " + e + " does not exist: the model has " + model.numExperts() + " experts (0.."
-                                + (model.numExperts() - 1) + ")");
-            }
-        }
-        try (MoeModel m = MoeModel.load(
-                config.modelDir(), config.modelLayer(), ExpertSelection.of(config.experts()), Nd4jBackend.INSTANCE)) {
+        ExpertSelection selection = ExpertService.selection(config);
+        try (MoeModel m = MoeModel.load(config.modelDir(), config.modelLayer(), selection, Nd4jBackend.INSTANCE)) {
             out.printf(
-                    "moe expert --dry-run: OK: model %s (%s, %d experts), serving %s (weights loaded), worker %s, "
-                            + "groups %s<e>, bootstrap %s, registry %s%n",
+                    "moe expert --dry-run: OK: model %s (%s, %d experts + %d shared), serving %s and shared %s"
+                            + " (weights loaded), worker %s, groups %s<e>, bootstrap %s, registry %s%n",
                     config.modelDir(),
                     m.config().format().json(),
                     m.config().numExperts(),
-                    config.experts(),
+                    m.config().numSharedExperts(),
+                    Arrays.toString(m.loadedExperts()),
+                    Arrays.toString(m.loadedSharedExperts()),
                     config.workerId(),
                     config.groupPrefix(),
                     config.bootstrapServers(),

@@ -1,5 +1,6 @@
 package io.moestreams.cli;
 
+import io.moestreams.core.config.MoeConfig;
 import io.moestreams.core.model.MoeModel;
 import io.moestreams.gateway.GatewayConfig;
 import io.moestreams.gateway.TopicProvisioner;
@@ -40,10 +41,11 @@ final class InitTopicsCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         GatewayConfig config = GatewayCommand.config(options, null, partitions, expertPartitions);
-        int numExperts =
-                MoeModel.readConfig(config.modelDir(), config.modelLayer()).numExperts();
+        MoeConfig model = MoeModel.readConfig(config.modelDir(), config.modelLayer());
+        int numExperts = model.numExperts();
+        int numShared = model.numSharedExperts();
         Topics topics = new Topics(config.topicPrefix());
-        Map<String, Integer> plan = TopicProvisioner.plan(config, topics, numExperts);
+        Map<String, Integer> plan = TopicProvisioner.plan(config, topics, numExperts, numShared);
         if (options.dryRun) {
             System.out.println(
                     "moe init-topics --dry-run: OK: would create on " + config.bootstrapServers() + ": " + plan);
@@ -52,7 +54,7 @@ final class InitTopicsCommand implements Callable<Integer> {
         Map<String, Object> props = new HashMap<>(config.kafka());
         props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
         try (Admin admin = Admin.create(props)) {
-            TopicProvisioner.ensure(admin, config, topics, numExperts);
+            TopicProvisioner.ensure(admin, config, topics, numExperts, numShared);
         }
         System.err.println(
                 "moe init-topics: " + plan.size() + " topics ready on " + config.bootstrapServers() + ": " + plan);

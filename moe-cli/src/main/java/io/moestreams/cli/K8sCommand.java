@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import io.moestreams.core.config.MoeConfig;
 import io.moestreams.core.model.MoeModel;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.config.ConfigException;
@@ -112,7 +113,9 @@ final class K8sCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             CommandLine cl = spec.commandLine();
-            int numExperts = MoeModel.readConfig(model, layer).numExperts();
+            MoeConfig modelConfig = MoeModel.readConfig(model, layer);
+            int numExperts = modelConfig.numExperts();
+            int numShared = modelConfig.numSharedExperts();
             Map<String, Set<Integer>> parsed = ExpertGroups.parse(groups, numExperts, cl);
             Map<Integer, Integer> overrides = partitionOverrides(numExperts);
             if (partitions < 1 || lagThreshold < 1 || minReplicas < 0 || cooldownSeconds < 0) {
@@ -128,7 +131,7 @@ final class K8sCommand implements Runnable {
                     lagThreshold,
                     minReplicas,
                     cooldownSeconds);
-            List<Map<String, Object>> objects = m.objects(parsed, expertPartitions);
+            List<Map<String, Object>> objects = m.objects(parsed, expertPartitions, numShared);
             YAMLMapper yaml = new YAMLMapper(new YAMLFactory()
                     .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
                     .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES)
@@ -145,7 +148,12 @@ final class K8sCommand implements Runnable {
             Files.createDirectories(out);
             Files.writeString(out.resolve("experts.yaml"), doc, StandardCharsets.UTF_8);
             Files.writeString(out.resolve("kustomization.yaml"), K8sManifests.kustomization(), StandardCharsets.UTF_8);
-            System.err.printf("moe k8s render: %d expert groups of %d experts -> %s%n", parsed.size(), numExperts, out);
+            System.err.printf(
+                    "moe k8s render: %d expert groups of %d experts%s -> %s%n",
+                    parsed.size() + (numShared > 0 ? 1 : 0),
+                    numExperts,
+                    numShared > 0 ? " + " + numShared + " shared (group 'shared')" : "",
+                    out);
             return 0;
         }
 

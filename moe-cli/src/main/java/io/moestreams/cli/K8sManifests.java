@@ -54,13 +54,32 @@ final class K8sManifests {
                 + "  - experts.yaml\n";
     }
 
-    List<Map<String, Object>> objects(Map<String, Set<Integer>> groups, String expertPartitionsSpec) {
+    /** One expert a Deployment serves, as its KEDA trigger sees it. */
+    private record Served(String trigger, String group, String topic, int partitions) {}
+
+    /**
+     * The ConfigMap of partition counts, then per group a Deployment and its ScaledObject; a model with shared
+     * experts gets one more group, {@code shared}, serving all of them (every token visits a shared expert).
+     */
+    List<Map<String, Object>> objects(Map<String, Set<Integer>> groups, String expertPartitionsSpec, int numShared) {
         List<Map<String, Object>> out = new ArrayList<>();
         out.add(topicsConfigMap(expertPartitionsSpec));
         groups.forEach((name, experts) -> {
-            out.add(deployment(name, experts));
-            out.add(scaledObject(name, experts));
+            List<Served> served = new ArrayList<>();
+            for (int e : experts) {
+                served.add(new Served("expert-" + e, groupPrefix + e, topics.expert(e), partitionsOf(e)));
+            }
+            out.add(deployment(name, ids(experts)));
+            out.add(scaledObject(name, served));
         });
+        if (numShared > 0) {
+            List<Served> served = new ArrayList<>();
+            for (int j = 0; j < numShared; j++) {
+                served.add(new Served("shared-" + j, groupPrefix + "s" + j, topics.sharedExpert(j), partitions));
+            }
+            out.add(deployment("shared", "shared"));
+            out.add(scaledObject("shared", served));
+        }
         return out;
     }
 
@@ -82,7 +101,7 @@ final class K8sManifests {
                         "MOE_TOPICS_EXPERT_PARTITIONS", expertPartitionsSpec.trim()));
     }
 
-    private Map<String, Object> deployment(String group, Set<Integer> experts) {
+    private Map<String, Object> deployment(String group, String expertsSpec) {
         String name = "moe-expert-" + group;
         Map<String, Object> selector = map(
                 "app.kubernetes.io/name", "moe-streams",
@@ -99,7 +118,7 @@ final class K8sManifests {
                         "--model",
                         "/model",
                         "--experts",
-                        ids(experts),
+                        expertsSpec,
                         "--metrics-port",
                         Integer.toString(METRICS_PORT),
                         "--metrics-host",
@@ -175,25 +194,25 @@ final class K8sManifests {
                         "template", map("metadata", map("labels", selector, "annotations", annotations), "spec", pod)));
     }
 
-    private Map<String, Object> scaledObject(String group, Set<Integer> experts) {
+    private Map<String, Object> scaledObject(String group, List<Served> experts) {
         List<Object> triggers = new ArrayList<>();
         int maxPartitions = 1;
-        for (int e : experts) {
-            maxPartitions = Math.max(maxPartitions, partitionsOf(e));
+        for (Served e : experts) {
+            maxPartitions = Math.max(maxPartitions, e.partitions());
             triggers.add(map(
                     "type",
                     "kafka",
                     "name",
-                    "expert-" + e,
+                    e.trigger(),
                     "metadata",
                     map(
                             // resolved by KEDA from the target container's environment (ConfigMap moe-config)
                             "bootstrapServersFromEnv",
                             "MOE_BOOTSTRAP_SERVERS",
                             "consumerGroup",
-                            groupPrefix + e,
+                            e.group(),
                             "topic",
-                            topics.expert(e),
+                            e.topic(),
                             "lagThreshold",
                             Integer.toString(lagThreshold),
                             "activationLagThreshold",
