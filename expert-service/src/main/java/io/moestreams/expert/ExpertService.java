@@ -101,6 +101,7 @@ public final class ExpertService implements AutoCloseable {
             List<ExpertWorker> workers = new ArrayList<>();
             List<Thread> threads = new ArrayList<>();
             for (ServedExpert s : served) {
+                sender.deadLettersOf(s);
                 ExpertWorker w = new ExpertWorker(config, s, hiddenSize, typed, sender, meters);
                 workers.add(w);
                 threads.add(new Thread(w, "moe-expert-" + s.name() + "-" + config.workerId()));

@@ -92,10 +92,16 @@ final class ResultSender implements AutoCloseable {
                     System.currentTimeMillis());
             byte[] value = deadLetterSerializer.serialize(deadLetterTopic, letter);
             producer.send(new ProducerRecord<>(deadLetterTopic, bad.requestId(), value), (md, e) -> ticket.done(e));
-            deadLetters
-                    .computeIfAbsent(expert.name(), x -> MoeMeter.EXPERT_DEAD_LETTERS.counter(meters, x))
-                    .increment();
+            deadLettersOf(expert).increment();
         }
+    }
+
+    /**
+     * The dead-letter counter of {@code expert}, registered on first use. The service calls it for each expert it
+     * serves at start-up, so the counter is exported (at 0) before the first refusal and dashboards find it.
+     */
+    Counter deadLettersOf(ServedExpert expert) {
+        return deadLetters.computeIfAbsent(expert.name(), x -> MoeMeter.EXPERT_DEAD_LETTERS.counter(meters, x));
     }
 
     /** Blocks until every record sent so far is acknowledged or failed (their callbacks have run). */
