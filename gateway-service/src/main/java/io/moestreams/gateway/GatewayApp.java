@@ -3,6 +3,7 @@ package io.moestreams.gateway;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.moestreams.core.model.ExpertSelection;
 import io.moestreams.core.model.MoeModel;
+import io.moestreams.schemas.Limits;
 import io.moestreams.schemas.SchemaRegistryClient;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.TypedTopics;
@@ -165,7 +166,7 @@ public final class GatewayApp implements AutoCloseable {
         Properties p = new Properties();
         p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) config.replicationFactor());
-        p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), TopicProvisioner.MAX_MESSAGE_BYTES);
+        p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), Limits.MAX_RECORD_BYTES);
         // Latency: the processors request a commit after every record they answer, so a response (or a dispatch)
         // is committed at the end of the Streams loop iteration that produced it, batched under load; the interval
         // is only the fallback for everything else.
