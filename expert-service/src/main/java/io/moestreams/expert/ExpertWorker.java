@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -87,6 +88,7 @@ final class ExpertWorker implements Runnable {
 
     private volatile boolean running = true;
     private volatile Throwable failure;
+    private final CompletableFuture<String> failed;
     private volatile KafkaConsumer<String, byte[]> consumer;
     private float[] out = new float[0];
 
@@ -96,8 +98,10 @@ final class ExpertWorker implements Runnable {
             int hiddenSize,
             TypedTopics typed,
             ResultSender sender,
+            CompletableFuture<String> failed,
             MeterRegistry meters) {
         this.config = config;
+        this.failed = failed;
         this.served = served;
         this.expert = served.wireId();
         this.ffn = served.ffn();
@@ -158,6 +162,7 @@ final class ExpertWorker implements Runnable {
                     .withTimeout(Duration.ofSeconds(10)));
         } catch (RuntimeException | Error e) {
             failure = e;
+            failed.complete("expert " + served.name() + " worker failed: " + e);
             LOGGER.error("Expert {} worker {} failed", served.name(), config.workerId(), e);
         } finally {
             consumer = null;

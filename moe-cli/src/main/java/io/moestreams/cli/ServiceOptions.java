@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.BooleanSupplier;
 import picocli.CommandLine.Option;
@@ -107,6 +108,20 @@ final class ServiceOptions {
      */
     static void runUntilStopped(String name, List<AutoCloseable> closeables, String banner)
             throws InterruptedException {
+        runUntilStopped(name, closeables, banner, new CompletableFuture<>());
+    }
+
+    /**
+     * {@link #runUntilStopped(String, List, String)}, also ending the process with exit status 1 when
+     * {@code fatal} completes (the service stopped for good: a restart by the supervisor is the cure).
+     */
+    static void runUntilStopped(
+            String name, List<AutoCloseable> closeables, String banner, CompletableFuture<String> fatal)
+            throws InterruptedException {
+        fatal.thenAccept(reason -> {
+            System.err.println("moe " + name + ": " + reason + "; exiting");
+            System.exit(1); // runs the shutdown hook below, which closes everything
+        });
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime()
                 .addShutdownHook(new Thread(
