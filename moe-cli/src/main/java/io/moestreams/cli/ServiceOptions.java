@@ -2,6 +2,7 @@ package io.moestreams.cli;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.moestreams.schemas.config.CommonKeys;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -88,11 +89,11 @@ final class ServiceOptions {
 
     Map<String, String> overrides() {
         Map<String, String> o = new LinkedHashMap<>();
-        put(o, "moe.bootstrap-servers", bootstrapServers);
-        put(o, "moe.schema-registry-url", schemaRegistry);
-        put(o, "moe.model-dir", model == null ? null : model.toString());
-        put(o, "moe.model.layer", layer);
-        put(o, "moe.topic-prefix", topicPrefix);
+        put(o, CommonKeys.BOOTSTRAP, bootstrapServers);
+        put(o, CommonKeys.REGISTRY, schemaRegistry);
+        put(o, CommonKeys.MODEL_DIR, model == null ? null : model.toString());
+        put(o, CommonKeys.MODEL_LAYER, layer);
+        put(o, CommonKeys.TOPIC_PREFIX, topicPrefix);
         return o;
     }
 

@@ -37,6 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the next kill waits until the restarted process has served again — no sleeps decide an outcome.
  */
 @Tag("integration")
+@Timeout(value = 10, unit = TimeUnit.MINUTES)
 class CrashRecoveryIT {
 
     private static final int HIDDEN = 32;
