@@ -3,6 +3,7 @@ package io.moestreams.gateway;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.moestreams.core.model.ExpertSelection;
 import io.moestreams.core.model.MoeModel;
+import io.moestreams.schemas.Limits;
 import io.moestreams.schemas.SchemaRegistryClient;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.TypedTopics;
@@ -10,6 +11,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
@@ -20,7 +22,6 @@ import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
-import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,6 +41,7 @@ public final class GatewayApp implements AutoCloseable {
     private final InFlightLedger ledger;
     private final CountDownLatch intakeStarted;
     private final CountDownLatch combinerStarted;
+    private final CompletableFuture<String> failed;
 
     private GatewayApp(
             MoeModel model,
@@ -48,7 +50,8 @@ public final class GatewayApp implements AutoCloseable {
             FlowController flow,
             InFlightLedger ledger,
             CountDownLatch intakeStarted,
-            CountDownLatch combinerStarted) {
+            CountDownLatch combinerStarted,
+            CompletableFuture<String> failed) {
         this.model = model;
         this.intake = intake;
         this.combiner = combiner;
@@ -56,6 +59,12 @@ public final class GatewayApp implements AutoCloseable {
         this.ledger = ledger;
         this.intakeStarted = intakeStarted;
         this.combinerStarted = combinerStarted;
+        this.failed = failed;
+    }
+
+    /** Completes, with the reason, when intake or combiner stopped for good (a non-transient error). */
+    public CompletableFuture<String> failed() {
+        return failed;
     }
 
     public static GatewayApp start(GatewayConfig config, MeterRegistry meters) {
@@ -94,12 +103,12 @@ public final class GatewayApp implements AutoCloseable {
                     meters);
             CountDownLatch intakeStarted = new CountDownLatch(1);
             CountDownLatch combinerStarted = new CountDownLatch(1);
-            watch(intake, "intake", intakeStarted);
-            watch(combiner, "combiner", combinerStarted);
-            // A failed stream thread (e.g. the registry was unreachable) is replaced; under exactly-once its
-            // uncommitted work is aborted and processed again, so nothing is lost or doubled.
-            intake.setUncaughtExceptionHandler(GatewayApp::replaceThread);
-            combiner.setUncaughtExceptionHandler(GatewayApp::replaceThread);
+            CompletableFuture<String> failed = new CompletableFuture<>();
+            watch(intake, "intake", intakeStarted, failed);
+            watch(combiner, "combiner", combinerStarted, failed);
+            // A stream thread failed by a transient cause is replaced after a backoff; anything else stops the app.
+            intake.setUncaughtExceptionHandler(ThreadFailurePolicy.system("intake")::onFailure);
+            combiner.setUncaughtExceptionHandler(ThreadFailurePolicy.system("combiner")::onFailure);
             combiner.start();
             intake.start();
             flow.start();
@@ -110,21 +119,20 @@ public final class GatewayApp implements AutoCloseable {
                     numExperts,
                     numShared,
                     config.topicPrefix());
-            return new GatewayApp(model, intake, combiner, flow, ledger, intakeStarted, combinerStarted);
+            return new GatewayApp(model, intake, combiner, flow, ledger, intakeStarted, combinerStarted, failed);
         } catch (RuntimeException e) {
             model.close();
             throw e;
         }
     }
 
-    private static StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse replaceThread(Throwable e) {
-        LOGGER.warn("A gateway stream thread failed and is replaced: {}", e.toString());
-        return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
-    }
-
     /** Logs lifecycle transitions and counts {@code running} down the first time the app is RUNNING or failed. */
-    private static void watch(KafkaStreams streams, String name, CountDownLatch running) {
+    private static void watch(
+            KafkaStreams streams, String name, CountDownLatch running, CompletableFuture<String> failed) {
         streams.setStateListener((now, before) -> {
+            if (now == KafkaStreams.State.ERROR) {
+                failed.complete("the gateway " + name + " stopped after a non-transient error (see the log)");
+            }
             if (now == KafkaStreams.State.RUNNING
                     || now == KafkaStreams.State.ERROR
                     || now == KafkaStreams.State.NOT_RUNNING) {
@@ -165,7 +173,7 @@ public final class GatewayApp implements AutoCloseable {
         Properties p = new Properties();
         p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) config.replicationFactor());
-        p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), TopicProvisioner.MAX_MESSAGE_BYTES);
+        p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), Limits.MAX_RECORD_BYTES);
         // Latency: the processors request a commit after every record they answer, so a response (or a dispatch)
         // is committed at the end of the Streams loop iteration that produced it, batched under load; the interval
         // is only the fallback for everything else.

@@ -1,5 +1,6 @@
 package io.moestreams.gateway;
 
+import io.moestreams.schemas.Limits;
 import io.moestreams.schemas.TopicCatalog;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.config.ConfigException;
@@ -27,9 +28,6 @@ import org.slf4j.LoggerFactory;
 public final class TopicProvisioner {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(TopicProvisioner.class);
-
-    /** Largest record the platform's topics accept (a request or its response is one record). */
-    public static final int MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
     private TopicProvisioner() {}
 
@@ -62,7 +60,7 @@ public final class TopicProvisioner {
         Map<String, Integer> plan = plan(config, topics, numExperts, numShared);
         List<NewTopic> create = new ArrayList<>();
         plan.forEach((name, partitions) -> create.add(new NewTopic(name, partitions, config.replicationFactor())
-                .configs(Map.of("max.message.bytes", Integer.toString(MAX_MESSAGE_BYTES)))));
+                .configs(Map.of("max.message.bytes", Integer.toString(Limits.MAX_RECORD_BYTES)))));
         try {
             var result = admin.createTopics(create);
             int created = 0;

@@ -6,6 +6,7 @@ import io.moestreams.expert.ExpertService;
 import io.moestreams.gateway.GatewayApp;
 import io.moestreams.gateway.GatewayConfig;
 import io.moestreams.schemas.Topics;
+import io.moestreams.schemas.config.CommonKeys;
 import io.moestreams.schemas.config.LayeredConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -59,10 +60,10 @@ final class LocalPipeline implements AutoCloseable {
             Map<String, String> expertExtra,
             MeterRegistry meters) {
         Map<String, String> common = new LinkedHashMap<>();
-        common.put("moe.bootstrap-servers", bootstrap);
-        common.put("moe.schema-registry-url", registry);
-        common.put("moe.topic-prefix", topicPrefix);
-        common.put("moe.model-dir", modelDir.toString());
+        common.put(CommonKeys.BOOTSTRAP, bootstrap);
+        common.put(CommonKeys.REGISTRY, registry);
+        common.put(CommonKeys.TOPIC_PREFIX, topicPrefix);
+        common.put(CommonKeys.MODEL_DIR, modelDir.toString());
         Path stateDir;
         try {
             // A fresh state directory: local state of an earlier run belongs to an earlier cluster.

@@ -36,7 +36,7 @@ import org.apache.kafka.common.serialization.Deserializer;
  */
 public class AvroDeserializer<T extends SpecificRecord> implements Deserializer<T> {
 
-    private volatile SchemaRegistryClient client;
+    private volatile SchemaRegistry client;
     private volatile Class<? extends SpecificRecord> type;
     private final Map<Integer, Reader> readers = new ConcurrentHashMap<>();
 
@@ -54,7 +54,7 @@ public class AvroDeserializer<T extends SpecificRecord> implements Deserializer<
     }
 
     /** Produces {@code type}, reading writer schemas through {@code client}. */
-    public AvroDeserializer(SchemaRegistryClient client, Class<T> type) {
+    public AvroDeserializer(SchemaRegistry client, Class<T> type) {
         this.client = Objects.requireNonNull(client, "client");
         this.type = Objects.requireNonNull(type, "type");
     }
@@ -75,7 +75,7 @@ public class AvroDeserializer<T extends SpecificRecord> implements Deserializer<
     }
 
     /** The registry client (null before configuration). */
-    public SchemaRegistryClient client() {
+    public SchemaRegistry client() {
         return client;
     }
 
@@ -134,9 +134,9 @@ public class AvroDeserializer<T extends SpecificRecord> implements Deserializer<
         if (reader != null) {
             return reader;
         }
-        SchemaRegistryClient registry = client;
+        SchemaRegistry registry = client;
         if (registry == null) {
-            throw new IllegalStateException("AvroDeserializer is not configured: pass a SchemaRegistryClient or call "
+            throw new IllegalStateException("AvroDeserializer is not configured: pass a SchemaRegistry or call "
                     + "configure() with " + AvroSerdeConfig.SCHEMA_REGISTRY_URL);
         }
         Schema writer;
@@ -145,7 +145,7 @@ public class AvroDeserializer<T extends SpecificRecord> implements Deserializer<
         } catch (SchemaRegistryException e) {
             if (e.isNotFound()) {
                 throw new SerializationException(
-                        "unknown schema id " + id + " (topic '" + topic + "'): the registry at " + registry.baseUrl()
+                        "unknown schema id " + id + " (topic '" + topic + "'): the registry at " + registry.location()
                                 + " has no such schema: " + e.registryMessage(),
                         e);
             }

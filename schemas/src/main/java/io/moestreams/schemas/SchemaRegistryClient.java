@@ -38,7 +38,7 @@ import org.apache.avro.SchemaParseException;
  * {@code error_code} and its message; an unreachable registry gives
  * {@code "schema registry at <url> is unreachable: ..."}.
  */
-public final class SchemaRegistryClient {
+public final class SchemaRegistryClient implements SchemaRegistry {
 
     /** Content type of the Confluent API. */
     public static final String CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
@@ -134,6 +134,11 @@ public final class SchemaRegistryClient {
     }
 
     /** The API root URL, without trailing slash. */
+    @Override
+    public String location() {
+        return baseUrl;
+    }
+
     public String baseUrl() {
         return baseUrl;
     }
@@ -153,6 +158,7 @@ public final class SchemaRegistryClient {
      * @throws SchemaRegistryException 409 when incompatible with the subject's compatibility level (the
      *     message carries the registry's reason), 422 when the schema is invalid
      */
+    @Override
     public int register(String subject, Schema schema) {
         SubjectSchema key = key(subject, schema);
         Integer cached = registered.get(key);
@@ -193,6 +199,7 @@ public final class SchemaRegistryClient {
      * @throws SchemaRegistryException 404 (40401 subject not found, 40403 schema not found) when it is
      *     not registered there
      */
+    @Override
     public int lookupId(String subject, Schema schema) {
         SubjectSchema key = key(subject, schema);
         Integer cached = registered.get(key);
@@ -218,6 +225,7 @@ public final class SchemaRegistryClient {
      *
      * @throws SchemaRegistryException 404 / 40403 when no schema has that id
      */
+    @Override
     public Schema getById(int id) {
         Schema cached = byId.get(id);
         if (cached != null) {
