@@ -50,6 +50,7 @@ public final class SchemaRegistryClient {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final String baseUrl;
+    private final RegistryCredentials credentials;
     private final Duration requestTimeout;
     private final HttpClient http;
     private final AtomicLong requests = new AtomicLong();
@@ -80,17 +81,38 @@ public final class SchemaRegistryClient {
 
     private record SubjectSchema(String subject, String schemaJson) {}
 
-    private static final Map<String, SchemaRegistryClient> SHARED = new ConcurrentHashMap<>();
+    private record SharedKey(String url, RegistryCredentials credentials) {}
+
+    private static final Map<SharedKey, SchemaRegistryClient> SHARED = new ConcurrentHashMap<>();
 
     /**
      * The process-wide client of {@code baseUrl} (default timeouts), created on first use. Serdes
      * configured from Kafka properties use it, so their caches and HTTP connections are shared.
      */
     public static SchemaRegistryClient shared(String baseUrl) {
-        return SHARED.computeIfAbsent(normalize(baseUrl), SchemaRegistryClient::new);
+        return shared(baseUrl, RegistryCredentials.from(Map.of(), baseUrl));
     }
 
-    /** A client with the default timeouts (connect 5 s, request 10 s). */
+    /** The process-wide client of {@code baseUrl} with {@code credentials} (default timeouts). */
+    public static SchemaRegistryClient shared(String baseUrl, RegistryCredentials credentials) {
+        return SHARED.computeIfAbsent(
+                new SharedKey(normalize(baseUrl), credentials),
+                k -> new SchemaRegistryClient(baseUrl, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, credentials));
+    }
+
+    /**
+     * A client of {@code baseUrl} authenticating as {@code config} says ({@link RegistryCredentials#from}: the
+     * Confluent keys {@code basic.auth.*} / {@code bearer.auth.*} of the client properties).
+     */
+    public static SchemaRegistryClient create(String baseUrl, Map<String, ?> config) {
+        return new SchemaRegistryClient(
+                baseUrl, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, RegistryCredentials.from(config, baseUrl));
+    }
+
+    /**
+     * A client with the default timeouts (connect 5 s, request 10 s); the user info of the URL, if any, is sent as
+     * basic credentials (Confluent's default source, {@code URL}).
+     */
     public SchemaRegistryClient(String baseUrl) {
         this(baseUrl, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT);
     }
@@ -101,8 +123,20 @@ public final class SchemaRegistryClient {
      * @throws IllegalArgumentException if the URL is not an absolute http(s) URL
      */
     public SchemaRegistryClient(String baseUrl, Duration connectTimeout, Duration requestTimeout) {
+        this(baseUrl, connectTimeout, requestTimeout, RegistryCredentials.from(Map.of(), baseUrl));
+    }
+
+    /**
+     * A client of the registry API rooted at {@code baseUrl} that sends {@code credentials} with every request. The
+     * URL's user info is never shown (not in {@link #baseUrl()}, {@link #toString()} or errors).
+     *
+     * @throws IllegalArgumentException if the URL is not an absolute http(s) URL
+     */
+    public SchemaRegistryClient(
+            String baseUrl, Duration connectTimeout, Duration requestTimeout, RegistryCredentials credentials) {
         Objects.requireNonNull(connectTimeout, "connectTimeout");
         this.requestTimeout = Objects.requireNonNull(requestTimeout, "requestTimeout");
+        this.credentials = Objects.requireNonNull(credentials, "credentials");
         this.baseUrl = normalize(baseUrl);
         this.http = HttpClient.newBuilder()
                 .connectTimeout(connectTimeout)
@@ -110,10 +144,11 @@ public final class SchemaRegistryClient {
                 .build();
     }
 
-    /** Validates the URL and strips trailing slashes. */
-    private static String normalize(String baseUrl) {
-        Objects.requireNonNull(baseUrl, "baseUrl");
-        String trimmed = baseUrl.trim();
+    /** Validates the URL and strips its user info and trailing slashes. */
+    private static String normalize(String url) {
+        Objects.requireNonNull(url, "baseUrl");
+        String baseUrl = RegistryCredentials.withoutUserInfo(url.trim());
+        String trimmed = baseUrl;
         while (trimmed.endsWith("/")) {
             trimmed = trimmed.substring(0, trimmed.length() - 1);
         }
@@ -364,9 +399,14 @@ public final class SchemaRegistryClient {
         return out;
     }
 
+    /** How this client authenticates (never the secret itself). */
+    public RegistryCredentials credentials() {
+        return credentials;
+    }
+
     @Override
     public String toString() {
-        return "SchemaRegistryClient[" + baseUrl + "]";
+        return "SchemaRegistryClient[" + baseUrl + (credentials.isPresent() ? ", " + credentials : "") + "]";
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -378,6 +418,9 @@ public final class SchemaRegistryClient {
                 .timeout(requestTimeout)
                 .header("Accept", CONTENT_TYPE + ", application/json")
                 .header("Content-Type", CONTENT_TYPE);
+        if (credentials.isPresent()) {
+            request.header("Authorization", credentials.authorizationHeader());
+        }
         HttpRequest.BodyPublisher publisher = body == null
                 ? HttpRequest.BodyPublishers.noBody()
                 : HttpRequest.BodyPublishers.ofString(body.toString(), StandardCharsets.UTF_8);
