@@ -34,7 +34,7 @@ public final class AvroSerdeConfig {
         try {
             return SchemaRegistryClient.shared(first, RegistryCredentials.from(configs, first));
         } catch (IllegalArgumentException e) {
-            throw new ConfigException(SCHEMA_REGISTRY_URL, RegistryCredentials.withoutUserInfo(first), e.getMessage());
+            throw new ConfigException(SCHEMA_REGISTRY_URL, RegistryUrl.withoutUserInfo(first), e.getMessage());
         }
     }
 

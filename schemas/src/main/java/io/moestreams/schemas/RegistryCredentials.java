@@ -1,6 +1,5 @@
 package io.moestreams.schemas;
 
-import java.net.URI;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
@@ -92,7 +91,7 @@ public final class RegistryCredentials {
                     basic = fromUserInfo(userInfo, BASIC_USER_INFO);
                 }
                 case "URL" -> {
-                    String info = userInfoOf(url);
+                    String info = RegistryUrl.userInfoOf(url);
                     if (info == null) {
                         throw new ConfigException(
                                 BASIC_SOURCE, "URL", "the schema registry URL has no user:password@ part");
@@ -118,9 +117,10 @@ public final class RegistryCredentials {
             throw new ConfigException(
                     BEARER_TOKEN, "(not shown)", "configure either basic or bearer authentication, not both");
         }
-        if (basic == null && bearer == null && url != null && userInfoOf(url) != null) {
+        if (basic == null && bearer == null && url != null && RegistryUrl.userInfoOf(url) != null) {
             // Confluent's default source is URL: user info in the URL authenticates
-            basic = fromUserInfo(URLDecoder.decode(userInfoOf(url), StandardCharsets.UTF_8), "schema.registry.url");
+            basic = fromUserInfo(
+                    URLDecoder.decode(RegistryUrl.userInfoOf(url), StandardCharsets.UTF_8), "schema.registry.url");
         }
         return basic != null ? basic : bearer != null ? bearer : NONE;
     }
@@ -139,21 +139,6 @@ public final class RegistryCredentials {
             v = config.get(PREFIX + key);
         }
         return v == null ? null : v.toString();
-    }
-
-    /** The user info part of {@code url}, or null. */
-    static String userInfoOf(String url) {
-        try {
-            return URI.create(url.trim()).getRawUserInfo();
-        } catch (IllegalArgumentException e) {
-            return null;
-        }
-    }
-
-    /** {@code url} without its user info (the part that must never be shown). */
-    static String withoutUserInfo(String url) {
-        String info = userInfoOf(url);
-        return info == null ? url : url.replace(info + "@", "");
     }
 
     /** The value of the {@code Authorization} header, or null without authentication. */

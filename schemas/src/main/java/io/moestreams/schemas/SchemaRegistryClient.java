@@ -86,49 +86,34 @@ public final class SchemaRegistryClient {
     private static final Map<SharedKey, SchemaRegistryClient> SHARED = new ConcurrentHashMap<>();
 
     /**
-     * The process-wide client of {@code baseUrl} (default timeouts), created on first use. Serdes
-     * configured from Kafka properties use it, so their caches and HTTP connections are shared.
+     * The process-wide client of {@code baseUrl} with {@code credentials} (default timeouts), created on first use.
+     * Serdes configured from Kafka properties use it, so their caches and HTTP connections are shared.
      */
-    public static SchemaRegistryClient shared(String baseUrl) {
-        return shared(baseUrl, RegistryCredentials.from(Map.of(), baseUrl));
-    }
-
-    /** The process-wide client of {@code baseUrl} with {@code credentials} (default timeouts). */
     public static SchemaRegistryClient shared(String baseUrl, RegistryCredentials credentials) {
         return SHARED.computeIfAbsent(
-                new SharedKey(normalize(baseUrl), credentials),
+                new SharedKey(RegistryUrl.normalize(baseUrl), credentials),
                 k -> new SchemaRegistryClient(baseUrl, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, credentials));
     }
 
-    /**
-     * A client of {@code baseUrl} authenticating as {@code config} says ({@link RegistryCredentials#from}: the
-     * Confluent keys {@code basic.auth.*} / {@code bearer.auth.*} of the client properties).
-     */
+    /** A client of {@code baseUrl} authenticating as the client properties {@code config} say. */
     public static SchemaRegistryClient create(String baseUrl, Map<String, ?> config) {
         return new SchemaRegistryClient(
                 baseUrl, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, RegistryCredentials.from(config, baseUrl));
     }
 
-    /**
-     * A client with the default timeouts (connect 5 s, request 10 s); the user info of the URL, if any, is sent as
-     * basic credentials (Confluent's default source, {@code URL}).
-     */
+    /** A client with the default timeouts (connect 5 s, request 10 s); a URL's user info authenticates. */
     public SchemaRegistryClient(String baseUrl) {
         this(baseUrl, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT);
     }
 
-    /**
-     * A client of the registry API rooted at {@code baseUrl}.
-     *
-     * @throws IllegalArgumentException if the URL is not an absolute http(s) URL
-     */
+    /** A client of the registry API rooted at {@code baseUrl}; a URL's user info authenticates. */
     public SchemaRegistryClient(String baseUrl, Duration connectTimeout, Duration requestTimeout) {
         this(baseUrl, connectTimeout, requestTimeout, RegistryCredentials.from(Map.of(), baseUrl));
     }
 
     /**
-     * A client of the registry API rooted at {@code baseUrl} that sends {@code credentials} with every request. The
-     * URL's user info is never shown (not in {@link #baseUrl()}, {@link #toString()} or errors).
+     * A client of the API rooted at {@code baseUrl} sending {@code credentials} with every request; the URL's user
+     * info is never shown.
      *
      * @throws IllegalArgumentException if the URL is not an absolute http(s) URL
      */
@@ -137,35 +122,11 @@ public final class SchemaRegistryClient {
         Objects.requireNonNull(connectTimeout, "connectTimeout");
         this.requestTimeout = Objects.requireNonNull(requestTimeout, "requestTimeout");
         this.credentials = Objects.requireNonNull(credentials, "credentials");
-        this.baseUrl = normalize(baseUrl);
+        this.baseUrl = RegistryUrl.normalize(baseUrl);
         this.http = HttpClient.newBuilder()
                 .connectTimeout(connectTimeout)
                 .followRedirects(HttpClient.Redirect.NORMAL)
                 .build();
-    }
-
-    /** Validates the URL and strips its user info and trailing slashes. */
-    private static String normalize(String url) {
-        Objects.requireNonNull(url, "baseUrl");
-        String baseUrl = RegistryCredentials.withoutUserInfo(url.trim());
-        String trimmed = baseUrl;
-        while (trimmed.endsWith("/")) {
-            trimmed = trimmed.substring(0, trimmed.length() - 1);
-        }
-        URI uri;
-        try {
-            uri = URI.create(trimmed);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(
-                    "schema registry URL '" + baseUrl + "' is not a valid URI: " + e.getMessage(), e);
-        }
-        if (uri.getScheme() == null
-                || !(uri.getScheme().equals("http") || uri.getScheme().equals("https"))
-                || uri.getHost() == null) {
-            throw new IllegalArgumentException("schema registry URL '" + baseUrl
-                    + "' must be an absolute http(s) URL such as http://127.0.0.1:8081/apis/ccompat/v7");
-        }
-        return trimmed;
     }
 
     /** The API root URL, without trailing slash. */
