@@ -24,7 +24,7 @@ import picocli.CommandLine.Option;
         name = "acl",
         mixinStandardHelpOptions = true,
         description = "The least-privilege Kafka ACLs of the deployment of a model: per principal (client, gateway, "
-                + "each expert group, admin) exactly the topics, consumer groups and transactional ids it needs. "
+                + "each expert group, autoscaler, admin) exactly the topics, consumer groups and transactional ids it needs. "
                 + "--print lists them, --apply creates them (as a principal allowed to: a super user or ALTER on "
                 + "the cluster).")
 final class AclCommand implements Callable<Integer> {
@@ -104,6 +104,12 @@ final class AclCommand implements Callable<Integer> {
     String adminPrincipal;
 
     @Option(
+            names = "--keda-principal",
+            defaultValue = "User:" + AclPlan.KEDA_USER,
+            description = "The autoscaler, reading the expert groups' lag; default ${DEFAULT-VALUE}.")
+    String kedaPrincipal;
+
+    @Option(
             names = "--expert-principal-prefix",
             defaultValue = "User:" + AclPlan.EXPERT_USER_PREFIX,
             description = "Expert group g runs as this prefix + g (default ${DEFAULT-VALUE}).")
@@ -114,7 +120,7 @@ final class AclCommand implements Callable<Integer> {
         CommandLine cl = spec.commandLine();
         MoeConfig modelConfig = MoeModel.readConfig(model, layer);
         Map<String, Set<Integer>> parsed = ExpertGroups.parse(groups, modelConfig.numExperts(), cl);
-        for (String p : List.of(gatewayPrincipal, clientPrincipal, adminPrincipal)) {
+        for (String p : List.of(gatewayPrincipal, clientPrincipal, adminPrincipal, kedaPrincipal)) {
             if (p.indexOf(':') <= 0 || p.endsWith(":")) {
                 throw new CommandLine.ParameterException(cl, "principal '" + p + "' must look like User:name");
             }
@@ -128,7 +134,8 @@ final class AclCommand implements Callable<Integer> {
                 modelConfig.numExperts(),
                 modelConfig.numSharedExperts(),
                 parsed,
-                new AclPlan.Principals(gatewayPrincipal, clientPrincipal, adminPrincipal, expertPrincipalPrefix));
+                new AclPlan.Principals(
+                        gatewayPrincipal, clientPrincipal, adminPrincipal, kedaPrincipal, expertPrincipalPrefix));
         if (action.print) {
             System.out.println("# moe acl: " + plan.size() + " ALLOW ACLs; everything else is denied "
                     + "(allow.everyone.if.no.acl.found=false)");

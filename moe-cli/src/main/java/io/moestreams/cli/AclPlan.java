@@ -23,7 +23,8 @@ import org.apache.kafka.common.resource.ResourceType;
  * Streams internals (topics, consumer groups and transactional ids prefixed by its application id); each expert
  * group reads only its experts' topics in their consumer groups and writes results and dead letters. Expert workers
  * are idempotent but not transactional: they need no transactional id, and WRITE on a topic implies the
- * IDEMPOTENT_WRITE they need. The admin only creates and describes the platform's topics ({@code moe init-topics});
+ * IDEMPOTENT_WRITE they need. The autoscaler (KEDA) describes the expert topics and consumer groups (their lag). The
+ * admin only creates and describes the platform's topics ({@code moe init-topics});
  * applying ACLs takes a super user (or ALTER on the cluster).
  */
 final class AclPlan {
@@ -33,6 +34,7 @@ final class AclPlan {
 
     static final String CLIENT_USER = "moe-client";
     static final String ADMIN_USER = "moe-admin";
+    static final String KEDA_USER = "moe-keda";
     static final String EXPERT_USER_PREFIX = "moe-expert-";
 
     /** The group every shared expert lands in (as in {@code moe k8s render}). */
@@ -42,17 +44,22 @@ final class AclPlan {
      * Who is who: Kafka principals ({@code User:name}) of the services; expert group g is
      * {@code expertPrefix + g}.
      */
-    record Principals(String gateway, String client, String admin, String expertPrefix) {
+    record Principals(String gateway, String client, String admin, String keda, String expertPrefix) {
         Principals {
             Objects.requireNonNull(gateway, "gateway");
             Objects.requireNonNull(client, "client");
             Objects.requireNonNull(admin, "admin");
+            Objects.requireNonNull(keda, "keda");
             Objects.requireNonNull(expertPrefix, "expertPrefix");
         }
 
         static Principals defaults() {
             return new Principals(
-                    "User:" + GATEWAY_USER, "User:" + CLIENT_USER, "User:" + ADMIN_USER, "User:" + EXPERT_USER_PREFIX);
+                    "User:" + GATEWAY_USER,
+                    "User:" + CLIENT_USER,
+                    "User:" + ADMIN_USER,
+                    "User:" + KEDA_USER,
+                    "User:" + EXPERT_USER_PREFIX);
         }
 
         String expertGroup(String group) {
@@ -164,6 +171,13 @@ final class AclPlan {
             }
             plan.topic(p, topics.expertResults(), AclOperation.WRITE);
             plan.topic(p, topics.deadLetter(), AclOperation.WRITE);
+        });
+        // the autoscaler reads each expert consumer group's lag: committed offsets and end offsets
+        expertGroups.values().forEach(served -> {
+            for (String[] s : served) {
+                plan.topic(who.keda(), s[0], AclOperation.DESCRIBE);
+                plan.add(who.keda(), ResourceType.GROUP, PatternType.LITERAL, s[1], AclOperation.DESCRIBE);
+            }
         });
         return List.copyOf(plan.grants);
     }

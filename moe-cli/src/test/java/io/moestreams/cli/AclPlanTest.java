@@ -93,4 +93,13 @@ class AclPlanTest {
         assertFalse(gw.stream().anyMatch(g -> g.contains("CREATE TOPIC LITERAL")), "the gateway creates no topic");
         assertFalse(gw.stream().anyMatch(g -> g.contains("CLUSTER")), "nothing on the cluster");
     }
+
+    @Test
+    void theAutoscalerOnlyDescribesExpertTopicsAndGroups() {
+        Set<String> keda = of(plan(Map.of("all", Set.of(0, 1, 2, 3, 4, 5, 6, 7)), 1), "User:moe-keda");
+        assertEquals(2 * 9, keda.size());
+        assertTrue(keda.contains("DESCRIBE TOPIC LITERAL moe.expert.7"));
+        assertTrue(keda.contains("DESCRIBE GROUP LITERAL moe-expert-s0"));
+        assertTrue(keda.stream().allMatch(g -> g.startsWith("DESCRIBE ")));
+    }
 }
