@@ -1,6 +1,7 @@
 package io.moestreams.expert;
 
 import io.moestreams.avro.DType;
+import io.moestreams.schemas.RegistryUrl;
 import io.moestreams.schemas.config.CommonKeys;
 import io.moestreams.schemas.config.ConfigException;
 import io.moestreams.schemas.config.LayeredConfig;
@@ -233,7 +234,8 @@ public record ExpertConfig(
     /** Kafka properties may hold credentials (sasl.jaas.config): only their keys are printed. */
     @Override
     public String toString() {
-        return "ExpertConfig[bootstrapServers=" + bootstrapServers + ", schemaRegistryUrl=" + schemaRegistryUrl
+        return "ExpertConfig[bootstrapServers=" + bootstrapServers + ", schemaRegistryUrl="
+                + RegistryUrl.withoutUserInfo(schemaRegistryUrl)
                 + ", topicPrefix=" + topicPrefix + ", modelDir=" + modelDir
                 + (modelLayer == null ? "" : ", modelLayer=" + modelLayer) + ", experts=" + experts + ", sharedExperts="
                 + (allSharedExperts ? "all" : sharedExperts)

@@ -91,7 +91,7 @@ public final class ExpertService implements AutoCloseable {
         int numExperts = model.config().numExperts();
         try {
             Topics topics = new Topics(config.topicPrefix());
-            SchemaRegistryClient registry = new SchemaRegistryClient(config.schemaRegistryUrl());
+            SchemaRegistryClient registry = SchemaRegistryClient.create(config.schemaRegistryUrl(), config.kafka());
             TypedTopics typed = new TypedTopics(topics, registry);
             // Register the output schemas once, here, instead of from every worker's first record at the same
             // time (the workers share this client's cache, so their hot path makes no registry call).

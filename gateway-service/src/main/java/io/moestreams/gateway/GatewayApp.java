@@ -71,7 +71,7 @@ public final class GatewayApp implements AutoCloseable {
         MoeModel model = MoeModel.load(config.modelDir(), config.modelLayer(), ExpertSelection.none(), null);
         try {
             Topics topics = new Topics(config.topicPrefix());
-            SchemaRegistryClient registry = new SchemaRegistryClient(config.schemaRegistryUrl());
+            SchemaRegistryClient registry = SchemaRegistryClient.create(config.schemaRegistryUrl(), config.kafka());
             TypedTopics typed = new TypedTopics(topics, registry);
             int numExperts = model.config().numExperts();
             int numShared = model.numSharedExperts();

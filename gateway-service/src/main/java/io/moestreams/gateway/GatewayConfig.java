@@ -1,6 +1,7 @@
 package io.moestreams.gateway;
 
 import io.moestreams.avro.DType;
+import io.moestreams.schemas.RegistryUrl;
 import io.moestreams.schemas.config.CommonKeys;
 import io.moestreams.schemas.config.ConfigException;
 import io.moestreams.schemas.config.LayeredConfig;
@@ -216,7 +217,8 @@ public record GatewayConfig(
     @Override
     public String toString() {
         return "GatewayConfig[applicationId=" + applicationId + ", bootstrapServers=" + bootstrapServers
-                + ", schemaRegistryUrl=" + schemaRegistryUrl + ", topicPrefix=" + topicPrefix + ", modelDir=" + modelDir
+                + ", schemaRegistryUrl=" + RegistryUrl.withoutUserInfo(schemaRegistryUrl) + ", topicPrefix="
+                + topicPrefix + ", modelDir=" + modelDir
                 + (modelLayer == null ? "" : ", modelLayer=" + modelLayer)
                 + ", maxSeqLen=" + maxSeqLen + ", maxRequestBytes=" + maxRequestBytes + ", defaultTimeout="
                 + defaultTimeout + ", maxTimeout=" + maxTimeout + ", partialOnTimeout=" + partialOnTimeout

@@ -52,7 +52,7 @@ final class InferenceClient implements AutoCloseable {
 
     InferenceClient(String bootstrap, String registryUrl, Topics topics, Map<String, String> kafka) {
         this.topics = topics;
-        TypedTopics typed = new TypedTopics(topics, new SchemaRegistryClient(registryUrl));
+        TypedTopics typed = new TypedTopics(topics, SchemaRegistryClient.create(registryUrl, kafka));
         Properties pp = new Properties();
         pp.putAll(kafka);
         pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);

@@ -51,7 +51,7 @@ final class LoadClient implements AutoCloseable {
 
     LoadClient(String bootstrap, String registryUrl, Topics topics, Map<String, String> kafka) {
         this.topics = topics;
-        TypedTopics typed = new TypedTopics(topics, new SchemaRegistryClient(registryUrl));
+        TypedTopics typed = new TypedTopics(topics, SchemaRegistryClient.create(registryUrl, kafka));
         Properties pp = new Properties();
         pp.putAll(kafka);
         pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);

@@ -109,10 +109,19 @@ final class LocalPipeline implements AutoCloseable {
 
     /** Starts one more expert process serving {@code spec} ({@code 0-3}, {@code 4-7,shared}, {@code s0}). */
     synchronized ExpertService startExperts(String spec) {
+        return startExperts(spec, Map.of());
+    }
+
+    /**
+     * Starts one more expert process serving {@code spec} with settings of its own on top of the common ones (e.g.
+     * the Kafka client properties of its expert group's principal).
+     */
+    synchronized ExpertService startExperts(String spec, Map<String, String> extra) {
         Map<String, String> e = new LinkedHashMap<>(common);
         e.put(ExpertConfig.EXPERTS, spec);
         e.put(ExpertConfig.WORKER_ID, "local-" + nextWorker++);
         e.putAll(expertExtra);
+        e.putAll(extra);
         ExpertService service = ExpertService.start(
                 ExpertConfig.from(LayeredConfig.load(ExpertConfig.defaults(), null, Map.of(), e)), meters);
         experts.add(service);
