@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.moestreams.avro.CassetteEntry;
 import io.moestreams.avro.DeadLetter;
 import io.moestreams.avro.DispatchBlock;
 import io.moestreams.avro.DispatchManifest;
@@ -48,7 +49,8 @@ class SchemaContractTest {
                             "tokenExperts",
                             "tokenWeights",
                             "dropped",
-                            "sharedExperts"),
+                            "sharedExperts",
+                            "fingerprint"),
             InferenceResponse.getClassSchema(),
                     List.of(
                             "requestId",
@@ -60,7 +62,19 @@ class SchemaContractTest {
                             "missingExperts",
                             "error",
                             "receivedAtMs",
-                            "completedAtMs"),
+                            "completedAtMs",
+                            "fingerprint"),
+            CassetteEntry.getClassSchema(),
+                    List.of(
+                            "requestId",
+                            "request",
+                            "requestPartition",
+                            "requestOffset",
+                            "requestTimestampMs",
+                            "response",
+                            "responsePartition",
+                            "responseOffset",
+                            "responseTimestampMs"),
             DeadLetter.getClassSchema(),
                     List.of(
                             "sourceTopic",
@@ -120,6 +134,12 @@ class SchemaContractTest {
                 InferenceResponse.getClassSchema().getField("output"),
                 InferenceResponse.getClassSchema().getField("tokenWeights"),
                 InferenceResponse.getClassSchema().getField("error"),
+                InferenceResponse.getClassSchema().getField("fingerprint"),
+                DispatchManifest.getClassSchema().getField("fingerprint"),
+                CassetteEntry.getClassSchema().getField("response"),
+                CassetteEntry.getClassSchema().getField("responsePartition"),
+                CassetteEntry.getClassSchema().getField("responseOffset"),
+                CassetteEntry.getClassSchema().getField("responseTimestampMs"),
                 DeadLetter.getClassSchema().getField("key"),
                 DeadLetter.getClassSchema().getField("value"),
                 DeadLetter.getClassSchema().getField("field"),
