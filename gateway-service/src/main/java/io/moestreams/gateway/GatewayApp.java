@@ -2,6 +2,7 @@ package io.moestreams.gateway;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.moestreams.core.model.ExpertSelection;
+import io.moestreams.core.model.LayerFingerprint;
 import io.moestreams.core.model.MoeModel;
 import io.moestreams.schemas.Limits;
 import io.moestreams.schemas.SchemaRegistryClient;
@@ -81,8 +82,11 @@ public final class GatewayApp implements AutoCloseable {
             SchemaCatalog.registerAll(registry, topics, numExperts, numShared);
             // flow control counts tokens per dispatch target: routed experts, then shared ones (wire ids)
             InFlightLedger ledger = new InFlightLedger(numExperts + numShared, 5_000);
-            Topology gating =
-                    GatewayTopology.build(config, topics, typed, model.config(), model.router(), ledger, meters);
+            // What every response was computed with (router and expert tensors as stored, routing config): hashed
+            // from the files without ND4J, so it equals the fingerprint moe reference and moe replay compute.
+            String fingerprint = LayerFingerprint.of(config.modelDir(), config.modelLayer());
+            Topology gating = GatewayTopology.build(
+                    config, topics, typed, model.config(), model.router(), fingerprint, ledger, meters);
             Topology combining = CombinerTopology.build(config, topics, typed, ledger, meters);
             KafkaStreams intake = new KafkaStreams(gating, streamsProps(config, config.applicationId()));
             KafkaStreams combiner = new KafkaStreams(combining, combinerProps(config, topics));

@@ -36,6 +36,7 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Specif
     private final GatewayConfig config;
     private final MoeConfig model;
     private final Router router;
+    private final String fingerprint;
     private final Deserializer<InferenceRequest> requestDeserializer;
     private final InFlightLedger ledger;
     private final RequestValidator validator;
@@ -53,12 +54,14 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Specif
             GatewayConfig config,
             MoeConfig model,
             Router router,
+            String fingerprint,
             Deserializer<InferenceRequest> requestDeserializer,
             InFlightLedger ledger,
             MeterRegistry meters) {
         this.config = config;
         this.model = model;
         this.router = router;
+        this.fingerprint = fingerprint;
         this.requestDeserializer = requestDeserializer;
         this.ledger = ledger;
         this.validator = new RequestValidator(model.hiddenSize(), config.maxSeqLen());
@@ -148,7 +151,16 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Specif
         int seqLen = rows.length / model.hiddenSize();
         Assignment a = CapacityPlanner.plan(router.route(id, rows, seqLen), model);
         Dispatch dispatch = Dispatch.plan(
-                id, rows, seqLen, model.hiddenSize(), a, model.numExperts(), config.wireDtype(), deadline, receivedAt);
+                id,
+                rows,
+                seqLen,
+                model.hiddenSize(),
+                a,
+                model.numExperts(),
+                config.wireDtype(),
+                deadline,
+                receivedAt,
+                fingerprint);
         for (DispatchBlock block : dispatch.blocks()) {
             context.forward(new Record<>(id, block, now), GatewayTopology.DISPATCH_SINK);
             dispatchedTokens[block.getExpert()].increment(block.getPositions().size());

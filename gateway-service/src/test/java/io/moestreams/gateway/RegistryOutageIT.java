@@ -81,6 +81,7 @@ class RegistryOutageIT {
                     typed,
                     model.config(),
                     model.router(),
+                    null,
                     new InFlightLedger(4, 5_000),
                     new SimpleMeterRegistry());
             byte[] valid = direct.requests()
