@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
             UpCommand.class,
             InferCommand.class,
             ReferenceCommand.class,
+            RecordCommand.class,
             InspectCommand.class,
             GatewayCommand.class,
             InitTopicsCommand.class,
