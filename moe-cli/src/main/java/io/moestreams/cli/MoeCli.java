@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
             InferCommand.class,
             ReferenceCommand.class,
             RecordCommand.class,
+            ReplayCommand.class,
             InspectCommand.class,
             GatewayCommand.class,
             InitTopicsCommand.class,
