@@ -47,12 +47,25 @@ public final class GatewayTopology {
             Router router,
             InFlightLedger ledger,
             MeterRegistry meters) {
+        return build(config, topics, typed, model, router, ledger, RoutingObserver.NONE, meters);
+    }
+
+    /** The topology with an observer of every routed request (the expert load record). */
+    public static Topology build(
+            GatewayConfig config,
+            Topics topics,
+            TypedTopics typed,
+            MoeConfig model,
+            Router router,
+            InFlightLedger ledger,
+            RoutingObserver observer,
+            MeterRegistry meters) {
         Topology topology = new Topology();
         topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), topics.requests());
         topology.addProcessor(
                 PROCESSOR,
                 () -> new GatewayProcessor(
-                        config, model, router, typed.requests().valueSerde().deserializer(), ledger, meters),
+                        config, model, router, typed.requests().valueSerde().deserializer(), ledger, observer, meters),
                 SOURCE);
         topology.addStateStore(
                 Stores.keyValueStoreBuilder(

@@ -51,18 +51,33 @@ public final class TopicProvisioner {
                     switch (t.role()) {
                         case EXPERT -> config.partitionsOf(t.index());
                         case SHARED_EXPERT -> config.sharedExpertPartitions();
-                        case DEAD_LETTER -> 1;
+                        case DEAD_LETTER, EXPERT_LOAD -> 1;
                         default -> config.defaultPartitions();
                     });
         }
         return plan;
     }
 
+    /**
+     * Broker settings of a created topic: every topic takes records up to {@link #MAX_MESSAGE_BYTES}; the expert-load
+     * topic is compacted (the last publication of a window wins) and time-retained ({@code moe.load.retention-ms}).
+     */
+    static Map<String, String> topicConfigs(GatewayConfig config, Topics topics, String name) {
+        Map<String, String> c = new LinkedHashMap<>();
+        c.put("max.message.bytes", Integer.toString(MAX_MESSAGE_BYTES));
+        if (name.equals(topics.expertLoad())) {
+            c.put("cleanup.policy", "compact,delete");
+            c.put("retention.ms", Long.toString(config.loadRetention().toMillis()));
+            c.put("segment.ms", Long.toString(Math.min(config.loadRetention().toMillis(), 3_600_000L)));
+        }
+        return c;
+    }
+
     public static void ensure(Admin admin, GatewayConfig config, Topics topics, int numExperts, int numShared) {
         Map<String, Integer> plan = plan(config, topics, numExperts, numShared);
         List<NewTopic> create = new ArrayList<>();
         plan.forEach((name, partitions) -> create.add(new NewTopic(name, partitions, config.replicationFactor())
-                .configs(Map.of("max.message.bytes", Integer.toString(MAX_MESSAGE_BYTES)))));
+                .configs(topicConfigs(config, topics, name))));
         try {
             var result = admin.createTopics(create);
             int created = 0;
