@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
             GatewayCommand.class,
             InitTopicsCommand.class,
             K8sCommand.class,
+            PlanCommand.class,
             ExpertCommand.class,
             GenerateModelCommand.class,
             GenerateRequestsCommand.class,

@@ -27,8 +27,9 @@ import java.util.stream.IntStream;
  *       feasible grouping with the smallest actual bottleneck.
  *   <li>Spend the workers left over one at a time on the group with the highest load per replica (the step EPLB
  *       uses to replicate experts; for a fixed grouping it gives the best replica counts).
- *   <li>Improve the grouping locally: move one expert to another group (or a group of its own) whenever that, with
- *       the replica counts of step 3 recomputed, lowers the bottleneck; repeat until no move does.
+ *   <li>Improve the grouping locally: move one expert to another group (or a group of its own), or merge two groups,
+ *       whenever that, with the replica counts of step 3 recomputed, lowers the bottleneck; repeat until no move
+ *       does.
  *   <li>Give each expert a partition count that is a multiple of its group's replicas (equal shares) and at least
  *       {@code minPartitions}.
  * </ol>
@@ -197,6 +198,31 @@ public final class PlacementPlanner {
                             bestScore = sc;
                             bestMove = allocated;
                         }
+                    }
+                }
+            }
+            for (int a = 0; a < current.size(); a++) {
+                for (int b = a + 1; b < current.size(); b++) {
+                    if (current.get(a).experts().size()
+                                    + current.get(b).experts().size()
+                            > maxPerWorker) {
+                        continue;
+                    }
+                    List<Group> merged = new ArrayList<>();
+                    for (int i = 0; i < current.size(); i++) {
+                        if (i != a && i != b) {
+                            merged.add(current.get(i));
+                        }
+                    }
+                    Set<Integer> both = new TreeSet<>(current.get(a).experts());
+                    both.addAll(current.get(b).experts());
+                    merged.add(new Group(
+                            both, 1, current.get(a).load() + current.get(b).load()));
+                    List<Group> allocated = allocate(merged, workers);
+                    double sc = bottleneck(allocated);
+                    if (sc < bestScore - 1e-9 * Math.max(1, bestScore)) {
+                        bestScore = sc;
+                        bestMove = allocated;
                     }
                 }
             }
