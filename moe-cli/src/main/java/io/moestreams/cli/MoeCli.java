@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
             InitTopicsCommand.class,
             K8sCommand.class,
             PlanCommand.class,
+            TopCommand.class,
             ExpertCommand.class,
             GenerateModelCommand.class,
             GenerateRequestsCommand.class,
