@@ -36,8 +36,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * The root docker-compose.yml on a real Docker engine, as a user runs it (only the images and host ports are set
@@ -46,6 +48,8 @@ import org.junit.jupiter.api.TestMethodOrder;
  * container or the broker container is killed mid-run; every request gets exactly one response.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@Tag("integration")
+@Timeout(value = 10, unit = TimeUnit.MINUTES)
 class ComposeStackIT {
 
     private static final int HIDDEN = 64;

@@ -45,7 +45,7 @@ class KubernetesManifestsTest {
     private static final JsonSchema TRIGGER_AUTH = schema("keda-triggerauthentication.schema.json");
 
     @ParameterizedTest(name = "overlay {0}")
-    @ValueSource(strings = {"dev", "prod"})
+    @ValueSource(strings = {"dev", "prod", "secure"})
     void everyManifestParsesStrictly(String overlay) {
         List<JsonNode> docs = KubernetesManifests.render(Repo.root().resolve("k8s/overlays/" + overlay));
         assertFalse(docs.isEmpty());
@@ -70,7 +70,7 @@ class KubernetesManifestsTest {
     }
 
     @ParameterizedTest(name = "overlay {0}")
-    @ValueSource(strings = {"dev", "prod"})
+    @ValueSource(strings = {"dev", "prod", "secure"})
     void everyExpertGroupScalesOnItsOwnConsumerGroupsWithinItsPartitions(String overlay) {
         List<JsonNode> docs = KubernetesManifests.render(Repo.root().resolve("k8s/overlays/" + overlay));
         Map<String, JsonNode> deployments = byName(docs, "Deployment");
@@ -121,7 +121,7 @@ class KubernetesManifestsTest {
     }
 
     @ParameterizedTest(name = "overlay {0}")
-    @ValueSource(strings = {"dev", "prod"})
+    @ValueSource(strings = {"dev", "prod", "secure"})
     void podsAreLeastPrivilegeWithProbesAndLimits(String overlay) {
         for (JsonNode doc : KubernetesManifests.render(Repo.root().resolve("k8s/overlays/" + overlay))) {
             JsonNode pod = podSpec(doc);
@@ -161,11 +161,17 @@ class KubernetesManifestsTest {
     }
 
     @ParameterizedTest(name = "overlay {0}")
-    @ValueSource(strings = {"dev", "prod"})
+    @ValueSource(strings = {"dev", "prod", "secure"})
     void everyMoeContainerIsAcceptedByTheCliDryRun(String overlay) {
         List<JsonNode> docs = KubernetesManifests.render(Repo.root().resolve("k8s/overlays/" + overlay));
         Map<String, JsonNode> configMaps = byName(docs, "ConfigMap");
-        Map<String, JsonNode> secrets = byName(docs, "Secret");
+        Map<String, JsonNode> secrets = new HashMap<>(byName(docs, "Secret"));
+        if (overlay.equals("secure")) {
+            // the per-principal Secrets are created out of band, as the overlay's comment says
+            for (String p : List.of("admin", "gateway", "expert-hot", "expert-cold")) {
+                secrets.put("moe-kafka-" + p, principalSecret("moe-" + p));
+            }
+        }
         int checked = 0;
         for (JsonNode doc : docs) {
             JsonNode pod = podSpec(doc);
@@ -187,6 +193,62 @@ class KubernetesManifestsTest {
             }
         }
         assertTrue(checked >= 4, "moe containers checked: " + checked);
+    }
+
+    /** A Secret as the secure overlay's comment creates it (values in clear: the test reads them as text). */
+    private static JsonNode principalSecret(String user) {
+        var data = KubernetesManifests.JSON.createObjectNode();
+        data.put("KAFKA_SECURITY_PROTOCOL", "SASL_SSL");
+        data.put("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512");
+        data.put(
+                "KAFKA_SASL_JAAS_CONFIG",
+                "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"" + user
+                        + "\" password=\"x\";");
+        data.put("KAFKA_BASIC_AUTH_USER_INFO", user + ":x");
+        var secret = KubernetesManifests.JSON.createObjectNode();
+        secret.set("data", data);
+        return secret;
+    }
+
+    @Test
+    void theSecureOverlayRunsEveryWorkloadAsItsOwnPrincipal() {
+        // Given the secure overlay
+        List<JsonNode> docs = KubernetesManifests.render(Repo.root().resolve("k8s/overlays/secure"));
+        Map<String, String> expected = new HashMap<>();
+        expected.put("Job moe-topic-init", "moe-kafka-admin");
+        expected.put("Deployment moe-gateway", "moe-kafka-gateway");
+        int experts = 0;
+        for (JsonNode doc : docs) {
+            String group = doc.path("metadata")
+                    .path("labels")
+                    .path("moe-streams.io/expert-group")
+                    .asText();
+            if (doc.path("kind").asText().equals("Deployment") && !group.isEmpty()) {
+                expected.put("Deployment " + doc.path("metadata").path("name").asText(), "moe-kafka-expert-" + group);
+                experts++;
+            }
+        }
+        assertTrue(experts >= 2, "expert groups: " + experts);
+        // Then every moe workload takes its Kafka credentials from its own, required Secret, and none from the
+        // shared moe-kafka-client
+        Map<String, String> found = new HashMap<>();
+        for (JsonNode doc : docs) {
+            JsonNode pod = podSpec(doc);
+            if (pod == null) {
+                continue;
+            }
+            String what = doc.path("kind").asText() + " "
+                    + doc.path("metadata").path("name").asText();
+            for (JsonNode c : pod.path("containers")) {
+                for (JsonNode from : c.path("envFrom")) {
+                    if (from.has("secretRef")) {
+                        assertFalse(from.path("secretRef").path("optional").asBoolean(), what + ": optional Secret");
+                        found.put(what, from.path("secretRef").path("name").asText());
+                    }
+                }
+            }
+        }
+        assertEquals(expected, found);
     }
 
     @Test

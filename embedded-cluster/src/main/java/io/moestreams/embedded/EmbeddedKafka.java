@@ -9,8 +9,11 @@ import java.net.BindException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -63,14 +66,17 @@ public final class EmbeddedKafka implements AutoCloseable {
     private final Path dir;
     private final String bootstrapServers;
     private final long startupMillis;
+    private final BrokerSecurity security;
     private final Thread shutdownHook;
     private boolean closed;
 
-    private EmbeddedKafka(KafkaRaftServer server, Path dir, String bootstrapServers, long startupMillis) {
+    private EmbeddedKafka(
+            KafkaRaftServer server, Path dir, String bootstrapServers, long startupMillis, BrokerSecurity security) {
         this.server = server;
         this.dir = dir;
         this.bootstrapServers = bootstrapServers;
         this.startupMillis = startupMillis;
+        this.security = security;
         this.shutdownHook = new Thread(this::closeQuietly, "moe-embedded-kafka-shutdown");
         Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
@@ -87,6 +93,28 @@ public final class EmbeddedKafka implements AutoCloseable {
      *                  the listener, port and log-dir settings are chosen here and should not be overridden
      */
     public static EmbeddedKafka start(Map<String, String> overrides) {
+        return start(overrides, null);
+    }
+
+    /**
+     * Starts a secure broker: a SASL_SSL listener (SCRAM-SHA-512) with TLS from a CA generated into its directory,
+     * a mutual-TLS controller listener, KRaft's StandardAuthorizer denying whatever no ACL allows
+     * ({@code allow.everyone.if.no.acl.found=false}); the super users are the broker itself and
+     * {@link BrokerSecurity#ADMIN_USER}. Every other user starts with no ACL at all.
+     *
+     * @param users the SCRAM users to create besides the broker's and the admin's (e.g. {@code moe-gateway})
+     */
+    public static EmbeddedKafka startSecure(Collection<String> users) {
+        return start(Map.of(), List.copyOf(users));
+    }
+
+    /**
+     * Starts a broker, secure when {@code secureUsers} is not null (see {@link #startSecure}).
+     *
+     * @param overrides broker properties applied on top of the defaults
+     * @param secureUsers SCRAM users of a secure broker, or null for a PLAINTEXT broker without authorization
+     */
+    public static EmbeddedKafka start(Map<String, String> overrides, List<String> secureUsers) {
         Objects.requireNonNull(overrides, "overrides");
         overrides.forEach((key, value) -> {
             if (key == null || key.isBlank() || value == null) {
@@ -98,7 +126,7 @@ public final class EmbeddedKafka implements AutoCloseable {
         RuntimeException last = null;
         for (int attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
             try {
-                return startOnce(overrides, t0);
+                return startOnce(overrides, secureUsers, t0);
             } catch (PortTakenException e) {
                 last = e;
                 LOGGER.info(
@@ -110,7 +138,7 @@ public final class EmbeddedKafka implements AutoCloseable {
         throw last;
     }
 
-    private static EmbeddedKafka startOnce(Map<String, String> overrides, long t0) {
+    private static EmbeddedKafka startOnce(Map<String, String> overrides, List<String> secureUsers, long t0) {
         int[] ports = FreePorts.allocate(2);
         int brokerPort = ports[0];
         int controllerPort = ports[1];
@@ -121,27 +149,36 @@ public final class EmbeddedKafka implements AutoCloseable {
             throw new UncheckedIOException("could not create a temporary directory for the Kafka broker", e);
         }
         KafkaRaftServer server = null;
+        BrokerSecurity security = null;
         try {
+            String bootstrap = "127.0.0.1:" + brokerPort;
             Properties props = brokerProperties(brokerPort, controllerPort, dir.resolve("data"));
+            if (secureUsers != null) {
+                security = BrokerSecurity.generate(dir.resolve("security"), secureUsers, bootstrap);
+                props.putAll(security.brokerProperties(brokerPort, controllerPort));
+            }
             props.putAll(overrides);
             Path propsFile = dir.resolve("server.properties");
             try (OutputStream out = Files.newOutputStream(propsFile)) {
                 props.store(out, "moe-streams embedded broker");
             }
-            format(propsFile);
+            if (security != null) {
+                Files.setPosixFilePermissions(propsFile, PosixFilePermissions.fromString("rw-------"));
+            }
+            format(propsFile, security);
 
             server = new KafkaRaftServer(KafkaConfig.fromProps(props, false), Time.SYSTEM);
             server.startup();
-            String bootstrap = "127.0.0.1:" + brokerPort;
-            awaitReady(bootstrap);
+            awaitReady(bootstrap, security);
             long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
             LOGGER.info(
-                    "Kafka {} broker (KRaft) ready at {} in {} ms, log dir {}",
+                    "Kafka {} broker (KRaft) ready at {} ({}) in {} ms, log dir {}",
                     AppInfoParser.getVersion(),
                     bootstrap,
+                    security == null ? "PLAINTEXT" : "SASL_SSL " + BrokerSecurity.MECHANISM + ", ACLs",
                     millis,
                     dir);
-            return new EmbeddedKafka(server, dir, bootstrap, millis);
+            return new EmbeddedKafka(server, dir, bootstrap, millis, security);
         } catch (IOException | RuntimeException e) {
             stopServer(server);
             Dirs.deleteRecursively(dir);
@@ -196,23 +233,32 @@ public final class EmbeddedKafka implements AutoCloseable {
         return props;
     }
 
-    private static void format(Path propsFile) {
+    private static void format(Path propsFile, BrokerSecurity security) {
         ByteArrayOutputStream buffer = new ByteArrayOutputStream();
         int rc;
+        List<String> args =
+                new ArrayList<>(List.of("format", "-t", Uuid.randomUuid().toString(), "-c", propsFile.toString()));
+        if (security != null) {
+            args.addAll(security.formatArguments()); // the SCRAM users, written into the first metadata records
+        }
         try (PrintStream out = new PrintStream(buffer, true, StandardCharsets.UTF_8)) {
-            rc = StorageTool.execute(
-                    new String[] {"format", "-t", Uuid.randomUuid().toString(), "-c", propsFile.toString()}, out);
+            rc = StorageTool.execute(args.toArray(new String[0]), out);
         }
         if (rc != 0) {
+            String output = buffer.toString(StandardCharsets.UTF_8).strip();
             throw new IllegalStateException("formatting the KRaft log directory failed (StorageTool exit code " + rc
-                    + "): " + buffer.toString(StandardCharsets.UTF_8).strip());
+                    + "): " + (security == null ? output : security.redact(output)));
         }
     }
 
-    private static void awaitReady(String bootstrap) {
+    private static void awaitReady(String bootstrap, BrokerSecurity security) {
         long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
         Exception lastError = null;
-        try (Admin admin = Admin.create(adminConfig(bootstrap))) {
+        Map<String, Object> config = new HashMap<>(adminConfig(bootstrap));
+        if (security != null) {
+            config.putAll(security.clientProperties(BrokerSecurity.ADMIN_USER));
+        }
+        try (Admin admin = Admin.create(config)) {
             while (System.nanoTime() < deadline) {
                 try {
                     if (!admin.describeCluster()
@@ -344,9 +390,14 @@ public final class EmbeddedKafka implements AutoCloseable {
                 50);
     }
 
-    /** {@code host:port} of the PLAINTEXT listener, for {@code bootstrap.servers}. */
+    /** {@code host:port} of the client listener (PLAINTEXT, or SASL_SSL when secure), for {@code bootstrap.servers}. */
     public String bootstrapServers() {
         return bootstrapServers;
+    }
+
+    /** Users, passwords and client properties of a secure broker; null for a PLAINTEXT one. */
+    public BrokerSecurity security() {
+        return security;
     }
 
     /** The temporary directory holding config and log dirs (deleted by {@link #close()}). */

@@ -1,5 +1,7 @@
 package io.moestreams.embedded;
 
+import java.util.Collection;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -49,6 +51,20 @@ public final class EmbeddedStack implements AutoCloseable {
      * @param brokerOverrides broker properties on top of the embedded defaults, see {@link EmbeddedKafka#start(Map)}
      */
     public static EmbeddedStack start(Map<String, String> brokerOverrides) {
+        return start(brokerOverrides, null);
+    }
+
+    /**
+     * Starts a secure broker ({@link EmbeddedKafka#startSecure}: SASL_SSL, SCRAM-SHA-512, ACLs, deny by default) and
+     * the registry. The registry listens on 127.0.0.1 over plain HTTP without authentication.
+     *
+     * @param users SCRAM users besides the broker's and the admin's
+     */
+    public static EmbeddedStack startSecure(Collection<String> users) {
+        return start(Map.of(), List.copyOf(users));
+    }
+
+    private static EmbeddedStack start(Map<String, String> brokerOverrides, List<String> secureUsers) {
         Objects.requireNonNull(brokerOverrides, "brokerOverrides");
         long t0 = System.nanoTime();
         CompletableFuture<EmbeddedSchemaRegistry> registryFuture = new CompletableFuture<>();
@@ -66,7 +82,7 @@ public final class EmbeddedStack implements AutoCloseable {
 
         EmbeddedKafka kafka;
         try {
-            kafka = EmbeddedKafka.start(brokerOverrides);
+            kafka = EmbeddedKafka.start(brokerOverrides, secureUsers);
         } catch (RuntimeException | Error brokerFailure) {
             try {
                 registryFuture.join().close();

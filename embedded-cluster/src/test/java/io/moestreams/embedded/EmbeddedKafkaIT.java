@@ -31,10 +31,14 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+@Tag("integration")
+@Timeout(value = 10, unit = TimeUnit.MINUTES)
 class EmbeddedKafkaIT {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(EmbeddedKafkaIT.class);

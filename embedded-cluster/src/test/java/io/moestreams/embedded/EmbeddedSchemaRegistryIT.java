@@ -22,11 +22,15 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+@Tag("integration")
+@Timeout(value = 10, unit = TimeUnit.MINUTES)
 class EmbeddedSchemaRegistryIT {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(EmbeddedSchemaRegistryIT.class);

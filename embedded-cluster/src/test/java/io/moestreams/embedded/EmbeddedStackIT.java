@@ -25,10 +25,14 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+@Tag("integration")
+@Timeout(value = 10, unit = TimeUnit.MINUTES)
 class EmbeddedStackIT {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(EmbeddedStackIT.class);

@@ -1,6 +1,8 @@
 package io.moestreams.expert;
 
 import io.moestreams.avro.DType;
+import io.moestreams.schemas.RegistryUrl;
+import io.moestreams.schemas.config.CommonKeys;
 import io.moestreams.schemas.config.ConfigException;
 import io.moestreams.schemas.config.LayeredConfig;
 import java.nio.file.Path;
@@ -58,17 +60,17 @@ public record ExpertConfig(
         Map<String, String> kafka,
         String modelLayer) {
 
-    public static final String BOOTSTRAP = "moe.bootstrap-servers";
-    public static final String REGISTRY = "moe.schema-registry-url";
-    public static final String TOPIC_PREFIX = "moe.topic-prefix";
-    public static final String MODEL_DIR = "moe.model-dir";
-    public static final String MODEL_LAYER = "moe.model.layer";
+    public static final String BOOTSTRAP = CommonKeys.BOOTSTRAP;
+    public static final String REGISTRY = CommonKeys.REGISTRY;
+    public static final String TOPIC_PREFIX = CommonKeys.TOPIC_PREFIX;
+    public static final String MODEL_DIR = CommonKeys.MODEL_DIR;
+    public static final String MODEL_LAYER = CommonKeys.MODEL_LAYER;
     public static final String EXPERTS = "moe.expert.experts";
     public static final String GROUP_PREFIX = "moe.expert.group-prefix";
     public static final String MAX_BATCH_TOKENS = "moe.expert.max-batch-tokens";
     public static final String MAX_BATCH_WAIT_MS = "moe.expert.max-batch-wait-ms";
     public static final String WORKER_ID = "moe.expert.worker-id";
-    public static final String WIRE_DTYPE = "moe.wire.dtype";
+    public static final String WIRE_DTYPE = CommonKeys.WIRE_DTYPE;
     public static final String COMMIT_DELAY_MS = "moe.expert.commit-delay-ms";
 
     /** Largest range a spec like {@code 0-7} may span. */
@@ -232,7 +234,8 @@ public record ExpertConfig(
     /** Kafka properties may hold credentials (sasl.jaas.config): only their keys are printed. */
     @Override
     public String toString() {
-        return "ExpertConfig[bootstrapServers=" + bootstrapServers + ", schemaRegistryUrl=" + schemaRegistryUrl
+        return "ExpertConfig[bootstrapServers=" + bootstrapServers + ", schemaRegistryUrl="
+                + RegistryUrl.withoutUserInfo(schemaRegistryUrl)
                 + ", topicPrefix=" + topicPrefix + ", modelDir=" + modelDir
                 + (modelLayer == null ? "" : ", modelLayer=" + modelLayer) + ", experts=" + experts + ", sharedExperts="
                 + (allSharedExperts ? "all" : sharedExperts)

@@ -15,6 +15,7 @@ import io.moestreams.schemas.config.ConfigException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.stream.IntStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,8 +32,15 @@ public final class ExpertService implements AutoCloseable {
     private final ResultSender sender;
     private final List<ExpertWorker> workers;
     private final List<Thread> threads;
+    private final CompletableFuture<String> failed;
 
-    private ExpertService(MoeModel model, ResultSender sender, List<ExpertWorker> workers, List<Thread> threads) {
+    private ExpertService(
+            MoeModel model,
+            ResultSender sender,
+            List<ExpertWorker> workers,
+            List<Thread> threads,
+            CompletableFuture<String> failed) {
+        this.failed = failed;
         this.model = model;
         this.sender = sender;
         this.workers = workers;
@@ -83,7 +91,7 @@ public final class ExpertService implements AutoCloseable {
         int numExperts = model.config().numExperts();
         try {
             Topics topics = new Topics(config.topicPrefix());
-            SchemaRegistryClient registry = new SchemaRegistryClient(config.schemaRegistryUrl());
+            SchemaRegistryClient registry = SchemaRegistryClient.create(config.schemaRegistryUrl(), config.kafka());
             TypedTopics typed = new TypedTopics(topics, registry);
             // Register the output schemas once, here, instead of from every worker's first record at the same
             // time (the workers share this client's cache, so their hot path makes no registry call).
@@ -98,10 +106,12 @@ public final class ExpertService implements AutoCloseable {
                 served.add(ServedExpert.shared(j, numExperts, topics, config.groupPrefix(), model.sharedExpert(j)));
             }
             ResultSender sender = new ResultSender(config, topics, typed, hiddenSize, meters);
+            CompletableFuture<String> failed = new CompletableFuture<>();
             List<ExpertWorker> workers = new ArrayList<>();
             List<Thread> threads = new ArrayList<>();
             for (ServedExpert s : served) {
-                ExpertWorker w = new ExpertWorker(config, s, hiddenSize, typed, sender, meters);
+                sender.deadLettersOf(s);
+                ExpertWorker w = new ExpertWorker(config, s, hiddenSize, typed, sender, failed, meters);
                 workers.add(w);
                 threads.add(new Thread(w, "moe-expert-" + s.name() + "-" + config.workerId()));
             }
@@ -111,7 +121,7 @@ public final class ExpertService implements AutoCloseable {
                     config.workerId(),
                     served.stream().map(ServedExpert::name).toList(),
                     config.modelDir());
-            return new ExpertService(model, sender, workers, threads);
+            return new ExpertService(model, sender, workers, threads, failed);
         } catch (RuntimeException e) {
             model.close();
             throw e;
@@ -121,6 +131,11 @@ public final class ExpertService implements AutoCloseable {
     /** The loaded model (only the served experts); for tests of what was read. */
     MoeModel model() {
         return model;
+    }
+
+    /** Completes, with the reason, when a worker stopped for good (the process should be restarted). */
+    public CompletableFuture<String> failed() {
+        return failed;
     }
 
     /** The first worker failure, if any (a fenced or crashed worker). */

@@ -11,24 +11,18 @@ import io.moestreams.schemas.SchemaRegistryException;
 import io.moestreams.schemas.TypedTopics;
 import io.moestreams.schemas.metrics.MoeMeter;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
-import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.consumer.CloseOptions;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
-import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.SerializationException;
@@ -89,6 +83,7 @@ final class ExpertWorker implements Runnable {
 
     private volatile boolean running = true;
     private volatile Throwable failure;
+    private final CompletableFuture<String> failed;
     private volatile KafkaConsumer<String, byte[]> consumer;
     private float[] out = new float[0];
 
@@ -98,8 +93,10 @@ final class ExpertWorker implements Runnable {
             int hiddenSize,
             TypedTopics typed,
             ResultSender sender,
+            CompletableFuture<String> failed,
             MeterRegistry meters) {
         this.config = config;
+        this.failed = failed;
         this.served = served;
         this.expert = served.wireId();
         this.ffn = served.ffn();
@@ -144,8 +141,8 @@ final class ExpertWorker implements Runnable {
 
     @Override
     public void run() {
-        try (KafkaConsumer<String, byte[]> c =
-                        new KafkaConsumer<>(consumerProps(), new StringDeserializer(), new ByteArrayDeserializer());
+        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(
+                        ExpertConsumers.props(config, served), new StringDeserializer(), new ByteArrayDeserializer());
                 KafkaClientMetrics clientMetrics = new KafkaClientMetrics(c)) {
             clientMetrics.bindTo(meters); // Kafka's consumer metrics (records-lag, fetch rate) next to the moe meters
             consumer = c;
@@ -163,6 +160,7 @@ final class ExpertWorker implements Runnable {
                     .withTimeout(Duration.ofSeconds(10)));
         } catch (RuntimeException | Error e) {
             failure = e;
+            failed.complete("expert " + served.name() + " worker failed: " + e);
             LOGGER.error("Expert {} worker {} failed", served.name(), config.workerId(), e);
         } finally {
             consumer = null;
@@ -280,7 +278,7 @@ final class ExpertWorker implements Runnable {
             return;
         }
         if (!ready.isEmpty()) {
-            c.commitAsync(toOffsets(ready, c.assignment()), (offsets, e) -> {
+            c.commitAsync(ExpertConsumers.offsets(ready, c.assignment()), (offsets, e) -> {
                 if (e != null) {
                     LOGGER.debug(
                             "Expert {}: an offset commit failed ({}); the next one covers it", expert, e.toString());
@@ -299,10 +297,10 @@ final class ExpertWorker implements Runnable {
             Map<TopicPartition, Long> ready = commits.committable();
             if (!ready.isEmpty()) {
                 try {
-                    c.commitSync(toOffsets(ready, null), Duration.ofSeconds(10));
+                    c.commitSync(ExpertConsumers.offsets(ready, null), Duration.ofSeconds(10));
                 } catch (WakeupException e) {
                     // stop() woke the consumer while it was not polling: the commit is still wanted
-                    c.commitSync(toOffsets(ready, null), Duration.ofSeconds(10));
+                    c.commitSync(ExpertConsumers.offsets(ready, null), Duration.ofSeconds(10));
                 }
             }
         } catch (RegistryUnavailable | KafkaException | IllegalStateException e) {
@@ -314,39 +312,12 @@ final class ExpertWorker implements Runnable {
         }
     }
 
-    private static Map<TopicPartition, OffsetAndMetadata> toOffsets(
-            Map<TopicPartition, Long> next, Set<TopicPartition> onlyThese) {
-        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-        next.forEach((tp, offset) -> {
-            if (onlyThese == null || onlyThese.contains(tp)) {
-                offsets.put(tp, new OffsetAndMetadata(offset));
-            }
-        });
-        return offsets;
-    }
-
-    /** Forgets the open batch and unacknowledged work and moves every owned partition back to its committed offset. */
+    /** Forgets the open batch and unacknowledged work and goes back to the committed offsets. */
     private void rewind(KafkaConsumer<String, byte[]> c) {
         rewinds.increment();
         batch.clear();
         commits.clear();
-        Set<TopicPartition> assigned = c.assignment();
-        if (assigned.isEmpty()) {
-            return;
-        }
-        Map<TopicPartition, OffsetAndMetadata> committed = c.committed(assigned);
-        List<TopicPartition> none = new ArrayList<>();
-        for (TopicPartition tp : assigned) {
-            OffsetAndMetadata om = committed.get(tp);
-            if (om == null) {
-                none.add(tp);
-            } else {
-                c.seek(tp, om.offset());
-            }
-        }
-        if (!none.isEmpty()) {
-            c.seekToBeginning(none);
-        }
+        ExpertConsumers.seekToCommitted(c);
     }
 
     private void backOff() {
@@ -406,30 +377,6 @@ final class ExpertWorker implements Runnable {
         RegistryUnavailable(Throwable cause) {
             super(cause.getMessage(), cause);
         }
-    }
-
-    private Properties consumerProps() {
-        Properties p = new Properties();
-        // The gateway's dispatch transaction need not commit before experts compute: an aborted dispatch is
-        // re-dispatched identically and the combiner keeps one result per (request, expert).
-        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted");
-        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500);
-        p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 100);
-        p.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, CooperativeStickyAssignor.class.getName());
-        // A crashed worker's partitions move within seconds (Kafka's default is 45 s).
-        p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
-        p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 2_000);
-        p.putAll(config.kafka());
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-        p.put(ConsumerConfig.GROUP_ID_CONFIG, served.group());
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "moe-expert-" + served.name() + "-" + config.workerId());
-        if (config.stableIdentity()) {
-            // Static membership: a restarted worker with the same identity takes its partitions back at once.
-            p.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, config.workerId() + "-expert-" + served.name());
-        }
-        return p;
     }
 
     /** Asks the loop to stop; the open batch is finished and committed before the worker leaves its group. */

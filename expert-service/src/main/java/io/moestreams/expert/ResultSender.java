@@ -7,6 +7,7 @@ import io.moestreams.avro.DType;
 import io.moestreams.avro.DeadLetter;
 import io.moestreams.avro.ExpertResult;
 import io.moestreams.schemas.DeadLetters;
+import io.moestreams.schemas.Limits;
 import io.moestreams.schemas.Tensors;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.TypedTopics;
@@ -30,9 +31,6 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * may be committed.
  */
 final class ResultSender implements AutoCloseable {
-
-    /** Largest record the producer sends (a block of a 2048-token sequence at d=8192 in F32 is 64 MiB). */
-    static final int MAX_REQUEST_BYTES = 64 * 1024 * 1024;
 
     private final KafkaProducer<String, byte[]> producer;
     private final String resultsTopic;
@@ -96,10 +94,16 @@ final class ResultSender implements AutoCloseable {
                     System.currentTimeMillis());
             byte[] value = deadLetterSerializer.serialize(deadLetterTopic, letter);
             producer.send(new ProducerRecord<>(deadLetterTopic, bad.requestId(), value), (md, e) -> ticket.done(e));
-            deadLetters
-                    .computeIfAbsent(expert.name(), x -> MoeMeter.EXPERT_DEAD_LETTERS.counter(meters, x))
-                    .increment();
+            deadLettersOf(expert).increment();
         }
+    }
+
+    /**
+     * The dead-letter counter of {@code expert}, registered on first use. The service calls it for each expert it
+     * serves at start-up, so the counter is exported (at 0) before the first refusal and dashboards find it.
+     */
+    Counter deadLettersOf(ServedExpert expert) {
+        return deadLetters.computeIfAbsent(expert.name(), x -> MoeMeter.EXPERT_DEAD_LETTERS.counter(meters, x));
     }
 
     /** Blocks until every record sent so far is acknowledged or failed (their callbacks have run). */
@@ -111,7 +115,7 @@ final class ResultSender implements AutoCloseable {
         Properties p = new Properties();
         p.put(ProducerConfig.LINGER_MS_CONFIG, 0);
         p.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
-        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, MAX_REQUEST_BYTES);
+        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Limits.MAX_RECORD_BYTES);
         p.putAll(config.kafka());
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
         // Idempotence: a retried send is written once, in order, per partition.

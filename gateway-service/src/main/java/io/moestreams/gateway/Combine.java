@@ -10,7 +10,7 @@ import java.util.List;
 /**
  * The combiner's arithmetic, free of Kafka Streams: which result fits a manifest, and the sum that turns the
  * results of a request into its output — the in-process reference layer's order exactly (docs/architecture.md,
- * "Semantics"): per position start from 0.0f, add the routed contributions in the token's rank order, then each
+ * "Combining"): per position start from 0.0f, add the routed contributions in the token's rank order, then each
  * shared expert's in the manifest's {@code sharedExperts} order, one F32 addition each. Contributions arrive already
  * multiplied by their gate weights.
  */

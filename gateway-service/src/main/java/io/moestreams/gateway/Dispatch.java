@@ -13,7 +13,7 @@ import java.util.List;
  * What the gateway writes for one accepted request, as a pure function of its rows and routing: one
  * {@link DispatchBlock} per routed expert that received tokens (GShard's dispatch tensor, one row per expert) and
  * one per shared expert (every token, weighted by the shared gate), plus the {@link DispatchManifest} that tells
- * the combiner what to wait for and in which order to add the contributions (docs/architecture.md, "Semantics").
+ * the combiner what to wait for and in which order to add the contributions (docs/architecture.md, "Combining").
  *
  * @param blocks         the blocks, routed experts ascending, then shared experts
  * @param manifest       the manifest

@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.moestreams.core.model.ExpertSelection;
 import io.moestreams.core.model.MoeModel;
+import io.moestreams.schemas.Limits;
 import io.moestreams.schemas.SchemaRegistryClient;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.TypedTopics;
@@ -12,6 +13,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -23,7 +25,6 @@ import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
-import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,6 +48,7 @@ public final class GatewayApp implements AutoCloseable {
     private final List<KafkaStreamsMetrics> streamsMetrics;
     private final CountDownLatch intakeStarted;
     private final CountDownLatch combinerStarted;
+    private final CompletableFuture<String> failed;
 
     private GatewayApp(
             MoeModel model,
@@ -59,7 +61,8 @@ public final class GatewayApp implements AutoCloseable {
             Admin admin,
             List<KafkaStreamsMetrics> streamsMetrics,
             CountDownLatch intakeStarted,
-            CountDownLatch combinerStarted) {
+            CountDownLatch combinerStarted,
+            CompletableFuture<String> failed) {
         this.model = model;
         this.intake = intake;
         this.combiner = combiner;
@@ -71,6 +74,12 @@ public final class GatewayApp implements AutoCloseable {
         this.streamsMetrics = streamsMetrics;
         this.intakeStarted = intakeStarted;
         this.combinerStarted = combinerStarted;
+        this.failed = failed;
+    }
+
+    /** Completes, with the reason, when intake or combiner stopped for good (a non-transient error). */
+    public CompletableFuture<String> failed() {
+        return failed;
     }
 
     public static GatewayApp start(GatewayConfig config, MeterRegistry meters) {
@@ -78,7 +87,7 @@ public final class GatewayApp implements AutoCloseable {
         Admin admin = null;
         try {
             Topics topics = new Topics(config.topicPrefix());
-            SchemaRegistryClient registry = new SchemaRegistryClient(config.schemaRegistryUrl());
+            SchemaRegistryClient registry = SchemaRegistryClient.create(config.schemaRegistryUrl(), config.kafka());
             TypedTopics typed = new TypedTopics(topics, registry);
             int numExperts = model.config().numExperts();
             int numShared = model.numSharedExperts();
@@ -125,12 +134,12 @@ public final class GatewayApp implements AutoCloseable {
             streamsMetrics.forEach(m -> m.bindTo(meters));
             CountDownLatch intakeStarted = new CountDownLatch(1);
             CountDownLatch combinerStarted = new CountDownLatch(1);
-            watch(intake, "intake", intakeStarted);
-            watch(combiner, "combiner", combinerStarted);
-            // A failed stream thread (e.g. the registry was unreachable) is replaced; under exactly-once its
-            // uncommitted work is aborted and processed again, so nothing is lost or doubled.
-            intake.setUncaughtExceptionHandler(GatewayApp::replaceThread);
-            combiner.setUncaughtExceptionHandler(GatewayApp::replaceThread);
+            CompletableFuture<String> failed = new CompletableFuture<>();
+            watch(intake, "intake", intakeStarted, failed);
+            watch(combiner, "combiner", combinerStarted, failed);
+            // A stream thread failed by a transient cause is replaced after a backoff; anything else stops the app.
+            intake.setUncaughtExceptionHandler(ThreadFailurePolicy.system("intake")::onFailure);
+            combiner.setUncaughtExceptionHandler(ThreadFailurePolicy.system("combiner")::onFailure);
             combiner.start();
             intake.start();
             flow.start();
@@ -157,7 +166,8 @@ public final class GatewayApp implements AutoCloseable {
                     admin,
                     streamsMetrics,
                     intakeStarted,
-                    combinerStarted);
+                    combinerStarted,
+                    failed);
         } catch (RuntimeException e) {
             if (admin != null) {
                 admin.close(Duration.ofSeconds(5));
@@ -167,14 +177,13 @@ public final class GatewayApp implements AutoCloseable {
         }
     }
 
-    private static StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse replaceThread(Throwable e) {
-        LOGGER.warn("A gateway stream thread failed and is replaced: {}", e.toString());
-        return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
-    }
-
     /** Logs lifecycle transitions and counts {@code running} down the first time the app is RUNNING or failed. */
-    private static void watch(KafkaStreams streams, String name, CountDownLatch running) {
+    private static void watch(
+            KafkaStreams streams, String name, CountDownLatch running, CompletableFuture<String> failed) {
         streams.setStateListener((now, before) -> {
+            if (now == KafkaStreams.State.ERROR) {
+                failed.complete("the gateway " + name + " stopped after a non-transient error (see the log)");
+            }
             if (now == KafkaStreams.State.RUNNING
                     || now == KafkaStreams.State.ERROR
                     || now == KafkaStreams.State.NOT_RUNNING) {
@@ -215,7 +224,7 @@ public final class GatewayApp implements AutoCloseable {
         Properties p = new Properties();
         p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) config.replicationFactor());
-        p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), TopicProvisioner.MAX_MESSAGE_BYTES);
+        p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), Limits.MAX_RECORD_BYTES);
         // Latency: the processors request a commit after every record they answer, so a response (or a dispatch)
         // is committed at the end of the Streams loop iteration that produced it, batched under load; the interval
         // is only the fallback for everything else.

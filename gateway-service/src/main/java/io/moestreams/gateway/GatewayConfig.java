@@ -1,6 +1,8 @@
 package io.moestreams.gateway;
 
 import io.moestreams.avro.DType;
+import io.moestreams.schemas.RegistryUrl;
+import io.moestreams.schemas.config.CommonKeys;
 import io.moestreams.schemas.config.ConfigException;
 import io.moestreams.schemas.config.LayeredConfig;
 import java.nio.file.Path;
@@ -81,11 +83,11 @@ public record GatewayConfig(
         Duration loadRetention) {
 
     public static final String APPLICATION_ID = "moe.gateway.application-id";
-    public static final String BOOTSTRAP = "moe.bootstrap-servers";
-    public static final String REGISTRY = "moe.schema-registry-url";
-    public static final String TOPIC_PREFIX = "moe.topic-prefix";
-    public static final String MODEL_DIR = "moe.model-dir";
-    public static final String MODEL_LAYER = "moe.model.layer";
+    public static final String BOOTSTRAP = CommonKeys.BOOTSTRAP;
+    public static final String REGISTRY = CommonKeys.REGISTRY;
+    public static final String TOPIC_PREFIX = CommonKeys.TOPIC_PREFIX;
+    public static final String MODEL_DIR = CommonKeys.MODEL_DIR;
+    public static final String MODEL_LAYER = CommonKeys.MODEL_LAYER;
     public static final String MAX_SEQ_LEN = "moe.gateway.max-seq-len";
     public static final String MAX_REQUEST_BYTES = "moe.gateway.max-request-bytes";
     public static final String DEFAULT_TIMEOUT_MS = "moe.gateway.default-timeout-ms";
@@ -99,7 +101,7 @@ public record GatewayConfig(
     public static final String DEDUPE_RETENTION_MS = "moe.gateway.dedupe-retention-ms";
     public static final String STATE_DIR = "moe.gateway.state-dir";
     public static final String INSTANCE_ID = "moe.gateway.instance-id";
-    public static final String WIRE_DTYPE = "moe.wire.dtype";
+    public static final String WIRE_DTYPE = CommonKeys.WIRE_DTYPE;
     public static final String EAGER_COMMIT = "moe.gateway.eager-commit";
     public static final String FLOW_CONTROL = "moe.gateway.flow-control";
     public static final String FLOW_REFRESH_MS = "moe.gateway.flow-refresh-ms";
@@ -270,7 +272,8 @@ public record GatewayConfig(
     @Override
     public String toString() {
         return "GatewayConfig[applicationId=" + applicationId + ", bootstrapServers=" + bootstrapServers
-                + ", schemaRegistryUrl=" + schemaRegistryUrl + ", topicPrefix=" + topicPrefix + ", modelDir=" + modelDir
+                + ", schemaRegistryUrl=" + RegistryUrl.withoutUserInfo(schemaRegistryUrl) + ", topicPrefix="
+                + topicPrefix + ", modelDir=" + modelDir
                 + (modelLayer == null ? "" : ", modelLayer=" + modelLayer)
                 + ", maxSeqLen=" + maxSeqLen + ", maxRequestBytes=" + maxRequestBytes + ", defaultTimeout="
                 + defaultTimeout + ", maxTimeout=" + maxTimeout + ", partialOnTimeout=" + partialOnTimeout

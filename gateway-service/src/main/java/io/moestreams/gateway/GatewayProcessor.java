@@ -107,9 +107,12 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Specif
         long now = context.currentSystemTimeMs();
         long receivedAt = record.timestamp();
         inputLag.record(Math.max(0, now - receivedAt), TimeUnit.MILLISECONDS);
-        String keyId = record.key() == null ? null : new String(record.key(), StandardCharsets.UTF_8);
+        // size, key (= request id) length and header count are checked before anything is decoded
+        boolean keyFits = record.key() != null && record.key().length <= RequestValidator.MAX_KEY_BYTES;
+        String keyId = keyFits ? new String(record.key(), StandardCharsets.UTF_8) : null;
         InferenceRequest request;
         try {
+            RequestValidator.checkRecord(record.key(), record.headers(), record.value(), config.maxRequestBytes());
             request = decode(record, md);
         } catch (Rejection r) {
             reject(record, md, keyId, r, receivedAt, now);
@@ -163,15 +166,6 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Specif
     }
 
     private InferenceRequest decode(Record<byte[], byte[]> record, RecordMetadata md) {
-        if (record.value() == null || record.value().length == 0) {
-            throw new Rejection("value", "empty record: expected an Avro InferenceRequest");
-        }
-        if (record.value().length > config.maxRequestBytes()) {
-            throw new Rejection(
-                    "value",
-                    "record of " + record.value().length + " bytes exceeds the limit of " + config.maxRequestBytes()
-                            + " bytes (moe.gateway.max-request-bytes)");
-        }
         try {
             return requestDeserializer.deserialize(md.topic(), record.headers(), record.value());
         } catch (SerializationException e) {

@@ -4,6 +4,8 @@ import io.moestreams.avro.InferenceRequest;
 import io.moestreams.avro.Tensor;
 import io.moestreams.schemas.Tensors;
 import java.util.List;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.Headers;
 
 /**
  * Checks a decoded request against the model and the gateway's limits and returns its hidden rows.
@@ -14,12 +16,50 @@ public final class RequestValidator {
     /** Longest accepted request id, in characters. */
     public static final int MAX_REQUEST_ID_LENGTH = 256;
 
+    /** Longest accepted record key (the request id in UTF-8, at most 4 bytes a character). */
+    public static final int MAX_KEY_BYTES = 4 * MAX_REQUEST_ID_LENGTH;
+
+    /** Most headers a request record may carry (tracing and the like need a few). */
+    public static final int MAX_HEADERS = 32;
+
     private final int hiddenSize;
     private final int maxSeqLen;
 
     public RequestValidator(int hiddenSize, int maxSeqLen) {
         this.hiddenSize = hiddenSize;
         this.maxSeqLen = maxSeqLen;
+    }
+
+    /**
+     * The limits checked before decoding: the value's size (moe.gateway.max-request-bytes), the key's length (the
+     * request id: at most {@link #MAX_REQUEST_ID_LENGTH} characters, so at most 4 bytes each in UTF-8) and the
+     * header count ({@link #MAX_HEADERS}).
+     */
+    public static void checkRecord(byte[] key, Headers headers, byte[] value, int maxRequestBytes) {
+        if (value == null || value.length == 0) {
+            throw new Rejection("value", "empty record: expected an Avro InferenceRequest");
+        }
+        if (value.length > maxRequestBytes) {
+            throw new Rejection(
+                    "value",
+                    "record of " + value.length + " bytes exceeds the limit of " + maxRequestBytes
+                            + " bytes (moe.gateway.max-request-bytes)");
+        }
+        if (key != null && key.length > MAX_KEY_BYTES) {
+            throw new Rejection(
+                    "key",
+                    "key of " + key.length + " bytes is longer than any request id (at most " + MAX_REQUEST_ID_LENGTH
+                            + " characters)");
+        }
+        int count = 0;
+        if (headers != null) {
+            for (Header ignored : headers) {
+                count++;
+            }
+        }
+        if (count > MAX_HEADERS) {
+            throw new Rejection("headers", "record has " + count + " headers, at most " + MAX_HEADERS + " allowed");
+        }
     }
 
     /** Validates the request id alone (also used to decide whether a REJECTED response can be keyed). */

@@ -1,6 +1,6 @@
 package io.moestreams.gateway;
 
-import io.moestreams.schemas.SchemaRegistryClient;
+import io.moestreams.schemas.SchemaRegistry;
 import io.moestreams.schemas.TopicCatalog;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.WireFormat;
@@ -29,7 +29,7 @@ final class SchemaCatalog {
         return m;
     }
 
-    static void registerAll(SchemaRegistryClient registry, Topics topics, int numExperts, int numShared) {
+    static void registerAll(SchemaRegistry registry, Topics topics, int numExperts, int numShared) {
         long t0 = System.nanoTime();
         Map<String, Schema> schemas = valueSchemas(topics, numExperts, numShared);
         schemas.forEach((topic, schema) -> registry.register(WireFormat.subject(topic, false), schema));

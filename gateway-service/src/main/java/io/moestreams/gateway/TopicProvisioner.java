@@ -1,5 +1,6 @@
 package io.moestreams.gateway;
 
+import io.moestreams.schemas.Limits;
 import io.moestreams.schemas.TopicCatalog;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.config.ConfigException;
@@ -14,6 +15,8 @@ import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.errors.ClusterAuthorizationException;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.slf4j.Logger;
@@ -22,14 +25,12 @@ import org.slf4j.LoggerFactory;
 /**
  * Creates the platform's topics up front (broker auto-create stays off): requests, one topic per expert with its
  * own partition count, expert-results and manifests (co-partitioned: same count, so the combiner never
- * repartitions), responses and dead-letter. Existing topics are kept; a co-partitioning mismatch is an error.
+ * repartitions), responses and dead-letter. Existing topics are kept (and need no CREATE permission); a
+ * co-partitioning mismatch is an error.
  */
 public final class TopicProvisioner {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(TopicProvisioner.class);
-
-    /** Largest record the platform's topics accept (a request or its response is one record). */
-    public static final int MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
     private TopicProvisioner() {}
 
@@ -59,12 +60,13 @@ public final class TopicProvisioner {
     }
 
     /**
-     * Broker settings of a created topic: every topic takes records up to {@link #MAX_MESSAGE_BYTES}; the expert-load
-     * topic is compacted (the last publication of a window wins) and time-retained ({@code moe.load.retention-ms}).
+     * Broker settings of a created topic: every topic takes records up to {@link Limits#MAX_RECORD_BYTES}; the
+     * expert-load topic is compacted (the last publication of a window wins) and time-retained
+     * ({@code moe.load.retention-ms}).
      */
     static Map<String, String> topicConfigs(GatewayConfig config, Topics topics, String name) {
         Map<String, String> c = new LinkedHashMap<>();
-        c.put("max.message.bytes", Integer.toString(MAX_MESSAGE_BYTES));
+        c.put("max.message.bytes", Integer.toString(Limits.MAX_RECORD_BYTES));
         if (name.equals(topics.expertLoad())) {
             c.put("cleanup.policy", "compact,delete");
             c.put("retention.ms", Long.toString(config.loadRetention().toMillis()));
@@ -73,24 +75,43 @@ public final class TopicProvisioner {
         return c;
     }
 
+    /**
+     * Creates the planned topics that do not exist yet and checks the co-partitioning of results and manifests.
+     * Topics that exist are only described, so a principal with DESCRIBE but no CREATE (least privilege: an admin
+     * ran {@code moe init-topics}) passes as long as every topic is there.
+     *
+     * @throws IllegalStateException naming a topic that is missing and may not be created by this principal, one it
+     *     may not describe, or a co-partitioning mismatch
+     */
     public static void ensure(Admin admin, GatewayConfig config, Topics topics, int numExperts, int numShared) {
         Map<String, Integer> plan = plan(config, topics, numExperts, numShared);
-        List<NewTopic> create = new ArrayList<>();
-        plan.forEach((name, partitions) -> create.add(new NewTopic(name, partitions, config.replicationFactor())
-                .configs(topicConfigs(config, topics, name))));
         try {
-            var result = admin.createTopics(create);
+            List<NewTopic> create = new ArrayList<>();
+            for (String name : missing(admin, plan.keySet())) {
+                create.add(new NewTopic(name, plan.get(name), config.replicationFactor())
+                        .configs(topicConfigs(config, topics, name)));
+            }
             int created = 0;
-            for (var entry : result.values().entrySet()) {
-                try {
-                    entry.getValue().get(30, TimeUnit.SECONDS);
-                    created++;
-                } catch (ExecutionException e) {
-                    if (!(e.getCause() instanceof TopicExistsException)) {
-                        throw new IllegalStateException(
-                                "cannot create topic " + entry.getKey() + ": "
-                                        + e.getCause().getMessage(),
-                                e.getCause());
+            if (!create.isEmpty()) {
+                for (var entry : admin.createTopics(create).values().entrySet()) {
+                    try {
+                        entry.getValue().get(30, TimeUnit.SECONDS);
+                        created++;
+                    } catch (ExecutionException e) {
+                        if (e.getCause() instanceof TopicAuthorizationException
+                                || e.getCause() instanceof ClusterAuthorizationException) {
+                            throw new IllegalStateException(
+                                    "topic " + entry.getKey() + " does not exist and this principal may not create "
+                                            + "it (no CREATE permission): create the topics first, as an admin, "
+                                            + "with `moe init-topics`",
+                                    e.getCause());
+                        }
+                        if (!(e.getCause() instanceof TopicExistsException)) {
+                            throw new IllegalStateException(
+                                    "cannot create topic " + entry.getKey() + ": "
+                                            + e.getCause().getMessage(),
+                                    e.getCause());
+                        }
                     }
                 }
             }
@@ -113,6 +134,29 @@ public final class TopicProvisioner {
                             + e.getMessage(),
                     e);
         }
+    }
+
+    /** The topics among {@code names} that do not exist (a topic this principal may not describe is an error). */
+    private static List<String> missing(Admin admin, Set<String> names)
+            throws InterruptedException, TimeoutException, ExecutionException {
+        List<String> missing = new ArrayList<>();
+        for (var entry : admin.describeTopics(names).topicNameValues().entrySet()) {
+            try {
+                entry.getValue().get(30, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof UnknownTopicOrPartitionException) {
+                    missing.add(entry.getKey());
+                } else if (e.getCause() instanceof TopicAuthorizationException) {
+                    throw new IllegalStateException(
+                            "this principal may not describe topic " + entry.getKey() + " (no DESCRIBE, READ or WRITE "
+                                    + "permission on it; see `moe acl`)",
+                            e.getCause());
+                } else {
+                    throw e;
+                }
+            }
+        }
+        return missing;
     }
 
     /**

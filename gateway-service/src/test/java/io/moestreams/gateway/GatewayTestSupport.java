@@ -3,8 +3,7 @@ package io.moestreams.gateway;
 import io.moestreams.core.config.MoeConfigJson;
 import io.moestreams.core.gen.ModelGenerator;
 import io.moestreams.core.model.SafetensorsDtype;
-import io.moestreams.embedded.SharedStack;
-import io.moestreams.schemas.SchemaRegistryClient;
+import io.moestreams.schemas.InMemorySchemaRegistry;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.TypedTopics;
 import io.moestreams.schemas.config.LayeredConfig;
@@ -34,9 +33,11 @@ final class GatewayTestSupport {
         return stem + "-" + UUID.randomUUID().toString().substring(0, 8);
     }
 
+    /** One in-memory registry for every topology unit test (ids stay consistent across drivers). */
+    static final InMemorySchemaRegistry REGISTRY = new InMemorySchemaRegistry();
+
     static TypedTopics typedTopics(String prefix) {
-        String url = SharedStack.get().schemaRegistryUrl();
-        return new TypedTopics(new Topics(prefix), new SchemaRegistryClient(url));
+        return new TypedTopics(new Topics(prefix), REGISTRY);
     }
 
     /** Writes a random F32 model with the given moe.json into {@code dir}. */
@@ -54,7 +55,7 @@ final class GatewayTestSupport {
         Map<String, String> o = new HashMap<>();
         o.put(GatewayConfig.APPLICATION_ID, prefix + "app");
         o.put(GatewayConfig.BOOTSTRAP, "dummy:9092");
-        o.put(GatewayConfig.REGISTRY, SharedStack.get().schemaRegistryUrl());
+        o.put(GatewayConfig.REGISTRY, "http://unused-by-topology-tests:8081");
         o.put(GatewayConfig.TOPIC_PREFIX, prefix);
         o.put(GatewayConfig.MODEL_DIR, modelDir.toString());
         o.put(GatewayConfig.STATE_DIR, stateDir.toString());

@@ -11,7 +11,9 @@ import io.moestreams.avro.InferenceRequest;
 import io.moestreams.avro.Tensor;
 import io.moestreams.schemas.Tensors;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -235,5 +237,42 @@ class RequestValidatorTest {
 
         // Then the decoded infinity is named at its position
         assertEquals("tokens[1][0]", r.field());
+    }
+
+    @Test
+    void aRecordWithTooManyHeadersIsRejectedBeforeDecoding() {
+        // Given an otherwise fine record with one header more than allowed
+        RecordHeaders headers = new RecordHeaders();
+        for (int i = 0; i <= RequestValidator.MAX_HEADERS; i++) {
+            headers.add("h" + i, new byte[] {1});
+        }
+        // When its limits are checked, it is rejected naming the headers and the limit
+        Rejection r = assertThrows(
+                Rejection.class,
+                () -> RequestValidator.checkRecord("id".getBytes(StandardCharsets.UTF_8), headers, new byte[8], 100));
+        assertEquals("headers", r.field());
+        assertMentions(r, (RequestValidator.MAX_HEADERS + 1) + " headers", "at most " + RequestValidator.MAX_HEADERS);
+        // and at the limit it passes
+        headers.remove("h0");
+        assertDoesNotThrow(() -> RequestValidator.checkRecord(new byte[] {'a'}, headers, new byte[8], 100));
+    }
+
+    @Test
+    void aKeyLongerThanAnyRequestIdIsRejectedBeforeDecoding() {
+        byte[] key = new byte[RequestValidator.MAX_KEY_BYTES + 1];
+        Rejection r = assertThrows(
+                Rejection.class, () -> RequestValidator.checkRecord(key, new RecordHeaders(), new byte[8], 100));
+        assertEquals("key", r.field());
+        assertMentions(r, (RequestValidator.MAX_KEY_BYTES + 1) + " bytes", "256 characters");
+    }
+
+    @Test
+    void anOversizedOrEmptyValueIsRejectedBeforeDecoding() {
+        Rejection big = assertThrows(
+                Rejection.class, () -> RequestValidator.checkRecord(null, new RecordHeaders(), new byte[101], 100));
+        assertMentions(big, "101 bytes", "limit of 100", "moe.gateway.max-request-bytes");
+        Rejection empty = assertThrows(
+                Rejection.class, () -> RequestValidator.checkRecord(null, new RecordHeaders(), new byte[0], 100));
+        assertMentions(empty, "empty record");
     }
 }

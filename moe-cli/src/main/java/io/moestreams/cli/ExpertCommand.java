@@ -53,14 +53,14 @@ final class ExpertCommand implements Callable<Integer> {
         List<AutoCloseable> closeables = new ArrayList<>();
         ExpertService service = ExpertService.start(config, options.meters(closeables));
         closeables.add(0, service);
-        // Ready once the weights are loaded (start returned) and every served expert has partitions assigned.
-        options.probes(
-                () -> service.alive() && service.failure() == null,
-                () -> service.alive()
-                        && service.failure() == null
-                        && config.experts().stream().allMatch(e -> service.ownedPartitions(e) > 0));
+        // Ready once the weights are loaded (start returned) and every worker has joined its expert's group (a
+        // replica beyond the partition count owns none and is still ready: it takes over when a peer leaves).
+        options.probes(() -> service.alive() && service.failure() == null, service::ready);
         ServiceOptions.runUntilStopped(
-                "expert", closeables, "moe expert: serving " + config.experts() + "; Ctrl-C stops it");
+                "expert",
+                closeables,
+                "moe expert: serving " + config.experts() + "; Ctrl-C stops it",
+                service.failed());
         return 0;
     }
 }

@@ -45,7 +45,7 @@ final class GatewayCommand implements Callable<Integer> {
         GatewayApp app = GatewayApp.start(config, options.meters(closeables));
         closeables.add(0, app);
         options.probes(() -> alive(app.intakeState()) && alive(app.combinerState()), () -> ready(app));
-        ServiceOptions.runUntilStopped("gateway", closeables, "moe gateway: running; Ctrl-C stops it");
+        ServiceOptions.runUntilStopped("gateway", closeables, "moe gateway: running; Ctrl-C stops it", app.failed());
         return 0;
     }
 

@@ -59,6 +59,14 @@ final class InferCommand implements Callable<Integer> {
     String schemaRegistry;
 
     @Option(
+            names = "--config",
+            paramLabel = "FILE",
+            description = "Kafka client properties of the client (e.g. the moe-client.properties of `moe up "
+                    + "--secure`: security.protocol, sasl.*, ssl.*) and the registry's basic.auth.* / bearer.auth.*; "
+                    + "its bootstrap.servers stands in for --bootstrap-servers.")
+    Path configFile;
+
+    @Option(
             names = "--topic-prefix",
             defaultValue = Topics.DEFAULT_PREFIX,
             description = "Topic prefix (default ${DEFAULT-VALUE}).")
@@ -86,6 +94,10 @@ final class InferCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(
                     new CommandLine(this), "--deadline-s: expected >= 1, found " + deadlineSeconds);
         }
+        Map<String, String> kafka = ClientProperties.load(configFile);
+        if (bootstrapServers == null && kafka.containsKey("bootstrap.servers")) {
+            bootstrapServers = kafka.get("bootstrap.servers");
+        }
         boolean embedded = bootstrapServers == null;
         if (!embedded && schemaRegistry == null) {
             throw new picocli.CommandLine.ParameterException(
@@ -110,7 +122,7 @@ final class InferCommand implements Callable<Integer> {
                         new SimpleMeterRegistry());
             }
             try {
-                run(lines, bootstrap, registry);
+                run(lines, bootstrap, registry, kafka);
             } finally {
                 if (pipeline != null) {
                     pipeline.close();
@@ -153,7 +165,8 @@ final class InferCommand implements Callable<Integer> {
         return lines;
     }
 
-    private void run(List<Object> lines, String bootstrap, String registry) throws Exception {
+    private void run(List<Object> lines, String bootstrap, String registry, Map<String, String> kafka)
+            throws Exception {
         List<InferenceClient.Input> inputs = new ArrayList<>();
         long tokens = 0;
         for (Object o : lines) {
@@ -165,7 +178,7 @@ final class InferCommand implements Callable<Integer> {
         ProgressBar bar = new ProgressBar(System.err, "infer", inputs.size());
         long t0 = System.nanoTime();
         Map<String, InferenceClient.Answer> answers;
-        try (InferenceClient client = new InferenceClient(bootstrap, registry, new Topics(topicPrefix), Map.of())) {
+        try (InferenceClient client = new InferenceClient(bootstrap, registry, new Topics(topicPrefix), kafka)) {
             answers = client.run(
                     inputs,
                     Duration.ofSeconds(timeoutSeconds),

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.moestreams.core.config.MoeConfig;
 import io.moestreams.core.model.MoeModel;
+import io.moestreams.gateway.GatewayConfig;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.config.ConfigException;
 import java.nio.charset.StandardCharsets;
@@ -211,7 +212,7 @@ final class K8sCommand implements Runnable {
                     m.put(e, n);
                 } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
                     throw new ConfigException(
-                            "moe.topics.expert-partitions",
+                            GatewayConfig.EXPERT_PARTITIONS,
                             "expected expert:partitions with 0 <= expert < " + numExperts
                                     + " and partitions >= 1, found '" + p + "'");
                 }

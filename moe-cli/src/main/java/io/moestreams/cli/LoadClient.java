@@ -2,6 +2,7 @@ package io.moestreams.cli;
 
 import io.moestreams.avro.InferenceRequest;
 import io.moestreams.avro.InferenceResponse;
+import io.moestreams.schemas.Limits;
 import io.moestreams.schemas.SchemaRegistryClient;
 import io.moestreams.schemas.Tensors;
 import io.moestreams.schemas.Topics;
@@ -50,13 +51,13 @@ final class LoadClient implements AutoCloseable {
 
     LoadClient(String bootstrap, String registryUrl, Topics topics, Map<String, String> kafka) {
         this.topics = topics;
-        TypedTopics typed = new TypedTopics(topics, new SchemaRegistryClient(registryUrl));
+        TypedTopics typed = new TypedTopics(topics, SchemaRegistryClient.create(registryUrl, kafka));
         Properties pp = new Properties();
         pp.putAll(kafka);
         pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         pp.put(ProducerConfig.ACKS_CONFIG, "all");
         pp.put(ProducerConfig.LINGER_MS_CONFIG, 0);
-        pp.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 64 * 1024 * 1024);
+        pp.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Limits.MAX_RECORD_BYTES);
         this.producer = new KafkaProducer<>(
                 pp, new StringSerializer(), typed.requests().valueSerde().serializer());
         Properties cp = new Properties();

@@ -6,6 +6,7 @@ import io.moestreams.expert.ExpertService;
 import io.moestreams.gateway.GatewayApp;
 import io.moestreams.gateway.GatewayConfig;
 import io.moestreams.schemas.Topics;
+import io.moestreams.schemas.config.CommonKeys;
 import io.moestreams.schemas.config.LayeredConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -59,10 +60,10 @@ final class LocalPipeline implements AutoCloseable {
             Map<String, String> expertExtra,
             MeterRegistry meters) {
         Map<String, String> common = new LinkedHashMap<>();
-        common.put("moe.bootstrap-servers", bootstrap);
-        common.put("moe.schema-registry-url", registry);
-        common.put("moe.topic-prefix", topicPrefix);
-        common.put("moe.model-dir", modelDir.toString());
+        common.put(CommonKeys.BOOTSTRAP, bootstrap);
+        common.put(CommonKeys.REGISTRY, registry);
+        common.put(CommonKeys.TOPIC_PREFIX, topicPrefix);
+        common.put(CommonKeys.MODEL_DIR, modelDir.toString());
         Path stateDir;
         try {
             // A fresh state directory: local state of an earlier run belongs to an earlier cluster.
@@ -110,10 +111,19 @@ final class LocalPipeline implements AutoCloseable {
 
     /** Starts one more expert process serving {@code spec} ({@code 0-3}, {@code 4-7,shared}, {@code s0}). */
     synchronized ExpertService startExperts(String spec) {
+        return startExperts(spec, Map.of());
+    }
+
+    /**
+     * Starts one more expert process serving {@code spec} with settings of its own on top of the common ones (e.g.
+     * the Kafka client properties of its expert group's principal).
+     */
+    synchronized ExpertService startExperts(String spec, Map<String, String> extra) {
         Map<String, String> e = new LinkedHashMap<>(common);
         e.put(ExpertConfig.EXPERTS, spec);
         e.put(ExpertConfig.WORKER_ID, "local-" + nextWorker++);
         e.putAll(expertExtra);
+        e.putAll(extra);
         ExpertService service = ExpertService.start(
                 ExpertConfig.from(LayeredConfig.load(ExpertConfig.defaults(), null, Map.of(), e)), meters);
         experts.add(service);

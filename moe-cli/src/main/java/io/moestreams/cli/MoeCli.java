@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
             InspectCommand.class,
             GatewayCommand.class,
             InitTopicsCommand.class,
+            AclCommand.class,
             K8sCommand.class,
             PlanCommand.class,
             TopCommand.class,

@@ -2,10 +2,12 @@ package io.moestreams.cli;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.moestreams.schemas.config.CommonKeys;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.BooleanSupplier;
 import picocli.CommandLine.Option;
@@ -87,11 +89,11 @@ final class ServiceOptions {
 
     Map<String, String> overrides() {
         Map<String, String> o = new LinkedHashMap<>();
-        put(o, "moe.bootstrap-servers", bootstrapServers);
-        put(o, "moe.schema-registry-url", schemaRegistry);
-        put(o, "moe.model-dir", model == null ? null : model.toString());
-        put(o, "moe.model.layer", layer);
-        put(o, "moe.topic-prefix", topicPrefix);
+        put(o, CommonKeys.BOOTSTRAP, bootstrapServers);
+        put(o, CommonKeys.REGISTRY, schemaRegistry);
+        put(o, CommonKeys.MODEL_DIR, model == null ? null : model.toString());
+        put(o, CommonKeys.MODEL_LAYER, layer);
+        put(o, CommonKeys.TOPIC_PREFIX, topicPrefix);
         return o;
     }
 
@@ -107,6 +109,20 @@ final class ServiceOptions {
      */
     static void runUntilStopped(String name, List<AutoCloseable> closeables, String banner)
             throws InterruptedException {
+        runUntilStopped(name, closeables, banner, new CompletableFuture<>());
+    }
+
+    /**
+     * {@link #runUntilStopped(String, List, String)}, also ending the process with exit status 1 when
+     * {@code fatal} completes (the service stopped for good: a restart by the supervisor is the cure).
+     */
+    static void runUntilStopped(
+            String name, List<AutoCloseable> closeables, String banner, CompletableFuture<String> fatal)
+            throws InterruptedException {
+        fatal.thenAccept(reason -> {
+            System.err.println("moe " + name + ": " + reason + "; exiting");
+            System.exit(1); // runs the shutdown hook below, which closes everything
+        });
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime()
                 .addShutdownHook(new Thread(

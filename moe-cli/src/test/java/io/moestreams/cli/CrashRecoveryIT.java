@@ -37,6 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the next kill waits until the restarted process has served again — no sleeps decide an outcome.
  */
 @Tag("integration")
+@Timeout(value = 10, unit = TimeUnit.MINUTES)
 class CrashRecoveryIT {
 
     private static final int HIDDEN = 32;
@@ -173,6 +174,12 @@ class CrashRecoveryIT {
                             () -> run.answeredSentAfter(restart),
                             Duration.ofSeconds(120),
                             "a response after gateway restart " + (k + 1));
+                    // the next kill comes once the restarted gateway has worked off what the kill left in flight
+                    // (on a slow machine, kills every few seconds would otherwise only ever hit a growing backlog)
+                    await(
+                            () -> run.allAnsweredSentBefore(kill),
+                            Duration.ofSeconds(120),
+                            "every request sent before kill " + (k + 1) + " answered");
                     run.release(k);
                 }
                 Map<String, InferenceResponse> answers = run.awaitAnswers(Duration.ofMinutes(3));
@@ -415,6 +422,15 @@ class CrashRecoveryIT {
         void awaitSent(int n) throws InterruptedException {
             if (!sentLatches.get(Math.min(n, lines.size())).await(5, TimeUnit.MINUTES)) {
                 throw new AssertionError("the sender did not reach request " + n);
+            }
+        }
+
+        /** Every request sent before {@code nanos} has been answered. */
+        boolean allAnsweredSentBefore(long nanos) {
+            synchronized (futures) {
+                return futures.entrySet().stream()
+                        .filter(e -> sentNanos(e.getKey()) < nanos)
+                        .allMatch(e -> e.getValue().isDone());
             }
         }
 

@@ -16,10 +16,14 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Backpressure: an expert over its in-flight credit pauses intake; nothing is dropped; intake resumes. */
+@Tag("integration")
+@Timeout(value = 10, unit = TimeUnit.MINUTES)
 class FlowControlIT {
 
     private static final int HIDDEN = 16;

@@ -16,7 +16,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -29,6 +32,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * like the independent naive implementation of transformers' block (outputs within 1e-5 x max |expected|, same
  * experts and drops; shared experts are never listed).
  */
+@Tag("integration")
+@Timeout(value = 10, unit = TimeUnit.MINUTES)
 class HfPipelineIT {
 
     static Stream<Arguments> families() {

@@ -16,10 +16,15 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The {@code moe} command's contract: infer and reference read and write the same JSONL, one line per input. */
+@Tag("integration")
+@Timeout(value = 10, unit = TimeUnit.MINUTES)
 class MoeCommandIT {
 
     private static int run(String... args) {

@@ -10,7 +10,10 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -20,6 +23,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * The distributed pipeline (gateway, expert workers, combiner on a real broker and registry) answers exactly like
  * the in-process reference, for every router and overflow policy, on random Mixtral and Switch models.
  */
+@Tag("integration")
+@Timeout(value = 10, unit = TimeUnit.MINUTES)
 class PipelineEqualsReferenceIT {
 
     static Stream<Arguments> models() {

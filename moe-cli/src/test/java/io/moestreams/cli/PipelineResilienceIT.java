@@ -20,10 +20,14 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Scaling, crashes and dead experts, on the real embedded broker and registry. */
+@Tag("integration")
+@Timeout(value = 10, unit = TimeUnit.MINUTES)
 class PipelineResilienceIT {
 
     private static final int HIDDEN = 16;

@@ -25,6 +25,9 @@ import org.apache.kafka.common.serialization.Deserializer;
  * newer, backward-compatible schema and vice versa. One {@link DatumReader} is cached per writer id;
  * the binary decoder is reused per thread. {@code null} or empty input deserializes to {@code null}.
  *
+ * <p>Before decoding, every length and count in the payload is checked against the bytes present ({@link
+ * AvroBounds}), so a payload never makes the decoder allocate more than a small multiple of its own size.
+ *
  * <p>Every failure is a {@link SerializationException} naming the problem: {@code unknown magic byte
  * 0x.. (expected 0x0)}, {@code payload too short: N bytes (need at least 5)}, {@code unknown schema id
  * N}, {@code truncated or corrupt Avro payload for schema id N: ...}, {@code schema registry
@@ -36,12 +39,12 @@ import org.apache.kafka.common.serialization.Deserializer;
  */
 public class AvroDeserializer<T extends SpecificRecord> implements Deserializer<T> {
 
-    private volatile SchemaRegistryClient client;
+    private volatile SchemaRegistry client;
     private volatile Class<? extends SpecificRecord> type;
     private final Map<Integer, Reader> readers = new ConcurrentHashMap<>();
 
     /** The datum reader of one writer schema id and the class it must produce. */
-    private record Reader(DatumReader<?> datumReader, Class<? extends SpecificRecord> type) {}
+    private record Reader(DatumReader<?> datumReader, Class<? extends SpecificRecord> type, Schema writer) {}
 
     private final ThreadLocal<BinaryDecoder> decoders = new ThreadLocal<>();
 
@@ -54,7 +57,7 @@ public class AvroDeserializer<T extends SpecificRecord> implements Deserializer<
     }
 
     /** Produces {@code type}, reading writer schemas through {@code client}. */
-    public AvroDeserializer(SchemaRegistryClient client, Class<T> type) {
+    public AvroDeserializer(SchemaRegistry client, Class<T> type) {
         this.client = Objects.requireNonNull(client, "client");
         this.type = Objects.requireNonNull(type, "type");
     }
@@ -75,7 +78,7 @@ public class AvroDeserializer<T extends SpecificRecord> implements Deserializer<
     }
 
     /** The registry client (null before configuration). */
-    public SchemaRegistryClient client() {
+    public SchemaRegistry client() {
         return client;
     }
 
@@ -91,6 +94,13 @@ public class AvroDeserializer<T extends SpecificRecord> implements Deserializer<
         }
         int id = WireFormat.readId(data);
         Reader reader = reader(id, topic);
+        try {
+            // Avro allocates whatever lengths and counts a payload claims: check them against its size first
+            AvroBounds.check(reader.writer(), data, WireFormat.HEADER_SIZE);
+        } catch (IllegalArgumentException e) {
+            throw new SerializationException("truncated or corrupt Avro payload for schema id " + id + " (topic '"
+                    + topic + "', " + data.length + " bytes): " + e.getMessage());
+        }
         BinaryDecoder decoder = DecoderFactory.get()
                 .binaryDecoder(data, WireFormat.HEADER_SIZE, data.length - WireFormat.HEADER_SIZE, decoders.get());
         decoders.set(decoder);
@@ -134,9 +144,9 @@ public class AvroDeserializer<T extends SpecificRecord> implements Deserializer<
         if (reader != null) {
             return reader;
         }
-        SchemaRegistryClient registry = client;
+        SchemaRegistry registry = client;
         if (registry == null) {
-            throw new IllegalStateException("AvroDeserializer is not configured: pass a SchemaRegistryClient or call "
+            throw new IllegalStateException("AvroDeserializer is not configured: pass a SchemaRegistry or call "
                     + "configure() with " + AvroSerdeConfig.SCHEMA_REGISTRY_URL);
         }
         Schema writer;
@@ -145,7 +155,7 @@ public class AvroDeserializer<T extends SpecificRecord> implements Deserializer<
         } catch (SchemaRegistryException e) {
             if (e.isNotFound()) {
                 throw new SerializationException(
-                        "unknown schema id " + id + " (topic '" + topic + "'): the registry at " + registry.baseUrl()
+                        "unknown schema id " + id + " (topic '" + topic + "'): the registry at " + registry.location()
                                 + " has no such schema: " + e.registryMessage(),
                         e);
             }
@@ -184,7 +194,7 @@ public class AvroDeserializer<T extends SpecificRecord> implements Deserializer<
             throw new SerializationException("writer schema id " + id + " (" + writer.getFullName()
                     + ") cannot be read as " + readerType.getName() + ": " + compatibility.getDescription());
         }
-        return new Reader(new SpecificDatumReader<>(writer, readerSchema, model), readerType);
+        return new Reader(new SpecificDatumReader<>(writer, readerSchema, model), readerType, writer);
     }
 
     @Override

@@ -33,12 +33,12 @@ public class AvroSerde<T extends SpecificRecord> implements Serde<T> {
     }
 
     /** A value serde for {@code type} on {@code client}, auto-registering schemas. */
-    public AvroSerde(SchemaRegistryClient client, Class<T> type) {
+    public AvroSerde(SchemaRegistry client, Class<T> type) {
         this(client, type, false, true);
     }
 
     /** A key or value serde for {@code type} on {@code client}. */
-    public AvroSerde(SchemaRegistryClient client, Class<T> type, boolean isKey, boolean autoRegister) {
+    public AvroSerde(SchemaRegistry client, Class<T> type, boolean isKey, boolean autoRegister) {
         this.serializer = new AvroSerializer<>(client, isKey, autoRegister);
         this.deserializer = new AvroDeserializer<>(client, type);
     }

@@ -8,7 +8,8 @@ import org.apache.kafka.common.config.ConfigException;
  * Configuration keys of {@link AvroSerializer}, {@link AvroDeserializer} and {@link AvroSerde}; the
  * names are Confluent's, so the same client properties work with either implementation. Serdes
  * configured from {@code schema.registry.url} share one {@link SchemaRegistryClient} per URL
- * ({@link SchemaRegistryClient#shared}); of a comma-separated list, the first URL is used.
+ * ({@link SchemaRegistryClient#shared}); of a comma-separated list, the first URL is used. The registry credentials
+ * are Confluent's keys too ({@link RegistryCredentials}).
  */
 public final class AvroSerdeConfig {
 
@@ -31,9 +32,9 @@ public final class AvroSerdeConfig {
         }
         String first = url.toString().split(",")[0].trim();
         try {
-            return SchemaRegistryClient.shared(first);
+            return SchemaRegistryClient.shared(first, RegistryCredentials.from(configs, first));
         } catch (IllegalArgumentException e) {
-            throw new ConfigException(SCHEMA_REGISTRY_URL, url, e.getMessage());
+            throw new ConfigException(SCHEMA_REGISTRY_URL, RegistryUrl.withoutUserInfo(first), e.getMessage());
         }
     }
 

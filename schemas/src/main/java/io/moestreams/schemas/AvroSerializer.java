@@ -26,7 +26,7 @@ import org.apache.kafka.common.serialization.Serializer;
  * default) or looked up (false); the id is then cached, so the hot path makes no HTTP call. Encoder
  * and output buffer are reused per thread. {@code null} serializes to {@code null}.
  *
- * <p>Use {@link #AvroSerializer(SchemaRegistryClient)} programmatically, or the no-arg constructor
+ * <p>Use {@link #AvroSerializer(SchemaRegistry)} programmatically, or the no-arg constructor
  * plus {@link #configure} with {@code schema.registry.url}. Thread-safe after configuration.
  */
 public class AvroSerializer<T extends SpecificRecord> implements Serializer<T> {
@@ -34,7 +34,7 @@ public class AvroSerializer<T extends SpecificRecord> implements Serializer<T> {
     /** Output buffers that grew beyond this are not kept for the next record. */
     private static final int MAX_RETAINED_BUFFER = 4 * 1024 * 1024;
 
-    private volatile SchemaRegistryClient client;
+    private volatile SchemaRegistry client;
     private volatile boolean isKey;
     private volatile boolean autoRegister = true;
     private final Map<TopicSchema, Integer> ids = new ConcurrentHashMap<>();
@@ -93,12 +93,12 @@ public class AvroSerializer<T extends SpecificRecord> implements Serializer<T> {
     public AvroSerializer() {}
 
     /** A value serializer that auto-registers schemas through {@code client}. */
-    public AvroSerializer(SchemaRegistryClient client) {
+    public AvroSerializer(SchemaRegistry client) {
         this(client, false, true);
     }
 
     /** A serializer for keys or values, registering schemas or only looking them up. */
-    public AvroSerializer(SchemaRegistryClient client, boolean isKey, boolean autoRegister) {
+    public AvroSerializer(SchemaRegistry client, boolean isKey, boolean autoRegister) {
         this.client = Objects.requireNonNull(client, "client");
         this.isKey = isKey;
         this.autoRegister = autoRegister;
@@ -118,7 +118,7 @@ public class AvroSerializer<T extends SpecificRecord> implements Serializer<T> {
     }
 
     /** The registry client (null before configuration). */
-    public SchemaRegistryClient client() {
+    public SchemaRegistry client() {
         return client;
     }
 
@@ -162,9 +162,9 @@ public class AvroSerializer<T extends SpecificRecord> implements Serializer<T> {
         if (id != null) {
             return id;
         }
-        SchemaRegistryClient registry = client;
+        SchemaRegistry registry = client;
         if (registry == null) {
-            throw new IllegalStateException("AvroSerializer is not configured: pass a SchemaRegistryClient or call "
+            throw new IllegalStateException("AvroSerializer is not configured: pass a SchemaRegistry or call "
                     + "configure() with " + AvroSerdeConfig.SCHEMA_REGISTRY_URL);
         }
         String subject = WireFormat.subject(topic, isKey);

@@ -38,7 +38,7 @@ import org.apache.avro.SchemaParseException;
  * {@code error_code} and its message; an unreachable registry gives
  * {@code "schema registry at <url> is unreachable: ..."}.
  */
-public final class SchemaRegistryClient {
+public final class SchemaRegistryClient implements SchemaRegistry {
 
     /** Content type of the Confluent API. */
     public static final String CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
@@ -50,6 +50,7 @@ public final class SchemaRegistryClient {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final String baseUrl;
+    private final RegistryCredentials credentials;
     private final Duration requestTimeout;
     private final HttpClient http;
     private final AtomicLong requests = new AtomicLong();
@@ -80,60 +81,60 @@ public final class SchemaRegistryClient {
 
     private record SubjectSchema(String subject, String schemaJson) {}
 
-    private static final Map<String, SchemaRegistryClient> SHARED = new ConcurrentHashMap<>();
+    private record SharedKey(String url, RegistryCredentials credentials) {}
+
+    private static final Map<SharedKey, SchemaRegistryClient> SHARED = new ConcurrentHashMap<>();
 
     /**
-     * The process-wide client of {@code baseUrl} (default timeouts), created on first use. Serdes
-     * configured from Kafka properties use it, so their caches and HTTP connections are shared.
+     * The process-wide client of {@code baseUrl} with {@code credentials} (default timeouts), created on first use.
+     * Serdes configured from Kafka properties use it, so their caches and HTTP connections are shared.
      */
-    public static SchemaRegistryClient shared(String baseUrl) {
-        return SHARED.computeIfAbsent(normalize(baseUrl), SchemaRegistryClient::new);
+    public static SchemaRegistryClient shared(String baseUrl, RegistryCredentials credentials) {
+        return SHARED.computeIfAbsent(
+                new SharedKey(RegistryUrl.normalize(baseUrl), credentials),
+                k -> new SchemaRegistryClient(baseUrl, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, credentials));
     }
 
-    /** A client with the default timeouts (connect 5 s, request 10 s). */
+    /** A client of {@code baseUrl} authenticating as the client properties {@code config} say. */
+    public static SchemaRegistryClient create(String baseUrl, Map<String, ?> config) {
+        return new SchemaRegistryClient(
+                baseUrl, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, RegistryCredentials.from(config, baseUrl));
+    }
+
+    /** A client with the default timeouts (connect 5 s, request 10 s); a URL's user info authenticates. */
     public SchemaRegistryClient(String baseUrl) {
         this(baseUrl, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT);
     }
 
+    /** A client of the registry API rooted at {@code baseUrl}; a URL's user info authenticates. */
+    public SchemaRegistryClient(String baseUrl, Duration connectTimeout, Duration requestTimeout) {
+        this(baseUrl, connectTimeout, requestTimeout, RegistryCredentials.from(Map.of(), baseUrl));
+    }
+
     /**
-     * A client of the registry API rooted at {@code baseUrl}.
+     * A client of the API rooted at {@code baseUrl} sending {@code credentials} with every request; the URL's user
+     * info is never shown.
      *
      * @throws IllegalArgumentException if the URL is not an absolute http(s) URL
      */
-    public SchemaRegistryClient(String baseUrl, Duration connectTimeout, Duration requestTimeout) {
+    public SchemaRegistryClient(
+            String baseUrl, Duration connectTimeout, Duration requestTimeout, RegistryCredentials credentials) {
         Objects.requireNonNull(connectTimeout, "connectTimeout");
         this.requestTimeout = Objects.requireNonNull(requestTimeout, "requestTimeout");
-        this.baseUrl = normalize(baseUrl);
+        this.credentials = Objects.requireNonNull(credentials, "credentials");
+        this.baseUrl = RegistryUrl.normalize(baseUrl);
         this.http = HttpClient.newBuilder()
                 .connectTimeout(connectTimeout)
                 .followRedirects(HttpClient.Redirect.NORMAL)
                 .build();
     }
 
-    /** Validates the URL and strips trailing slashes. */
-    private static String normalize(String baseUrl) {
-        Objects.requireNonNull(baseUrl, "baseUrl");
-        String trimmed = baseUrl.trim();
-        while (trimmed.endsWith("/")) {
-            trimmed = trimmed.substring(0, trimmed.length() - 1);
-        }
-        URI uri;
-        try {
-            uri = URI.create(trimmed);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(
-                    "schema registry URL '" + baseUrl + "' is not a valid URI: " + e.getMessage(), e);
-        }
-        if (uri.getScheme() == null
-                || !(uri.getScheme().equals("http") || uri.getScheme().equals("https"))
-                || uri.getHost() == null) {
-            throw new IllegalArgumentException("schema registry URL '" + baseUrl
-                    + "' must be an absolute http(s) URL such as http://127.0.0.1:8081/apis/ccompat/v7");
-        }
-        return trimmed;
+    /** The API root URL, without trailing slash. */
+    @Override
+    public String location() {
+        return baseUrl;
     }
 
-    /** The API root URL, without trailing slash. */
     public String baseUrl() {
         return baseUrl;
     }
@@ -153,6 +154,7 @@ public final class SchemaRegistryClient {
      * @throws SchemaRegistryException 409 when incompatible with the subject's compatibility level (the
      *     message carries the registry's reason), 422 when the schema is invalid
      */
+    @Override
     public int register(String subject, Schema schema) {
         SubjectSchema key = key(subject, schema);
         Integer cached = registered.get(key);
@@ -193,6 +195,7 @@ public final class SchemaRegistryClient {
      * @throws SchemaRegistryException 404 (40401 subject not found, 40403 schema not found) when it is
      *     not registered there
      */
+    @Override
     public int lookupId(String subject, Schema schema) {
         SubjectSchema key = key(subject, schema);
         Integer cached = registered.get(key);
@@ -218,6 +221,7 @@ public final class SchemaRegistryClient {
      *
      * @throws SchemaRegistryException 404 / 40403 when no schema has that id
      */
+    @Override
     public Schema getById(int id) {
         Schema cached = byId.get(id);
         if (cached != null) {
@@ -364,9 +368,14 @@ public final class SchemaRegistryClient {
         return out;
     }
 
+    /** How this client authenticates (never the secret itself). */
+    public RegistryCredentials credentials() {
+        return credentials;
+    }
+
     @Override
     public String toString() {
-        return "SchemaRegistryClient[" + baseUrl + "]";
+        return "SchemaRegistryClient[" + baseUrl + (credentials.isPresent() ? ", " + credentials : "") + "]";
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -378,6 +387,9 @@ public final class SchemaRegistryClient {
                 .timeout(requestTimeout)
                 .header("Accept", CONTENT_TYPE + ", application/json")
                 .header("Content-Type", CONTENT_TYPE);
+        if (credentials.isPresent()) {
+            request.header("Authorization", credentials.authorizationHeader());
+        }
         HttpRequest.BodyPublisher publisher = body == null
                 ? HttpRequest.BodyPublishers.noBody()
                 : HttpRequest.BodyPublishers.ofString(body.toString(), StandardCharsets.UTF_8);

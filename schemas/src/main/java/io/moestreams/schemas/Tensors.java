@@ -2,6 +2,7 @@ package io.moestreams.schemas;
 
 import io.moestreams.avro.DType;
 import io.moestreams.avro.Tensor;
+import io.moestreams.numerics.HalfFloats;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.ShortBuffer;
@@ -92,7 +93,7 @@ public final class Tensors {
             case F16: {
                 short[] halves = new short[count];
                 for (int i = 0; i < count; i++) {
-                    halves[i] = floatToHalf(data[offset + i]);
+                    halves[i] = HalfFloats.floatToF16(data[offset + i]);
                 }
                 bytes.asShortBuffer().put(halves);
                 break;
@@ -100,7 +101,7 @@ public final class Tensors {
             case BF16: {
                 short[] halves = new short[count];
                 for (int i = 0; i < count; i++) {
-                    halves[i] = floatToBf16(data[offset + i]);
+                    halves[i] = HalfFloats.floatToBf16(data[offset + i]);
                 }
                 bytes.asShortBuffer().put(halves);
                 break;
@@ -150,14 +151,14 @@ public final class Tensors {
             case F16: {
                 ShortBuffer halves = bytes.asShortBuffer();
                 for (int i = 0; i < count; i++) {
-                    out[offset + i] = halfToFloat(halves.get(i));
+                    out[offset + i] = HalfFloats.f16ToFloat(halves.get(i));
                 }
                 return count;
             }
             case BF16: {
                 ShortBuffer halves = bytes.asShortBuffer();
                 for (int i = 0; i < count; i++) {
-                    out[offset + i] = bf16ToFloat(halves.get(i));
+                    out[offset + i] = HalfFloats.bf16ToFloat(halves.get(i));
                 }
                 return count;
             }
@@ -241,77 +242,5 @@ public final class Tensors {
             }
         }
         return count;
-    }
-
-    // ---------------------------------------------------------------------------------------------
-    // scalar conversions
-
-    /** The IEEE binary16 bits nearest to {@code value} (round to nearest, ties to even; NaN stays NaN). */
-    public static short floatToHalf(float value) {
-        int bits = Float.floatToRawIntBits(value);
-        int sign = (bits >>> 16) & 0x8000;
-        int exp = (bits >>> 23) & 0xFF;
-        int mant = bits & 0x7F_FFFF;
-        if (exp == 0xFF) {
-            // infinity keeps its sign; NaN becomes a quiet NaN keeping the top payload bits
-            return (short) (mant == 0 ? sign | 0x7C00 : sign | 0x7E00 | (mant >>> 13));
-        }
-        int halfExp = exp - 127 + 15;
-        if (halfExp >= 0x1F) {
-            return (short) (sign | 0x7C00); // too large: infinity
-        }
-        if (halfExp <= 0) {
-            // result is a binary16 subnormal (or zero): value = significand × 2^(exp-150), unit 2^-24
-            int shift = 14 - halfExp;
-            if (shift > 24) {
-                return (short) sign; // below half of the smallest subnormal: signed zero
-            }
-            int significand = mant | 0x80_0000;
-            int half = significand >>> shift;
-            int rest = significand & ((1 << shift) - 1);
-            int midpoint = 1 << (shift - 1);
-            if (rest > midpoint || (rest == midpoint && (half & 1) != 0)) {
-                half++; // may carry into the smallest normal, which is the correct result
-            }
-            return (short) (sign | half);
-        }
-        int half = (halfExp << 10) | (mant >>> 13);
-        int rest = mant & 0x1FFF;
-        if (rest > 0x1000 || (rest == 0x1000 && (half & 1) != 0)) {
-            half++; // a carry into the exponent (even up to infinity) is the correct rounding
-        }
-        return (short) (sign | half);
-    }
-
-    /** The float value of IEEE binary16 bits (exact: every binary16 is a binary32). */
-    public static float halfToFloat(short half) {
-        int h = half & 0xFFFF;
-        int sign = (h & 0x8000) << 16;
-        int exp = (h >>> 10) & 0x1F;
-        int mant = h & 0x3FF;
-        if (exp == 0x1F) {
-            return Float.intBitsToFloat(sign | 0x7F80_0000 | (mant << 13));
-        }
-        if (exp == 0) {
-            // zero or subnormal: mant × 2^-24, exact in binary32
-            float magnitude = mant * 0x1p-24f;
-            return sign != 0 ? -magnitude : magnitude;
-        }
-        return Float.intBitsToFloat(sign | ((exp - 15 + 127) << 23) | (mant << 13));
-    }
-
-    /** The bfloat16 bits nearest to {@code value} (round to nearest, ties to even; NaN stays NaN). */
-    public static short floatToBf16(float value) {
-        int bits = Float.floatToRawIntBits(value);
-        if ((bits & 0x7F80_0000) == 0x7F80_0000 && (bits & 0x7F_FFFF) != 0) {
-            return (short) ((bits >>> 16) | 0x40); // quiet NaN (truncation alone could yield infinity)
-        }
-        int lsb = (bits >>> 16) & 1;
-        return (short) ((bits + 0x7FFF + lsb) >>> 16);
-    }
-
-    /** The float value of bfloat16 bits (the upper half of a binary32). */
-    public static float bf16ToFloat(short bf16) {
-        return Float.intBitsToFloat((bf16 & 0xFFFF) << 16);
     }
 }

@@ -21,7 +21,7 @@ import org.apache.kafka.common.serialization.Serializer;
 public final class TypedTopics {
 
     private final Topics names;
-    private final SchemaRegistryClient client;
+    private final SchemaRegistry client;
     private final Serde<String> keys = Serdes.String();
     private final AvroSerde<InferenceRequest> requests;
     private final AvroSerde<DispatchBlock> blocks;
@@ -32,7 +32,7 @@ public final class TypedTopics {
     private final AvroSerde<ExpertLoad> loads;
     private final AvroSerializer<SpecificRecord> anyValues;
 
-    public TypedTopics(Topics names, SchemaRegistryClient client) {
+    public TypedTopics(Topics names, SchemaRegistry client) {
         this.names = Objects.requireNonNull(names, "names");
         this.client = Objects.requireNonNull(client, "client");
         this.requests = new AvroSerde<>(client, InferenceRequest.class);
@@ -51,7 +51,7 @@ public final class TypedTopics {
     }
 
     /** The registry client of the value serdes. */
-    public SchemaRegistryClient client() {
+    public SchemaRegistry client() {
         return client;
     }
 
@@ -94,6 +94,6 @@ public final class TypedTopics {
 
     @Override
     public String toString() {
-        return "TypedTopics[" + names.prefix() + " @ " + client.baseUrl() + "]";
+        return "TypedTopics[" + names.prefix() + " @ " + client.location() + "]";
     }
 }

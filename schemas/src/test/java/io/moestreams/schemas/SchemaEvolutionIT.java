@@ -12,14 +12,19 @@ import io.moestreams.embedded.SharedStack;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import org.apache.avro.Schema;
 import org.apache.avro.specific.SpecificRecordBase;
 import org.apache.kafka.common.errors.SerializationException;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** BACKWARD evolution of a contract through the real registry and the serde. */
+@Tag("integration")
+@Timeout(value = 10, unit = TimeUnit.MINUTES)
 class SchemaEvolutionIT {
 
     private static String url;

@@ -11,11 +11,16 @@ import io.moestreams.avro.Tensor;
 import io.moestreams.embedded.SharedStack;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import org.apache.avro.Schema;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** The registry client against a real Confluent-compatible registry (embedded Apicurio). */
+@Tag("integration")
+@Timeout(value = 10, unit = TimeUnit.MINUTES)
 class SchemaRegistryClientIT {
 
     private static String url;

@@ -180,9 +180,12 @@ class SchemaRegistryClientTest {
     void sharesOneClientPerNormalizedUrl() {
         // Given the same URL with and without a trailing slash, and another URL
         // When shared clients are asked for
-        SchemaRegistryClient a = SchemaRegistryClient.shared("http://127.0.0.1:1/apis/ccompat/v7");
-        SchemaRegistryClient b = SchemaRegistryClient.shared("http://127.0.0.1:1/apis/ccompat/v7/");
-        SchemaRegistryClient c = SchemaRegistryClient.shared("http://127.0.0.1:2/apis/ccompat/v7");
+        SchemaRegistryClient a =
+                SchemaRegistryClient.shared("http://127.0.0.1:1/apis/ccompat/v7", RegistryCredentials.none());
+        SchemaRegistryClient b =
+                SchemaRegistryClient.shared("http://127.0.0.1:1/apis/ccompat/v7/", RegistryCredentials.none());
+        SchemaRegistryClient c =
+                SchemaRegistryClient.shared("http://127.0.0.1:2/apis/ccompat/v7", RegistryCredentials.none());
 
         // Then the first two are one instance and the third another
         assertSame(a, b);

@@ -2,6 +2,7 @@ package io.moestreams.compute.ffn;
 
 import io.moestreams.core.config.Activation;
 import io.moestreams.core.ffn.ClampedSwigluWeights;
+import org.bytedeco.javacpp.FloatPointer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Sigmoid;
 import org.nd4j.linalg.factory.Nd4j;
@@ -9,7 +10,8 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * A gpt-oss expert: G = min(X·gateᵀ + bg, limit), U = clamp(X·upᵀ + bu, -limit, limit),
- * H = (U + 1) ⊙ G ⊙ σ(alpha·G), Y = H·downᵀ + bd (modeling_gpt_oss.py, GptOssExperts).
+ * H = (U + 1) ⊙ G ⊙ σ(alpha·G), Y = H·downᵀ + bd (modeling_gpt_oss.py, GptOssExperts); each product a
+ * {@link FixedOrderGemm} per part.
  */
 public final class ClampedSwigluFfn extends Nd4jExpertFfn {
 
@@ -19,11 +21,14 @@ public final class ClampedSwigluFfn extends Nd4jExpertFfn {
     private INDArray gateBias;
     private INDArray upBias;
     private INDArray downBias;
+    private final FloatPointer gateP;
+    private final FloatPointer upP;
+    private final FloatPointer downP;
     private final double alpha;
     private final double limit;
-    private final RowBuffer g;
-    private final RowBuffer u;
-    private final RowBuffer s;
+    private final Panel g;
+    private final Panel u;
+    private final Panel s;
 
     public ClampedSwigluFfn(ClampedSwigluWeights w) {
         // the activation is the clamped SwiGLU below; SILU only names its family in toString
@@ -34,14 +39,17 @@ public final class ClampedSwigluFfn extends Nd4jExpertFfn {
         this.gate = weight(name + " gate", w.gate(), f, d);
         this.up = weight(name + " up", w.up(), f, d);
         this.down = weight(name + " down", w.down(), d, f);
-        this.gateBias = weight(name + " gate bias", w.gateBias(), 1, f);
-        this.upBias = weight(name + " up bias", w.upBias(), 1, f);
-        this.downBias = weight(name + " down bias", w.downBias(), 1, d);
+        this.gateBias = bias(name + " gate bias", w.gateBias(), f);
+        this.upBias = bias(name + " up bias", w.upBias(), f);
+        this.downBias = bias(name + " down bias", w.downBias(), d);
+        this.gateP = pointer(gate);
+        this.upP = pointer(up);
+        this.downP = pointer(down);
         this.alpha = w.alpha();
         this.limit = w.limit();
-        this.g = new RowBuffer(f);
-        this.u = new RowBuffer(f);
-        this.s = new RowBuffer(f);
+        this.g = new Panel(f);
+        this.u = new Panel(f);
+        this.s = new Panel(f);
     }
 
     @Override
@@ -52,12 +60,18 @@ public final class ClampedSwigluFfn extends Nd4jExpertFfn {
     }
 
     @Override
-    void compute(INDArray x, INDArray y, int n) {
-        INDArray a = g.rows(n);
-        INDArray b = u.rows(n);
-        INDArray t = s.rows(n);
-        gemmTransposedB(x, gate, a, 1.0);
-        gemmTransposedB(x, up, b, 1.0);
+    void compute(RowPlan plan) {
+        int d = hiddenSize();
+        int f = intermediateSize();
+        int m = plan.total();
+        eachTask(plan, f, (p, c) -> {
+            FixedOrderGemm.rowsTimesWeights(plan, input(), gateP, d, f, g, 1f, p, c);
+            FixedOrderGemm.rowsTimesWeights(plan, input(), upP, d, f, u, 1f, p, c);
+        });
+        counted(plan.parts() * FixedOrderGemm.chunks(f));
+        INDArray a = g.columnMajor(m);
+        INDArray b = u.columnMajor(m);
+        INDArray t = s.columnMajor(m);
         addBias(a, gateBias);
         addBias(b, upBias);
         Transforms.min(a, limit, false);
@@ -68,8 +82,9 @@ public final class ClampedSwigluFfn extends Nd4jExpertFfn {
         Nd4j.getExecutioner().exec(new Sigmoid(t, t));
         a.muli(t);
         multiplyInPlace(a, b);
-        gemmTransposedB(a, down, y, 1.0);
-        addBias(y, downBias);
+        counted(6);
+        eachTask(plan, d, (p, c) -> FixedOrderGemm.columnsTimesWeights(plan, g, downP, f, d, output(), 1f, p, c));
+        addBias(output().columnMajor(m), downBias);
     }
 
     @Override

@@ -1,24 +1,29 @@
 package io.moestreams.compute.ffn;
 
 import io.moestreams.core.ffn.DenseMlpWeights;
+import org.bytedeco.javacpp.FloatPointer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * A SwitchTransformers expert (DenseActDense): out = wo · act(wi·x), evaluated for n rows at once as
- * H = act(X·wiᵀ), Y = H·woᵀ.
+ * H = act(X·wiᵀ), Y = H·woᵀ, each product a {@link FixedOrderGemm} per part.
  */
 public final class DenseActDenseFfn extends Nd4jExpertFfn {
 
     private INDArray wi;
     private INDArray wo;
-    private final RowBuffer h;
+    private final FloatPointer wiP;
+    private final FloatPointer woP;
+    private final Panel h;
 
     public DenseActDenseFfn(DenseMlpWeights w) {
         super(w.ref(), w.hiddenSize(), w.intermediateSize(), w.activation());
         String name = w.ref().toString();
         this.wi = weight(name + " wi", w.wi(), w.intermediateSize(), w.hiddenSize());
         this.wo = weight(name + " wo", w.wo(), w.hiddenSize(), w.intermediateSize());
-        this.h = new RowBuffer(w.intermediateSize());
+        this.wiP = pointer(wi);
+        this.woP = pointer(wo);
+        this.h = new Panel(w.intermediateSize());
     }
 
     @Override
@@ -27,11 +32,13 @@ public final class DenseActDenseFfn extends Nd4jExpertFfn {
     }
 
     @Override
-    void compute(INDArray x, INDArray y, int n) {
-        INDArray a = h.rows(n);
-        gemmTransposedB(x, wi, a, 1.0);
-        double alpha = activate(a, n);
-        gemmTransposedB(a, wo, y, alpha);
+    void compute(RowPlan plan) {
+        int d = hiddenSize();
+        int f = intermediateSize();
+        int m = plan.total();
+        eachTask(plan, f, (p, c) -> FixedOrderGemm.rowsTimesWeights(plan, input(), wiP, d, f, h, 1f, p, c));
+        float alpha = activate(h.columnMajor(m), m);
+        eachTask(plan, d, (p, c) -> FixedOrderGemm.columnsTimesWeights(plan, h, woP, f, d, output(), alpha, p, c));
     }
 
     @Override

@@ -3,6 +3,7 @@ package io.moestreams.compute.ffn;
 import io.moestreams.core.config.Activation;
 import io.moestreams.core.ffn.ExpertFfn;
 import io.moestreams.core.ffn.ExpertRef;
+import org.bytedeco.javacpp.FloatPointer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -13,31 +14,41 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * Common part of the ND4J expert FFNs: F32 weights held as c-order INDArrays in their PyTorch {@code [out, in]}
- * layout (GEMMs use the transpose flag, no copy), off-heap row buffers allocated outside any workspace, reused
- * across calls and grown (doubling) when a batch exceeds their capacity.
+ * layout, off-heap buffers allocated outside any workspace, reused across calls and grown (doubling) when a batch
+ * exceeds their capacity.
  *
- * <p>A forward over n rows issues a fixed sequence of native calls whatever n is: one bulk copy in, the GEMM
- * chain, the activation ops, one broadcast multiply by the per-row gate weights, one bulk copy out
- * ({@link #nativeCallsLastForward()} reports the count). Not thread-safe.
+ * <p><b>Bit-exact and batch-invariant:</b> the output bits of row i depend only on {@code rows[i]}, {@code scale[i]}
+ * and the weights — not on n, on the other rows or on i. The rows are laid out by a {@link RowPlan} (zero guard rows
+ * around each part), every matrix product is a {@link FixedOrderGemm} part, the element-wise ops work value by value
+ * and the gate weight is applied in Java (one F32 multiplication) while the rows are copied out. So an expert worker's
+ * micro-batch of many requests computes each request's rows exactly as {@code moe reference} computes them alone
+ * (docs/architecture.md, "Bit-exact outputs").
+ *
+ * <p>A forward over n rows issues a fixed sequence of element-wise ops and one GEMM chain per part (parts: see
+ * {@link RowPlan}; {@link #nativeCallsLastForward()} reports the count). Not thread-safe.
  */
 public abstract sealed class Nd4jExpertFfn implements ExpertFfn
         permits GatedExpertFfn, DenseActDenseFfn, ClampedSwigluFfn {
 
-    private static final int INITIAL_ROWS = 16;
+    private static final int INITIAL_ROWS = 32;
     private static final double INV_SQRT2 = 1.0 / Math.sqrt(2.0);
     private static final double SQRT_2_OVER_PI = Math.sqrt(2.0 / Math.PI);
     private static final double GELU_TANH_CUBIC = 0.044715;
+    /** Rows copied out together (keeps the column-major reads within a few cache lines). */
+    private static final int OUT_TILE = 8;
 
     private final ExpertRef ref;
     private final int hiddenSize;
     private final int intermediateSize;
     private final Activation activation;
-    private final RowBuffer input;
-    private final RowBuffer output;
-    private final RowBuffer scales;
-    private final RowBuffer geluTmp;
+    private int parallelism;
+    private final Panel input;
+    private final Panel output;
+    private final Panel geluTmp;
+    private float[] scratch = new float[0];
     private int nativeCalls;
     private int lastNativeCalls;
+    private RowPlan lastPlan;
     private boolean closed;
 
     Nd4jExpertFfn(ExpertRef ref, int hiddenSize, int intermediateSize, Activation activation) {
@@ -51,16 +62,15 @@ public abstract sealed class Nd4jExpertFfn implements ExpertFfn
         if (activation == null) {
             throw new IllegalArgumentException("activation: expected silu, relu, gelu or gelu_tanh, found nothing");
         }
-        Nd4jSupport.configure();
+        this.parallelism = Nd4jSupport.configure();
         this.ref = ref;
         this.hiddenSize = hiddenSize;
         this.intermediateSize = intermediateSize;
         this.activation = activation;
-        this.input = new RowBuffer(hiddenSize);
-        this.output = new RowBuffer(hiddenSize);
-        this.scales = new RowBuffer(1);
+        this.input = new Panel(hiddenSize);
+        this.output = new Panel(hiddenSize);
         this.geluTmp = activation == Activation.GELU || activation == Activation.GELU_TANH
-                ? new RowBuffer(intermediateSize)
+                ? new Panel(intermediateSize)
                 : null;
     }
 
@@ -83,14 +93,32 @@ public abstract sealed class Nd4jExpertFfn implements ExpertFfn
         return activation;
     }
 
-    /** Rows the preallocated buffers currently hold. */
+    /**
+     * Computes later forwards on at most {@code threads} threads instead of {@link Nd4jSupport#parallelism()} (tests:
+     * the result must not change).
+     */
+    final void parallelism(int threads) {
+        this.parallelism = Math.max(1, threads);
+    }
+
+    /** Buffer rows the preallocated buffers currently hold (guard and padding rows included). */
     public final int rowCapacity() {
         return input.capacity();
     }
 
-    /** Native (ND4J / JNI) calls issued by the last {@link #forward}; independent of the number of rows. */
+    /** Native (OpenBLAS / ND4J / JNI) calls issued by the last {@link #forward}. */
     public final int nativeCallsLastForward() {
         return lastNativeCalls;
+    }
+
+    /** Buffer rows the last forward computed (its rows plus guard and padding rows). */
+    public final int computedRowsLastForward() {
+        return lastPlan == null ? 0 : lastPlan.total();
+    }
+
+    /** GEMM parts of the last forward. */
+    public final int partsLastForward() {
+        return lastPlan == null ? 0 : lastPlan.parts();
     }
 
     @Override
@@ -114,53 +142,107 @@ public abstract sealed class Nd4jExpertFfn implements ExpertFfn
             throw new IllegalArgumentException(
                     "scale: expected at least " + n + " gate weights, found " + scale.length);
         }
-        ensureCapacity(n);
+        RowPlan plan = RowPlan.of(n);
+        ensureCapacity(plan.total());
         nativeCalls = 0;
-        input.put(rows, n);
-        nativeCalls++;
-        INDArray x = input.rows(n);
-        INDArray y = output.rows(n);
-        compute(x, y, n);
-        if (scale != null) {
-            scales.put(scale, n);
-            y.muliColumnVector(scales.rows(n));
-            nativeCalls += 2;
-        }
-        output.get(out, n);
-        nativeCalls++;
+        load(plan, rows);
+        compute(plan);
+        store(plan, scale, out);
+        lastPlan = plan;
         lastNativeCalls = nativeCalls;
     }
 
-    private void ensureCapacity(int n) {
+    /** Copies the rows into the input panel's part interiors and zeroes the guard and padding rows. */
+    private void load(RowPlan plan, float[] rows) {
+        int d = hiddenSize;
+        for (int p = 0; p < plan.parts(); p++) {
+            long base = plan.base()[p];
+            long interior = plan.interior(p);
+            long end = interior + plan.count()[p];
+            input.zero(base * d, interior * d);
+            input.put(rows, plan.first()[p] * d, interior * d, plan.count()[p] * d);
+            input.zero(end * d, (base + plan.height()[p]) * d);
+            nativeCalls += 3;
+        }
+    }
+
+    /** Copies the real rows out of the column-major output, multiplying each by its gate weight (one F32 product). */
+    private void store(RowPlan plan, float[] scale, float[] out) {
+        int d = hiddenSize;
+        int m = plan.total();
+        int values = m * d;
+        if (scratch.length < values) {
+            scratch = new float[Math.max(values, scratch.length * 2)];
+        }
+        output.get(scratch, values);
+        nativeCalls++;
+        float[] y = scratch;
+        for (int p = 0; p < plan.parts(); p++) {
+            int firstRow = plan.first()[p];
+            int count = plan.count()[p];
+            int interior = plan.interior(p);
+            for (int r0 = 0; r0 < count; r0 += OUT_TILE) {
+                int r1 = Math.min(count, r0 + OUT_TILE);
+                for (int j = 0; j < d; j++) {
+                    int column = j * m + interior;
+                    for (int r = r0; r < r1; r++) {
+                        int row = firstRow + r;
+                        float v = y[column + r];
+                        out[row * d + j] = scale == null ? v : v * scale[row];
+                    }
+                }
+            }
+        }
+    }
+
+    private void ensureCapacity(int bufferRows) {
         int capacity = input.capacity();
-        if (n <= capacity) {
+        if (bufferRows <= capacity) {
             return;
         }
-        int rows = Math.max(n, Math.max(INITIAL_ROWS, capacity * 2));
+        int rows = Math.max(bufferRows, Math.max(INITIAL_ROWS, capacity * 2));
         input.ensureCapacity(rows);
         output.ensureCapacity(rows);
-        scales.ensureCapacity(rows);
         if (geluTmp != null) {
             geluTmp.ensureCapacity(rows);
         }
         ensureHiddenCapacity(rows);
     }
 
-    /** Grows the subclass's intermediate buffers to {@code rows} rows. */
+    /** Grows the subclass's intermediate panels to {@code rows} buffer rows. */
     abstract void ensureHiddenCapacity(int rows);
 
-    /** y[n, d] = expert(x[n, d]) (unscaled), using this class's helpers for the native calls. */
-    abstract void compute(INDArray x, INDArray y, int n);
+    /**
+     * The input panel holds the plan's rows (row-major); writes expert(rows) (unscaled) into the output panel
+     * (column-major), using this class's helpers for the native calls.
+     */
+    abstract void compute(RowPlan plan);
 
-    /** c = alpha · a · bᵀ (b in PyTorch [out, in] layout). */
-    final void gemmTransposedB(INDArray a, INDArray b, INDArray c, double alpha) {
-        Nd4j.gemm(a, b, c, false, true, alpha, 0.0);
-        nativeCalls++;
+    final Panel input() {
+        return input;
     }
 
-    /** c += bias, broadcast over the rows (bias [1, cols]). */
+    final Panel output() {
+        return output;
+    }
+
+    /**
+     * Runs {@code task(part, chunk)} for every part of the plan and every column chunk of an output with {@code out}
+     * columns, concurrently, and counts one native call per task.
+     */
+    final void eachTask(RowPlan plan, int out, FixedOrderGemm.PartChunk task) {
+        FixedOrderGemm.forEach(plan, out, parallelism, task);
+        nativeCalls += plan.parts() * FixedOrderGemm.chunks(out);
+    }
+
+    /** Counts {@code calls} native calls issued by the subclass. */
+    final void counted(int calls) {
+        nativeCalls += calls;
+    }
+
+    /** c += bias per column, on a column-major panel (bias [cols, 1]). */
     final void addBias(INDArray c, INDArray bias) {
-        c.addiRowVector(bias);
+        c.addiColumnVector(bias);
         nativeCalls++;
     }
 
@@ -176,30 +258,30 @@ public abstract sealed class Nd4jExpertFfn implements ExpertFfn
      *
      * @return the factor still to apply (0.5 for gelu, 1 otherwise)
      */
-    final double activate(INDArray h, int n) {
+    final float activate(INDArray h, int m) {
         switch (activation) {
             case SILU -> {
                 Nd4j.getExecutioner().exec(new Swish(h, h));
                 nativeCalls++;
-                return 1.0;
+                return 1f;
             }
             case RELU -> {
                 Transforms.relu(h, false);
                 nativeCalls++;
-                return 1.0;
+                return 1f;
             }
             case GELU -> {
-                INDArray t = geluTmp.rows(n);
+                INDArray t = geluTmp.columnMajor(m);
                 h.muli(INV_SQRT2, t);
                 Nd4j.getExecutioner().exec(new Erf(t, t));
                 t.addi(1.0);
                 h.muli(t);
                 nativeCalls += 4;
-                return 0.5;
+                return 0.5f;
             }
             case GELU_TANH -> {
                 // 0.5·h·(1 + tanh(√(2/π)·(h + 0.044715·h³))), the 0.5 folded into alpha
-                INDArray t = geluTmp.rows(n);
+                INDArray t = geluTmp.columnMajor(m);
                 h.mul(h, t);
                 t.muli(h);
                 t.muli(GELU_TANH_CUBIC);
@@ -209,7 +291,7 @@ public abstract sealed class Nd4jExpertFfn implements ExpertFfn
                 t.addi(1.0);
                 h.muli(t);
                 nativeCalls += 8;
-                return 0.5;
+                return 0.5f;
             }
             default -> throw new IllegalStateException("unknown activation " + activation);
         }
@@ -234,9 +316,14 @@ public abstract sealed class Nd4jExpertFfn implements ExpertFfn
         return w;
     }
 
-    /** An optional F32 bias row [1, n] (null stays null). */
+    /** The native address of a weight matrix, for the GEMMs. */
+    static FloatPointer pointer(INDArray w) {
+        return new FloatPointer(w.data().addressPointer());
+    }
+
+    /** An optional F32 bias column [n, 1] for column-major panels (null stays null). */
     static INDArray bias(String name, float[] values, int n) {
-        return values == null ? null : weight(name, values, 1, n);
+        return values == null ? null : weight(name, values, n, 1);
     }
 
     static void release(INDArray a) {
@@ -256,7 +343,6 @@ public abstract sealed class Nd4jExpertFfn implements ExpertFfn
         closed = true;
         input.close();
         output.close();
-        scales.close();
         if (geluTmp != null) {
             geluTmp.close();
         }

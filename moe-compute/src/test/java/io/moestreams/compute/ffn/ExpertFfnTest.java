@@ -155,16 +155,17 @@ class ExpertFfnTest {
     }
 
     @Test
-    void issuesAConstantNumberOfNativeCallsWhateverTheBatchSize() {
-        // Given a mixtral silu expert (and ND4J's op profiler counting executed ops)
+    void issuesAConstantNumberOfNativeCallsPerRowPartWhateverTheBatchSize() {
+        // Given a mixtral silu expert with one column chunk per GEMM (and ND4J's op profiler counting executed ops)
         Fixture fx = Fixture.create(ModelFormat.MIXTRAL, Activation.SILU, 4);
         SplittableRandom random = new SplittableRandom(3);
         OpExecutioner exec = Nd4j.getExecutioner();
         try (Nd4jExpertFfn ffn = fx.ffn()) {
-            int[] calls = new int[2];
-            long[] ops = new long[2];
-            int[] sizes = {1, 97};
-            for (int k = 0; k < 2; k++) {
+            int[] sizes = {1, 97, 400};
+            int[] parts = {1, 1, 2};
+            int[] calls = new int[sizes.length];
+            long[] ops = new long[sizes.length];
+            for (int k = 0; k < sizes.length; k++) {
                 int n = sizes[k];
                 float[] rows = gaussian(random, n * D, 1.0);
                 float[] scale = gaussian(random, n, 1.0);
@@ -181,12 +182,16 @@ class ExpertFfnTest {
                     exec.setProfilingConfig(ProfilerConfig.builder().build());
                 }
                 calls[k] = ffn.nativeCallsLastForward();
+                assertEquals(parts[k], ffn.partsLastForward());
             }
-            // Then 1 row and 97 rows issue the same small number of native calls and ND4J ops
+            // Then 1 row and 97 rows in one part issue the same small number of native calls and ND4J ops
             assertEquals(calls[0], calls[1]);
             assertTrue(calls[0] <= 9, "native calls per forward: " + calls[0]);
             assertTrue(ops[0] > 0, "the profiler counted the ops");
             assertEquals(ops[0], ops[1], "ND4J ops per forward");
+            // And 400 rows (two parts) add one copy-in and one GEMM chain for the second part, and no element-wise op
+            assertEquals(calls[0] + 3 + 3, calls[2], "native calls with 2 parts");
+            assertEquals(ops[0], ops[2], "ND4J ops per forward with 2 parts");
         }
     }
 
@@ -216,15 +221,17 @@ class ExpertFfnTest {
     }
 
     @Test
-    void configuresBlasOnEveryCoreAndElementwiseOpsOnOneThread() {
+    void configuresSingleThreadedBlasGemmPartsOnEveryCoreAndElementwiseOpsOnOneThread() {
         // Given / When ND4J is configured
         int threads = Nd4jSupport.configure();
-        // Then OpenBLAS uses the available cores and libnd4j's element-wise ops one thread (see Nd4jSupport)
+        // Then the FFNs compute GEMM parts on the available cores, OpenBLAS itself on one thread (its own threads
+        // would split rows at batch-dependent places) and libnd4j's element-wise ops on one thread (see Nd4jSupport)
         assertEquals(
                 Integer.getInteger(
                         Nd4jSupport.THREADS_PROPERTY, Runtime.getRuntime().availableProcessors()),
                 threads);
-        assertEquals(threads, Nd4j.factory().blas().getMaxThreads());
+        assertEquals(threads, Nd4jSupport.parallelism());
+        assertEquals(1, Nd4j.factory().blas().getMaxThreads());
         assertEquals(
                 Integer.getInteger(Nd4jSupport.OP_THREADS_PROPERTY, 1),
                 Nd4j.getEnvironment().maxMasterThreads());

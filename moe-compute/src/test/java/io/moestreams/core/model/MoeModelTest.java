@@ -17,6 +17,7 @@ import io.moestreams.core.config.Overflow;
 import io.moestreams.core.config.RouterConfig;
 import io.moestreams.core.config.RouterType;
 import io.moestreams.core.gen.ModelGenerator;
+import io.moestreams.numerics.HalfFloats;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -197,6 +197,91 @@ class ReferenceMoeLayerTest {
         return v;
     }
 
+    @Test
+    void forcedRoutingWithTheLayersOwnRoutingGivesTheSameBits() throws IOException {
+        // Given a layer with capacity (some tokens dropped) and its output for a sequence
+        ModelGenerator.generate(
+                dir,
+                ModelFormat.MIXTRAL,
+                D,
+                F,
+                E,
+                new RouterConfig(RouterType.TOPK_SOFTMAX, 2, true, false, false),
+                0.25,
+                Overflow.DROP,
+                Activation.SILU,
+                "F32",
+                23,
+                "");
+        try (MoeModel model = MoeModel.load(dir, ExpertSelection.all(), Nd4jBackend.INSTANCE)) {
+            ReferenceMoeLayer layer = new ReferenceMoeLayer(model);
+            float[] x = tokens(5, 19);
+            LayerOutput routed = layer.forward("r", x, 19);
+            assertTrue(routed.assignment().dropped().length > 0, "the test needs dropped tokens");
+            // When the same sequence runs with that routing forced
+            LayerOutput forced = layer.forward("r", x, 19, routed.assignment());
+            // Then the output is bit for bit the same, with the same experts, weights and drops
+            assertArrayEquals(bits(routed.output()), bits(forced.output()));
+            assertArrayEquals(routed.assignment().experts(), forced.assignment().experts());
+            assertArrayEquals(routed.assignment().dropped(), forced.assignment().dropped());
+        }
+    }
+
+    @Test
+    void forcedRoutingUsesTheGivenExpertsAndWeightsInsteadOfTheRouters() throws IOException {
+        // Given a layer and a routing unlike its router's: per token two experts in a chosen order, odd weights, a
+        // dropped token
+        ModelGenerator.generateMixtral(dir, D, F, E, 29);
+        try (MoeModel model = MoeModel.load(dir, ExpertSelection.all(), Nd4jBackend.INSTANCE)) {
+            Weights w = Weights.read(dir, model.config());
+            ReferenceMoeLayer layer = new ReferenceMoeLayer(model);
+            int s = 6;
+            float[] x = tokens(9, s);
+            int[][] experts = new int[s][];
+            float[][] weights = new float[s][];
+            List<List<Integer>> naiveExperts = new ArrayList<>();
+            List<List<Double>> naiveWeights = new ArrayList<>();
+            for (int t = 0; t < s; t++) {
+                experts[t] = t == 2 ? new int[0] : new int[] {(t + 3) % E, t % E == (t + 3) % E ? 0 : t % E};
+                weights[t] = t == 2 ? new float[0] : new float[] {0.9f, -0.35f + t / 10f};
+                List<Integer> ex = new ArrayList<>();
+                List<Double> we = new ArrayList<>();
+                for (int j = 0; j < experts[t].length; j++) {
+                    ex.add(experts[t][j]);
+                    we.add((double) weights[t][j]);
+                }
+                naiveExperts.add(ex);
+                naiveWeights.add(we);
+            }
+            Assignment forced = new Assignment(s, experts, weights, new int[] {2}, -1);
+            // When the sequence runs with it
+            LayerOutput out = layer.forward("f", x, s, forced);
+            // Then each token's output is the naive sum of its given experts times the given weights (0 when
+            // dropped), and the router's own decision is still reported
+            assertOutputMatchesNaiveCombine(w, x, s, out.output(), naiveExperts, naiveWeights);
+            for (int i = 0; i < D; i++) {
+                assertEquals(0.0f, out.output()[2 * D + i]);
+            }
+            assertArrayEquals(experts, out.assignment().experts());
+            assertArrayEquals(
+                    layer.forward("f", x, s).routing().choices(), out.routing().choices());
+            // And a routing naming an expert the layer does not have is refused, naming the token and the rank
+            experts[4] = new int[] {1, E};
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> layer.forward("f", x, s, new Assignment(s, experts, weights, new int[] {2}, -1)));
+            assertTrue(e.getMessage().contains("token 4 rank 1: expert " + E), e.getMessage());
+        }
+    }
+
+    private static int[] bits(float[] v) {
+        int[] b = new int[v.length];
+        for (int i = 0; i < v.length; i++) {
+            b[i] = Float.floatToRawIntBits(v[i]);
+        }
+        return b;
+    }
+
     @ParameterizedTest(name = "{0} {1} k={2} cf={3} {4} {5}")
     @CsvSource({
         "MIXTRAL, TOPK_SOFTMAX, 2, , NONE, SILU, true",

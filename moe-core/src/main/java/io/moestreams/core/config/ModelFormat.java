@@ -1,6 +1,6 @@
 package io.moestreams.core.config;
 
-/** Tensor naming scheme of a model directory (see DESIGN.md, "Model format"). */
+/** Tensor naming scheme of a model directory (see docs/architecture.md, "Model formats"). */
 public enum ModelFormat {
     /** Hugging Face Mixtral: {@code gate.weight}, {@code experts.{i}.w1/w2/w3.weight}. */
     MIXTRAL("mixtral"),

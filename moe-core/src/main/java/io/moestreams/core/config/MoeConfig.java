@@ -3,7 +3,7 @@ package io.moestreams.core.config;
 import java.util.OptionalDouble;
 
 /**
- * The validated contents of {@code moe.json} (DESIGN.md, "Model format").
+ * The validated contents of {@code moe.json} (docs/architecture.md, "Model formats").
  *
  * @param format           tensor naming scheme
  * @param tensorPrefix     prefix of every tensor name, may be empty

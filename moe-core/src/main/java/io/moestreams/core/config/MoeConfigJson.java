@@ -18,7 +18,7 @@ import java.util.Locale;
 import java.util.Set;
 
 /**
- * Reads and writes {@code moe.json} (DESIGN.md, "Model format").
+ * Reads and writes {@code moe.json} (docs/architecture.md, "Model formats").
  *
  * <p>Keys: {@code format}, {@code tensor_prefix} (default ""), {@code hidden_size}, {@code intermediate_size},
  * {@code num_experts}, {@code router} {type, top_k (default 2, 1 for switch), normalize (true), noise (false),

@@ -1,6 +1,6 @@
 package io.moestreams.core.config;
 
-/** What happens to a routing choice whose expert is already at capacity (DESIGN.md, "Capacity and overflow"). */
+/** What happens to a routing choice whose expert is already at capacity (docs/architecture.md, "Capacity and overflow"). */
 public enum Overflow {
     /** Dropless: no capacity limit at all. */
     NONE("none"),

@@ -1,6 +1,6 @@
 package io.moestreams.core.config;
 
-/** The gating algorithms of DESIGN.md, "Routing". */
+/** The gating algorithms of docs/architecture.md, "Routing". */
 public enum RouterType {
     TOPK_SOFTMAX("topk_softmax"),
     SWITCH("switch"),

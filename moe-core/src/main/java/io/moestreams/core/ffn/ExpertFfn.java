@@ -19,6 +19,10 @@ public interface ExpertFfn extends AutoCloseable {
     /**
      * out[i] = scale[i] · expert(rows[i]) for i &lt; n.
      *
+     * <p>Batch-invariant: the bits of out[i] depend only on rows[i], scale[i] and the weights, never on n, on the other
+     * rows or on i, so a row computed alone (the reference layer) and in any micro-batch (an expert worker) gives the
+     * same bytes (docs/architecture.md, "Bit-exact outputs").
+     *
      * @param rows  row-major [n, hiddenSize]; only the first n·d values are read
      * @param n     number of rows, &gt;= 1
      * @param scale per-row gate weights (length &gt;= n), or null for 1

@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Writes a random model directory in the real format ({@code moe.json} + {@code model.safetensors}, the tensor
- * names of DESIGN.md "Model format"), for demos, benchmarks and tests. Every weight is drawn from
+ * names of docs/architecture.md "Model formats"), for demos, benchmarks and tests. Every weight is drawn from
  * N(0, 1/sqrt(fan_in)) (standard deviation 1/√in), with a generator seeded by the model seed and the tensor
  * name, so a model is reproducible from its arguments. Tensors are generated and written one at a time.
  */

@@ -3,10 +3,19 @@ package io.moestreams.core.hf;
 import io.moestreams.core.config.MoeConfig;
 import io.moestreams.core.ffn.ExpertRef;
 import io.moestreams.core.ffn.ExpertWeights;
+import io.moestreams.core.model.LayerFingerprint;
 import io.moestreams.core.model.LayerSource;
+import io.moestreams.core.model.TensorInfo;
+import io.moestreams.core.model.TensorStore;
 import io.moestreams.core.routing.Router;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 
 /** One MoE layer of a Hugging Face checkpoint as a {@link LayerSource}. */
 public final class HfLayerSource implements LayerSource {
@@ -70,6 +79,61 @@ public final class HfLayerSource implements LayerSource {
     @Override
     public ExpertWeights loadExpert(ExpertRef ref) {
         return layout(ref).load(checkpoint.reader(), ref);
+    }
+
+    @Override
+    public List<String> layerTensors() {
+        Set<String> names = new LinkedHashSet<>(block.routerTensors());
+        for (ExpertLayout layout : new ExpertLayout[] {block.experts(), block.shared()}) {
+            if (layout == null) {
+                continue;
+            }
+            for (int i = 0; i < layout.count(); i++) {
+                for (TensorPart part : layout.parts(checkpoint.reader(), i)) {
+                    names.add(part.tensor());
+                }
+            }
+        }
+        return List.copyOf(names);
+    }
+
+    @Override
+    public TensorInfo tensorInfo(String name) {
+        return checkpoint.store().info(name);
+    }
+
+    @Override
+    public void digestTensor(String name, MessageDigest digest) {
+        checkpoint.store().digest(name, digest);
+    }
+
+    @Override
+    public String routingSpec() {
+        StringBuilder sb = new StringBuilder(LayerFingerprint.canonical(block.config()));
+        sb.append("model_type=").append(block.modelType()).append('\n');
+        sb.append("layer=").append(block.layer()).append('\n');
+        for (Map.Entry<String, String> e : new TreeMap<>(block.details()).entrySet()) {
+            sb.append("detail.")
+                    .append(e.getKey())
+                    .append('=')
+                    .append(e.getValue())
+                    .append('\n');
+        }
+        return sb.toString();
+    }
+
+    @Override
+    public List<Path> files() {
+        TensorStore store = checkpoint.store();
+        Set<Path> files = new LinkedHashSet<>();
+        files.add(checkpoint.directory().resolve(HfConfig.FILE_NAME));
+        if (store.sharded()) {
+            files.add(checkpoint.directory().resolve(TensorStore.INDEX_FILE));
+        }
+        for (String name : layerTensors()) {
+            files.add(checkpoint.directory().resolve(store.shardOf(name)));
+        }
+        return new ArrayList<>(files);
     }
 
     @Override

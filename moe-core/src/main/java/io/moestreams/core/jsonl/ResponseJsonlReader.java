@@ -70,6 +70,7 @@ public final class ResponseJsonlReader implements AutoCloseable {
             float[][] weights = null;
             int[] dropped = null;
             String error = null;
+            String fingerprint = null;
             while (p.next() == JsonToken.FIELD_NAME) {
                 String name = p.parser.currentName();
                 switch (name) {
@@ -87,10 +88,11 @@ public final class ResponseJsonlReader implements AutoCloseable {
                     case "weights" -> weights = p.readRaggedFloats("weights");
                     case "dropped" -> dropped = p.readInts("dropped");
                     case "error" -> error = p.readNullableString("error");
+                    case "fingerprint" -> fingerprint = p.readNullableString("fingerprint");
                     default ->
                         throw p.fail(
                                 name,
-                                "only the keys id, status, output, experts, weights, dropped, error",
+                                "only the keys id, status, output, experts, weights, dropped, error, fingerprint",
                                 "unknown key " + name);
                 }
             }
@@ -118,7 +120,16 @@ public final class ResponseJsonlReader implements AutoCloseable {
                 }
             }
             return new ResponseLine(
-                    p.id, status, output.values(), output.rows(), output.cols(), experts, weights, dropped, error);
+                    p.id,
+                    status,
+                    output.values(),
+                    output.rows(),
+                    output.cols(),
+                    experts,
+                    weights,
+                    dropped,
+                    error,
+                    fingerprint);
         } catch (IOException e) {
             throw new JsonlException(lineNumber, "line", null, "cannot parse: " + e.getMessage(), e);
         }

@@ -10,7 +10,7 @@ import java.nio.file.Path;
 
 /**
  * Writes response lines {@code {"id", "status", "output": [[...]], "experts": [[e,...]], "weights": [[w,...]],
- * "dropped": [...], "error"?}} with Jackson's streaming generator. Floats are written as {@link Float#toString}
+ * "dropped": [...], "error"?, "fingerprint"?}} with Jackson's streaming generator. Floats are written as {@link Float#toString}
  * text, which parses back to exactly the same F32 value.
  */
 public final class ResponseJsonlWriter implements AutoCloseable {
@@ -65,6 +65,9 @@ public final class ResponseJsonlWriter implements AutoCloseable {
         g.writeEndArray();
         if (r.error() != null) {
             g.writeStringField("error", r.error());
+        }
+        if (r.fingerprint() != null) {
+            g.writeStringField("fingerprint", r.fingerprint());
         }
         g.writeEndObject();
         g.flush();

@@ -6,7 +6,7 @@ import java.util.Objects;
 
 /**
  * One output line {@code {"id", "status", "output": [[...]], "experts": [[e,...]], "weights": [[w,...]],
- * "dropped": [...], "error"?}}.
+ * "dropped": [...], "error"?, "fingerprint"?}}.
  *
  * @param id         request id
  * @param status     OK, PARTIAL, REJECTED or TIMEOUT
@@ -17,6 +17,7 @@ import java.util.Objects;
  * @param weights    per token, the gate weights aligned with {@code experts}
  * @param dropped    positions that no expert served, ascending
  * @param error      the reason for a non-OK status, or null
+ * @param fingerprint the fingerprint of the layer that computed it ({@code sha256:...}), or null when unknown
  */
 public record ResponseLine(
         String id,
@@ -27,7 +28,8 @@ public record ResponseLine(
         int[][] experts,
         float[][] weights,
         int[] dropped,
-        String error) {
+        String error,
+        String fingerprint) {
 
     public ResponseLine {
         Objects.requireNonNull(id, "id");
@@ -49,6 +51,26 @@ public record ResponseLine(
                 throw new IllegalArgumentException("experts[" + t + "]/weights[" + t + "]: expected equal lengths");
             }
         }
+    }
+
+    /** Without a fingerprint. */
+    public ResponseLine(
+            String id,
+            ResponseStatus status,
+            float[] output,
+            int seqLen,
+            int hiddenSize,
+            int[][] experts,
+            float[][] weights,
+            int[] dropped,
+            String error) {
+        this(id, status, output, seqLen, hiddenSize, experts, weights, dropped, error, null);
+    }
+
+    /** The same line with the given layer fingerprint. */
+    public ResponseLine withFingerprint(String layerFingerprint) {
+        return new ResponseLine(
+                id, status, output, seqLen, hiddenSize, experts, weights, dropped, error, layerFingerprint);
     }
 
     /**
@@ -101,7 +123,8 @@ public record ResponseLine(
                 && Arrays.deepEquals(experts, r.experts)
                 && Arrays.deepEquals(weights, r.weights)
                 && Arrays.equals(dropped, r.dropped)
-                && Objects.equals(error, r.error);
+                && Objects.equals(error, r.error)
+                && Objects.equals(fingerprint, r.fingerprint);
     }
 
     @Override
@@ -115,7 +138,8 @@ public record ResponseLine(
                 Arrays.deepHashCode(experts),
                 Arrays.deepHashCode(weights),
                 Arrays.hashCode(dropped),
-                error);
+                error,
+                fingerprint);
     }
 
     @Override

@@ -1,6 +1,6 @@
 package io.moestreams.core.jsonl;
 
-/** Status of a response line (DESIGN.md, "Records and topics"). */
+/** Status of a response line (docs/architecture.md, "Topics and records"). */
 public enum ResponseStatus {
     OK,
     PARTIAL,

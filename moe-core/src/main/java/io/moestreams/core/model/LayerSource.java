@@ -4,6 +4,8 @@ import io.moestreams.core.config.MoeConfig;
 import io.moestreams.core.ffn.ExpertRef;
 import io.moestreams.core.ffn.ExpertWeights;
 import io.moestreams.core.routing.Router;
+import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.util.List;
 
 /**
@@ -26,6 +28,24 @@ public interface LayerSource extends AutoCloseable {
 
     /** Reads one expert's weights (only its bytes). */
     ExpertWeights loadExpert(ExpertRef ref);
+
+    /**
+     * Every tensor serving this layer reads — the router's, every routed and shared expert's (a fused tensor once) —
+     * without reading data (headers only).
+     */
+    List<String> layerTensors();
+
+    /** The header entry (dtype, shape) of one of the layer's tensors. */
+    TensorInfo tensorInfo(String name);
+
+    /** Feeds one of the layer's tensors' stored bytes (any dtype, unconverted) to {@code digest}. */
+    void digestTensor(String name, MessageDigest digest);
+
+    /** The layer's routing semantics as canonical text: its configuration and its family's settings. */
+    String routingSpec();
+
+    /** The files the layer comes from: its configuration files and the tensor files holding its tensors. */
+    List<Path> files();
 
     /** Names of the tensors whose bytes were read, in reading order. */
     List<String> tensorsRead();

@@ -5,7 +5,7 @@ import io.moestreams.core.config.MoeConfig;
 import java.util.List;
 
 /**
- * The tensor names and shapes a model directory must contain (DESIGN.md, "Model format"), full names including
+ * The tensor names and shapes a model directory must contain (docs/architecture.md, "Model formats"), full names including
  * {@code tensor_prefix}. Shapes are PyTorch {@code [out, in]}.
  */
 public final class ModelTensors {

@@ -12,18 +12,21 @@ import io.moestreams.core.ffn.GatedMlpWeights;
 import io.moestreams.core.routing.Router;
 import io.moestreams.core.routing.Routers;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.List;
 
 /** A {@code moe.json} model directory ({@code moe.json} + {@code model.safetensors}). */
 final class MoeJsonSource implements LayerSource {
 
+    private final Path dir;
     private final MoeConfig config;
     private final SafetensorsFile file;
     private float[] gateWeight;
     private float[] noiseWeight;
 
     MoeJsonSource(Path dir) {
+        this.dir = dir;
         this.config = MoeConfigJson.read(dir.resolve(MoeConfigJson.FILE_NAME));
         this.file = SafetensorsFile.open(dir.resolve(MoeModel.WEIGHTS_FILE));
     }
@@ -101,6 +104,43 @@ final class MoeJsonSource implements LayerSource {
             }
         }
         return values;
+    }
+
+    @Override
+    public List<String> layerTensors() {
+        List<String> names = new ArrayList<>();
+        names.add(ModelTensors.gate(config).name());
+        String noise = ModelTensors.noise(config).name();
+        if (config.router().type() == RouterType.NOISY_TOPK && file.contains(noise)) {
+            names.add(noise);
+        }
+        for (int e = 0; e < config.numExperts(); e++) {
+            for (ModelTensors.Expected t : ModelTensors.expert(config, e)) {
+                names.add(t.name());
+            }
+        }
+        return names;
+    }
+
+    @Override
+    public TensorInfo tensorInfo(String name) {
+        return file.info(name);
+    }
+
+    @Override
+    public void digestTensor(String name, MessageDigest digest) {
+        LayerFingerprint.digest(
+                digest, file.info(name).byteLength(), (first, count) -> file.readBytes(name, first, count));
+    }
+
+    @Override
+    public String routingSpec() {
+        return LayerFingerprint.canonical(config);
+    }
+
+    @Override
+    public List<Path> files() {
+        return List.of(dir.resolve(MoeConfigJson.FILE_NAME), dir.resolve(MoeModel.WEIGHTS_FILE));
     }
 
     @Override

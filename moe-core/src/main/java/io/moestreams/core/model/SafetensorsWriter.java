@@ -3,6 +3,7 @@ package io.moestreams.core.model;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.moestreams.numerics.HalfFloats;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;

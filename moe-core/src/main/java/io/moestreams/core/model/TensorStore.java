@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -190,6 +191,12 @@ public final class TensorStore implements AutoCloseable {
     /** Reads raw bytes of a tensor's data. */
     public byte[] readBytes(String name, long firstByte, int count) {
         return file(name).readBytes(name, firstByte, count);
+    }
+
+    /** Feeds a tensor's stored data bytes (any dtype, unconverted) to {@code digest}. */
+    public void digest(String name, MessageDigest digest) {
+        SafetensorsFile f = file(name);
+        LayerFingerprint.digest(digest, f.info(name).byteLength(), (first, count) -> f.readBytes(name, first, count));
     }
 
     private void requireFloat(String name) {

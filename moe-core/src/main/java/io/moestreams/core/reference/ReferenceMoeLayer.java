@@ -72,6 +72,59 @@ public final class ReferenceMoeLayer {
         validate(requestId, tokens, seqLen);
         RouterOutput routing = router.route(requestId, tokens, seqLen);
         Assignment assignment = CapacityPlanner.plan(routing, config);
+        return new LayerOutput(compute(tokens, seqLen, assignment), assignment, routing);
+    }
+
+    /**
+     * Runs the layer over one sequence with a given routing instead of the router's (forced-routing replay, as RL
+     * trainers require of MoE serving: the experts and gate weights recorded per token and rank are used as they
+     * are, so a changed router does not change the output). The router still runs: its decision is returned in
+     * {@link LayerOutput#routing()}, and when {@code assignment} carries no shared-expert weights but the layer has
+     * shared experts, their weights (1, or qwen2_moe's sigmoid gate) come from it. Same summation order as {@link
+     * #forward(String, float[], int)}.
+     *
+     * @param assignment per token the experts (in rank order) and gate weights to use, and the dropped positions
+     * @throws IllegalArgumentException naming the token and the expert or weight that does not fit this layer
+     */
+    public synchronized LayerOutput forward(String requestId, float[] tokens, int seqLen, Assignment assignment) {
+        validate(requestId, tokens, seqLen);
+        if (assignment == null || assignment.seqLen() != seqLen) {
+            throw new IllegalArgumentException("assignment: expected the routing of " + seqLen + " tokens, found "
+                    + (assignment == null ? "null" : assignment.seqLen() + " tokens"));
+        }
+        for (int t = 0; t < seqLen; t++) {
+            int[] experts = assignment.experts()[t];
+            for (int j = 0; j < experts.length; j++) {
+                if (experts[j] < 0 || experts[j] >= numExperts) {
+                    throw new IllegalArgumentException("assignment: token " + t + " rank " + j + ": expert "
+                            + experts[j] + " is out of range, the layer has " + numExperts + " experts");
+                }
+                if (!Float.isFinite(assignment.weights()[t][j])) {
+                    throw new IllegalArgumentException(
+                            "assignment: token " + t + " rank " + j + ": expected a finite gate weight, found "
+                                    + assignment.weights()[t][j]);
+                }
+            }
+        }
+        RouterOutput routing = router.route(requestId, tokens, seqLen);
+        Assignment used = assignment;
+        if (assignment.numShared() != numShared) {
+            if (assignment.numShared() != 0) {
+                throw new IllegalArgumentException("assignment: expected weights of " + numShared
+                        + " shared experts per token, found " + assignment.numShared());
+            }
+            used = new Assignment(
+                    seqLen,
+                    assignment.experts(),
+                    assignment.weights(),
+                    assignment.dropped(),
+                    assignment.capacity(),
+                    routing.sharedWeights());
+        }
+        return new LayerOutput(compute(tokens, seqLen, used), used, routing);
+    }
+
+    private float[] compute(float[] tokens, int seqLen, Assignment assignment) {
         int d = hiddenSize;
         int[][] experts = assignment.experts();
         float[][] weights = assignment.weights();
@@ -137,7 +190,7 @@ public final class ReferenceMoeLayer {
                 output[k] += sharedOut[k];
             }
         }
-        return new LayerOutput(output, assignment, routing);
+        return output;
     }
 
     private void validate(String requestId, float[] tokens, int seqLen) {

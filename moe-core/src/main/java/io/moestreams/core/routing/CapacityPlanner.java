@@ -7,7 +7,7 @@ import java.util.Arrays;
 import java.util.Objects;
 
 /**
- * Applies expert capacity to one sequence (one routing group), DESIGN.md "Capacity and overflow".
+ * Applies expert capacity to one sequence (one routing group), docs/architecture.md "Capacity and overflow".
  *
  * <p>C = ceil(capacity_factor·k·S/E) slots per expert (k = top_k). Slots fill in GShard order: every token's first
  * choice in position order, then every second choice in position order, and so on. A choice that finds its expert

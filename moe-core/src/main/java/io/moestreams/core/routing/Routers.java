@@ -7,7 +7,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Creates the router of a model (DESIGN.md, "Routing"). All routers compute the logits z = W_g·x with double
+ * Creates the router of a model (docs/architecture.md, "Routing"). All routers compute the logits z = W_g·x with double
  * accumulation, stored as float, and p = softmax(z) stably in double, stored as float; selections and weights are
  * computed from the double values. Ties always break to the lower expert index (and, for expert choice, to the
  * lower position). Routers are immutable and thread-safe.

@@ -27,7 +27,7 @@ class MoeConfigJsonTest {
 
     @Test
     void readsTheDesignExample() {
-        // Given the moe.json of DESIGN.md / When parsed
+        // Given the moe.json of docs/architecture.md / When parsed
         MoeConfig c = MoeConfigJson.parse(FULL);
         // Then every field is as written, seed defaults to 0
         assertEquals(ModelFormat.MIXTRAL, c.format());

@@ -210,6 +210,28 @@ class JsonlTest {
     }
 
     @Test
+    void theLayerFingerprintIsAnOptionalLastKey() {
+        // Given a response with the fingerprint of the layer that computed it
+        String fp = "sha256:" + "0f".repeat(32);
+        ResponseLine line = ResponseLine.rejected("r9", "bad").withFingerprint(fp);
+        StringWriter text = new StringWriter();
+        // When written and read back
+        try (ResponseJsonlWriter w = new ResponseJsonlWriter(text)) {
+            w.write(line);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        ResponseLine back = ResponseJsonlReader.parse(text.toString().trim(), 1);
+        // Then it is kept, after the documented keys; a line without it reads as null
+        assertEquals(line, back);
+        assertEquals(fp, back.fingerprint());
+        assertTrue(
+                text.toString().trim().endsWith(",\"error\":\"bad\",\"fingerprint\":\"" + fp + "\"}"), text.toString());
+        assertNull(ResponseJsonlReader.parse("{\"id\":\"a\",\"status\":\"REJECTED\"}", 1)
+                .fingerprint());
+    }
+
+    @Test
     void okResponseCopiesTheAssignment() {
         // Given a layer output of 2 tokens, the second dropped
         Assignment a = new Assignment(2, new int[][] {{1, 0}, {}}, new float[][] {{0.7f, 0.3f}, {}}, new int[] {1}, 1);
@@ -251,7 +273,7 @@ class JsonlTest {
                         .getMessage());
         assertEquals(
                 "line 5: extra: expected only the keys id, status, output, experts, weights, dropped, error, "
-                        + "found unknown key extra (id a)",
+                        + "fingerprint, found unknown key extra (id a)",
                 assertThrows(
                                 JsonlException.class,
                                 () -> ResponseJsonlReader.parse("{\"id\":\"a\",\"status\":\"OK\",\"extra\":1}", 5))

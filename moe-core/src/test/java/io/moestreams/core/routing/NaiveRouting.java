@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * An independent, deliberately plain reference of DESIGN.md "Routing" and "Capacity and overflow" for the tests:
+ * An independent, deliberately plain reference of docs/architecture.md "Routing" and "Capacity and overflow" for the tests:
  * double precision, plain loops and sorts, no production helpers (only {@link SeededRandom} to obtain the same
  * random draws).
  */
@@ -117,7 +117,7 @@ final class NaiveRouting {
         return config.capacityFactor() != null && config.capacityFactor() > 0;
     }
 
-    /** Routes one sequence as DESIGN.md describes. */
+    /** Routes one sequence as docs/architecture.md describes. */
     static Decision route(MoeConfig config, float[] gate, float[] noise, String requestId, float[] hidden, int seqLen) {
         int numExperts = config.numExperts();
         int d = config.hiddenSize();
@@ -236,7 +236,7 @@ final class NaiveRouting {
         return new Decision(z, p, choices, weights);
     }
 
-    /** Applies capacity to a router output as DESIGN.md describes (GShard slot order). */
+    /** Applies capacity to a router output as docs/architecture.md describes (GShard slot order). */
     static Plan plan(RouterOutput out, MoeConfig config) {
         int s = out.seqLen();
         int numExperts = out.numExperts();

@@ -11,13 +11,9 @@ import io.moestreams.avro.DispatchManifest;
 import io.moestreams.avro.ExpertResult;
 import io.moestreams.avro.InferenceResponse;
 import io.moestreams.avro.ResponseStatus;
-import io.moestreams.embedded.SharedStack;
-import io.moestreams.schemas.SchemaRegistryClient;
-import io.moestreams.schemas.SchemaRegistryException;
 import io.moestreams.schemas.Tensors;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.TypedTopics;
-import io.moestreams.schemas.WireFormat;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -40,12 +36,12 @@ import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The combiner topology on a test driver, with Avro serdes against the real (embedded) schema registry. */
-class CombinerTopologyIT {
+/** The combiner topology on a test driver, with Avro serdes on an in-memory schema registry (a unit test:
+ * no broker, no registry process). */
+class CombinerTopologyTest {
 
     private static final int D = 4;
     private static final int E = 4;
@@ -563,53 +559,6 @@ class CombinerTopologyIT {
         v.get(original);
         assertArrayEquals(garbage, original);
         assertEquals(ResponseStatus.OK, single().getStatus());
-    }
-
-    @Test
-    void registryOutageFailsTheTaskInsteadOfDeadLetteringAValidManifest() throws Exception {
-        // Given a combiner whose registry client has every output schema cached (not the manifest's), via a proxy
-        start(Map.of());
-        try (RegistryProxy proxy = new RegistryProxy(SharedStack.get().schemaRegistryUrl())) {
-            SchemaRegistryClient client =
-                    new SchemaRegistryClient(proxy.url(), Duration.ofSeconds(2), Duration.ofSeconds(2));
-            SchemaCatalog.valueSchemas(topics, E, 0).forEach((topic, schema) -> {
-                if (!topic.equals(topics.manifests())) {
-                    client.register(WireFormat.subject(topic, false), schema);
-                }
-            });
-            TypedTopics viaProxy = new TypedTopics(topics, client);
-            GatewayConfig config = GatewayTestSupport.config(
-                    topics.prefix(), stateDir.resolve("no-model"), stateDir.resolve("outage"), Map.of());
-            Topology outage = CombinerTopology.build(
-                    config, topics, viaProxy, new InFlightLedger(E, 5_000), new SimpleMeterRegistry());
-            Request r = mixed("outage", 14);
-            byte[] manifestBytes = GatewayTestSupport.typedTopics(topics.prefix())
-                    .manifests()
-                    .valueSerde()
-                    .serializer()
-                    .serialize(topics.manifests(), r.manifest());
-            try (TopologyTestDriver d = new TopologyTestDriver(
-                    outage, GatewayApp.combinerProps(config, topics), Instant.ofEpochMilli(T0))) {
-                TestInputTopic<String, byte[]> in =
-                        d.createInputTopic(topics.manifests(), new StringSerializer(), new ByteArraySerializer());
-                TestOutputTopic<String, DeadLetter> letters = d.createOutputTopic(
-                        topics.deadLetter(),
-                        new StringDeserializer(),
-                        GatewayTestSupport.typedTopics(topics.prefix())
-                                .deadLetter()
-                                .valueSerde()
-                                .deserializer());
-
-                // When the registry fails just as the manifest arrives
-                proxy.fail();
-                RuntimeException e =
-                        Assertions.assertThrows(RuntimeException.class, () -> in.pipeInput(r.id(), manifestBytes, T0));
-
-                // Then the task fails (the record is processed again later) and nothing is dead-lettered
-                assertTrue(SchemaRegistryException.isTransient(e), e.toString());
-                assertTrue(letters.isEmpty());
-            }
-        }
     }
 
     @Test

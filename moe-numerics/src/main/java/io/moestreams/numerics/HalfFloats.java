@@ -1,7 +1,7 @@
-package io.moestreams.core.model;
+package io.moestreams.numerics;
 
 /**
- * Conversions between F32 and the 16-bit float formats of safetensors: IEEE 754 binary16 (F16) and bfloat16
+ * Conversions between F32 and the 16-bit float formats of safetensors files and of the wire (schemas Tensors): IEEE 754 binary16 (F16) and bfloat16
  * (BF16). Widening is exact (subnormals, infinities and NaN payloads included); narrowing rounds to nearest,
  * ties to even, overflows to infinity and keeps NaN a (quiet) NaN.
  */

@@ -19,13 +19,9 @@ import io.moestreams.core.model.ExpertSelection;
 import io.moestreams.core.model.MoeModel;
 import io.moestreams.core.routing.Assignment;
 import io.moestreams.core.routing.CapacityPlanner;
-import io.moestreams.embedded.SharedStack;
-import io.moestreams.schemas.SchemaRegistryClient;
-import io.moestreams.schemas.SchemaRegistryException;
 import io.moestreams.schemas.Tensors;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.TypedTopics;
-import io.moestreams.schemas.WireFormat;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -47,7 +43,6 @@ import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.TopologyTestDriver;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -55,8 +50,9 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-/** The gating topology on a test driver, with Avro serdes against the real (embedded) schema registry. */
-class GatewayTopologyIT {
+/** The gating topology on a test driver, with Avro serdes on an in-memory schema registry (a unit test:
+ * no broker, no registry process). */
+class GatewayTopologyTest {
 
     private static final int D = 8;
     private static final int E = 4;
@@ -375,55 +371,6 @@ class GatewayTopologyIT {
         assertTrue(manifests.isEmpty());
         assertTrue(deadLetters.isEmpty());
         assertEquals(1.0, counter("moe.gateway.requests", "outcome", "expired"));
-    }
-
-    @Test
-    void registryOutageFailsTheTaskInsteadOfDeadLetteringAValidRequest() throws Exception {
-        // Given a gateway whose registry client has every output schema cached (not the request's), via a proxy
-        try (RegistryProxy proxy = new RegistryProxy(SharedStack.get().schemaRegistryUrl())) {
-            SchemaRegistryClient client =
-                    new SchemaRegistryClient(proxy.url(), Duration.ofSeconds(2), Duration.ofSeconds(2));
-            SchemaCatalog.valueSchemas(topics, E, 0).forEach((topic, schema) -> {
-                if (!topic.equals(topics.requests())) {
-                    client.register(WireFormat.subject(topic, false), schema);
-                }
-            });
-            TypedTopics viaProxy = new TypedTopics(topics, client);
-            GatewayConfig config =
-                    GatewayTestSupport.config(topics.prefix(), model.directory(), stateDir.resolve("outage"), Map.of());
-            Topology outage = GatewayTopology.build(
-                    config,
-                    topics,
-                    viaProxy,
-                    model.config(),
-                    model.router(),
-                    new InFlightLedger(E, 5_000),
-                    new SimpleMeterRegistry());
-            byte[] valid = requestBytes("r-outage", Tensors.f32(randomRows(2, 34), 2, D), null);
-            try (TopologyTestDriver d = GatewayTestSupport.driver(outage, config, config.applicationId() + "-outage")) {
-                TestInputTopic<String, byte[]> in =
-                        d.createInputTopic(topics.requests(), new StringSerializer(), new ByteArraySerializer());
-                TestOutputTopic<String, DeadLetter> letters = d.createOutputTopic(
-                        topics.deadLetter(),
-                        new StringDeserializer(),
-                        typed.deadLetter().valueSerde().deserializer());
-                TestOutputTopic<String, InferenceResponse> answers = d.createOutputTopic(
-                        topics.responses(),
-                        new StringDeserializer(),
-                        typed.responses().valueSerde().deserializer());
-
-                // When the registry fails just as a valid request (whose schema id the client never saw) arrives
-                proxy.fail();
-                RuntimeException e = Assertions.assertThrows(
-                        RuntimeException.class, () -> in.pipeInput("r-outage", valid, GatewayTestSupport.T0));
-
-                // Then the task fails, to process the record again once the thread is replaced (exactly once),
-                // and the valid request is neither dead-lettered nor rejected, although those sinks would work
-                assertTrue(SchemaRegistryException.isTransient(e), e.toString());
-                assertTrue(letters.isEmpty());
-                assertTrue(answers.isEmpty());
-            }
-        }
     }
 
     @Test

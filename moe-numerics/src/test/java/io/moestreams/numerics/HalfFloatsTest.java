@@ -1,4 +1,4 @@
-package io.moestreams.core.model;
+package io.moestreams.numerics;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
