@@ -105,7 +105,7 @@ public record GatewayConfig(
     public static final String EAGER_COMMIT = "moe.gateway.eager-commit";
     public static final String FLOW_CONTROL = "moe.gateway.flow-control";
     public static final String FLOW_REFRESH_MS = "moe.gateway.flow-refresh-ms";
-    public static final String EXPERT_GROUP_PREFIX = "moe.expert.group-prefix";
+    public static final String EXPERT_GROUP_PREFIX = CommonKeys.EXPERT_GROUP_PREFIX;
     public static final String LOAD_WINDOW_MS = "moe.load.window-ms";
     public static final String LOAD_PUBLISH_MS = "moe.load.publish-ms";
     public static final String LOAD_RETENTION_MS = "moe.load.retention-ms";

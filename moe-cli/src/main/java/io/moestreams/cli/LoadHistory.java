@@ -100,7 +100,7 @@ final class LoadHistory implements AutoCloseable {
 
     /** A reader of the topic from {@code fromMs} (record time) on. */
     LoadHistory(String bootstrap, String registryUrl, Topics topics, Map<String, String> kafka, long fromMs) {
-        TypedTopics typed = new TypedTopics(topics, new SchemaRegistryClient(registryUrl));
+        TypedTopics typed = new TypedTopics(topics, SchemaRegistryClient.create(registryUrl, kafka));
         Properties p = new Properties();
         p.putAll(kafka);
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);

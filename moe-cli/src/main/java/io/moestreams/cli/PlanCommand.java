@@ -43,6 +43,14 @@ final class PlanCommand implements Callable<Integer> {
     String schemaRegistry;
 
     @Option(
+            names = "--config",
+            paramLabel = "FILE",
+            description = "Kafka client properties (e.g. the moe-admin.properties of `moe up --secure`) and the"
+                    + " registry's basic.auth.* / bearer.auth.*; its bootstrap.servers stands in for"
+                    + " --bootstrap-servers.")
+    Path configFile;
+
+    @Option(
             names = "--topic-prefix",
             defaultValue = Topics.DEFAULT_PREFIX,
             description = "Topic prefix (default ${DEFAULT-VALUE}).")
@@ -89,6 +97,8 @@ final class PlanCommand implements Callable<Integer> {
                     + " the partitions for topic-init and the gateway, and the stock expert services disabled.")
     Path composeOut;
 
+    private Map<String, String> kafka = Map.of();
+
     @Override
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
@@ -98,6 +108,10 @@ final class PlanCommand implements Callable<Integer> {
             l = loads.stream().mapToDouble(Double::doubleValue).toArray();
             source = "given loads";
         } else {
+            kafka = ClientProperties.load(configFile);
+            if (bootstrapServers == null) {
+                bootstrapServers = kafka.get("bootstrap.servers");
+            }
             if (bootstrapServers == null || schemaRegistry == null) {
                 throw new CommandLine.ParameterException(
                         cl, "give --bootstrap-servers and --schema-registry (the load record), or --loads");
@@ -146,7 +160,7 @@ final class PlanCommand implements Callable<Integer> {
         long now = System.currentTimeMillis();
         long from = now - d.toMillis();
         try (LoadHistory h =
-                new LoadHistory(bootstrapServers, schemaRegistry, new Topics(topicPrefix), Map.of(), from)) {
+                new LoadHistory(bootstrapServers, schemaRegistry, new Topics(topicPrefix), kafka, from)) {
             h.catchUp(Duration.ofSeconds(30));
             Map<String, LoadHistory.Totals> byLayer = LoadHistory.totals(h.records(), from, now);
             if (byLayer.isEmpty()) {

@@ -4,6 +4,7 @@ import io.moestreams.schemas.ExpertIds;
 import io.moestreams.schemas.Topics;
 import java.io.PrintStream;
 import java.net.http.HttpClient;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -17,7 +18,10 @@ import java.util.concurrent.Callable;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code moe top}: a live view of a running deployment, refreshed in place: per expert the tokens routed to it
@@ -36,10 +40,13 @@ import picocli.CommandLine.Option;
         })
 final class TopCommand implements Callable<Integer> {
 
+    @Spec
+    CommandSpec spec;
+
     private static final DateTimeFormatter TIME =
             DateTimeFormatter.ofPattern("HH:mm:ss").withZone(ZoneOffset.UTC);
 
-    @Option(names = "--bootstrap-servers", required = true, paramLabel = "B", description = "Kafka bootstrap servers.")
+    @Option(names = "--bootstrap-servers", paramLabel = "B", description = "Kafka bootstrap servers.")
     String bootstrapServers;
 
     @Option(
@@ -48,6 +55,14 @@ final class TopCommand implements Callable<Integer> {
             paramLabel = "URL",
             description = "Confluent-API schema registry URL.")
     String schemaRegistry;
+
+    @Option(
+            names = "--config",
+            paramLabel = "FILE",
+            description = "Kafka client properties (e.g. the moe-admin.properties of `moe up --secure`) and the"
+                    + " registry's basic.auth.* / bearer.auth.*; its bootstrap.servers stands in for"
+                    + " --bootstrap-servers.")
+    Path configFile;
 
     @Option(
             names = "--topic-prefix",
@@ -95,17 +110,26 @@ final class TopCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Map<String, String> kafka = ClientProperties.load(configFile);
+        if (bootstrapServers == null) {
+            bootstrapServers = kafka.get("bootstrap.servers");
+        }
+        if (bootstrapServers == null) {
+            throw new ParameterException(spec.commandLine(), "give --bootstrap-servers (or bootstrap.servers in --config)");
+        }
+        Map<String, Object> adminProps = new HashMap<>(kafka);
+        adminProps.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         Topics topics = new Topics(topicPrefix);
         HttpClient http =
                 HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
         PrintStream out = System.out;
         long windowLookBack = Duration.ofMinutes(5).toMillis();
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers));
+        try (Admin admin = Admin.create(adminProps);
                 LoadHistory history = new LoadHistory(
                         bootstrapServers,
                         schemaRegistry,
                         topics,
-                        Map.of(),
+                        kafka,
                         System.currentTimeMillis() - windowLookBack)) {
             history.catchUp(Duration.ofSeconds(20));
             PrometheusScrape previous = scrape(http);

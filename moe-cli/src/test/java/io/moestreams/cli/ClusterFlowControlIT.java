@@ -36,7 +36,9 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -44,6 +46,8 @@ import org.junit.jupiter.api.io.TempDir;
  * from Kafka's offsets. An independent observer measures every expert's in-flight tokens from the topics themselves
  * (tokens of the blocks between the group's committed offset and the end of the log).
  */
+@Tag("integration")
+@Timeout(value = 10, unit = TimeUnit.MINUTES)
 class ClusterFlowControlIT {
 
     private static final int HIDDEN = 16;
