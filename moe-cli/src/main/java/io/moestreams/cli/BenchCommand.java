@@ -93,6 +93,15 @@ final class BenchCommand implements Callable<Integer> {
     double skewRate;
 
     @Option(
+            names = "--skew-pin",
+            negatable = true,
+            defaultValue = "true",
+            fallbackValue = "true",
+            description = "--skew: pin each expert process to one CPU with taskset, heaviest first onto the least"
+                    + " loaded CPU (default ${DEFAULT-VALUE}; skipped where taskset is missing).")
+    boolean skewPin;
+
+    @Option(
             names = "--plot",
             paramLabel = "FILE",
             description = "--skew: the lag plot (PNG; default <workdir>/skew-lag.png).")
@@ -205,6 +214,7 @@ final class BenchCommand implements Callable<Integer> {
                     skewWorkers,
                     skewMaxExperts,
                     skewPartitions,
+                    skewPin,
                     workdir,
                     plot != null ? plot : workdir.resolve("skew-lag.png"));
             } catch (IllegalArgumentException e) {

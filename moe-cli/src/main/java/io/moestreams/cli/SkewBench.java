@@ -42,6 +42,7 @@ final class SkewBench {
             int workers,
             int maxExpertsPerWorker,
             int partitions,
+            boolean pin,
             Path workdir,
             Path png) {
         Options {
@@ -87,9 +88,14 @@ final class SkewBench {
                     o.experts(),
                     o.topK(),
                     100 * o.share());
-            SkewPhase phase = new SkewPhase(o, stack, model, progress);
+            List<Integer> cpus = o.pin() ? CpuPinning.available() : List.of();
+            progress.println(
+                    cpus.isEmpty()
+                            ? "expert processes are not pinned (--no-skew-pin, or no taskset / CPU list here)"
+                            : "expert processes pinned to CPUs " + cpus + " with taskset");
+            SkewPhase phase = new SkewPhase(o, stack, model, cpus, progress);
             List<SkewPhase.Worker> before = PipelineBench.expertGroups(o.experts()).stream()
-                    .map(g -> new SkewPhase.Worker(g, 1))
+                    .map(g -> new SkewPhase.Worker(g, 1, 0))
                     .toList();
             SkewPhase.Layout a = new SkewPhase.Layout("(a) without scaling", "skewa.", before, Map.of());
             progress.printf("%n== %s: %s, %d partitions per expert topic ==%n", a.name(), before, o.partitions());
@@ -111,7 +117,7 @@ final class SkewBench {
             }
             List<SkewPhase.Worker> workers = new ArrayList<>();
             for (PlacementPlanner.Group g : plan.groups()) {
-                workers.add(new SkewPhase.Worker(K8sManifests.ids(g.experts()), g.replicas()));
+                workers.add(new SkewPhase.Worker(K8sManifests.ids(g.experts()), g.replicas(), g.loadPerReplica()));
             }
             Map<Integer, Integer> partitions = new LinkedHashMap<>();
             for (int e = 0; e < loads.length; e++) {
@@ -145,6 +151,7 @@ final class SkewBench {
             out.printf("lag plot: %s%n", o.png().toAbsolutePath());
             report.put("model", Map.of("hidden", o.hidden(), "ffn", o.ffn(), "experts", o.experts(), "topK", o.topK()));
             report.put("hotShareTarget", o.share());
+            report.put("pinnedCpus", cpus);
             report.put("recordedTokensPerSecByExpert", loads);
             report.put("plan", args);
             report.put("planMaxWorkerLoad", plan.maxWorkerLoad());

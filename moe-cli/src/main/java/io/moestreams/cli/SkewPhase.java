@@ -19,13 +19,18 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * One layout of {@code moe bench --skew}: its own topics (prefix), a gateway and the expert processes of the layout
  * on the embedded broker, then a warm-up, a saturation burst and a fixed-rate phase while {@link LagSampler} records
- * each expert's consumer lag. Every layout gets the same sequence of requests. Expert processes compute on one thread each ({@code -Dmoe.nd4j.threads=1}, BLAS
- * single-threaded): a process stands for a worker with one core, so replicas, not threads, add capacity.
+ * each expert's consumer lag. Every layout gets the same sequence of requests. Expert processes compute on one thread
+ * each ({@code -Dmoe.nd4j.threads=1}, BLAS single-threaded) and, with pinning, run on one CPU each ({@link
+ * CpuPinning}, heaviest first onto the least loaded CPU): a worker is a fixed share of the machine, so the layout,
+ * not the operating system's scheduler, decides what shares a CPU. The gateway, broker and client are not pinned.
  */
 final class SkewPhase {
 
-    /** Expert processes: a spec ({@code 0-3}) and how many identical replicas. */
-    record Worker(String experts, int replicas) {
+    /**
+     * Expert processes: a spec ({@code 0-3}), how many identical replicas, and the load each replica is expected to
+     * carry (any unit; 0 when unknown), which places the replicas on CPUs.
+     */
+    record Worker(String experts, int replicas, double loadPerReplica) {
         @Override
         public String toString() {
             return experts + (replicas > 1 ? " x" + replicas : "");
@@ -61,11 +66,16 @@ final class SkewPhase {
     private final List<float[]> pool = new ArrayList<>();
     private final SkewBench.Options o;
     private final EmbeddedStack stack;
+    private final List<Integer> cpus;
     private final Path model;
     private final PrintStream progress;
 
-    SkewPhase(SkewBench.Options options, EmbeddedStack stack, Path model, PrintStream progress) {
+    /**
+     * @param cpus the CPUs to pin expert processes to, or empty for no pinning
+     */
+    SkewPhase(SkewBench.Options options, EmbeddedStack stack, Path model, List<Integer> cpus, PrintStream progress) {
         this.o = options;
+        this.cpus = List.copyOf(cpus);
         this.stack = stack;
         this.model = model;
         this.progress = progress;
@@ -111,20 +121,31 @@ final class SkewPhase {
         gw.put("MOE_LOAD_PUBLISH_MS", "500");
         List<String> gatewayJvm = List.of("-Xmx1g", "-XX:+UseParallelGC");
         List<String> expertJvm = List.of("-Xmx1g", "-XX:+UseParallelGC", "-Dmoe.nd4j.threads=1");
+        List<Worker> replicas = new ArrayList<>();
+        for (Worker w : layout.workers()) {
+            for (int r = 0; r < w.replicas(); r++) {
+                replicas.add(w);
+            }
+        }
+        double[] loads = replicas.stream().mapToDouble(Worker::loadPerReplica).toArray();
+        int[] cpu = cpus.isEmpty() ? null : CpuPinning.assign(loads, cpus);
         List<ChildProcess> children = new ArrayList<>();
+        StringBuilder placed = new StringBuilder();
         try {
             children.add(ChildProcess.start("gateway-" + suffix, gatewayJvm, List.of("gateway"), gw, logs));
-            int i = 0;
-            for (Worker w : layout.workers()) {
-                for (int r = 0; r < w.replicas(); r++) {
-                    Map<String, String> e = new LinkedHashMap<>(env);
-                    e.put("MOE_EXPERT_EXPERTS", w.experts());
-                    e.put("MOE_EXPERT_WORKER_ID", "skew-" + suffix + "-" + i);
-                    children.add(
-                            ChildProcess.start("expert-" + suffix + "-" + i++, expertJvm, List.of("expert"), e, logs));
-                }
+            for (int i = 0; i < replicas.size(); i++) {
+                Map<String, String> e = new LinkedHashMap<>(env);
+                e.put("MOE_EXPERT_EXPERTS", replicas.get(i).experts());
+                e.put("MOE_EXPERT_WORKER_ID", "skew-" + suffix + "-" + i);
+                List<String> launcher = cpu == null ? List.of() : CpuPinning.launcher(cpu[i]);
+                children.add(ChildProcess.start(
+                        "expert-" + suffix + "-" + i, launcher, expertJvm, List.of("expert"), e, logs));
+                placed.append(placed.length() == 0 ? "" : ", ")
+                        .append(replicas.get(i).experts())
+                        .append(cpu == null ? "" : " on CPU " + cpu[i]);
             }
-            progress.printf("started %d processes (logs in %s)%n", children.size(), logs);
+            progress.printf(
+                    "started the gateway and %d expert processes (%s; logs in %s)%n", replicas.size(), placed, logs);
             Topics topics = new Topics(layout.prefix());
             try (LoadClient client =
                     new LoadClient(stack.bootstrapServers(), stack.schemaRegistryUrl(), topics, Map.of())) {
