@@ -124,8 +124,8 @@ final class AclPlan {
         for (TopicCatalog.Entry t : catalog) {
             switch (t.role()) {
                 case REQUESTS, EXPERT_RESULTS -> plan.topic(gw, t.name(), AclOperation.READ);
-                case EXPERT, SHARED_EXPERT, RESPONSES, DEAD_LETTER, EXPERT_LOAD -> plan.topic(
-                        gw, t.name(), AclOperation.WRITE);
+                case EXPERT, SHARED_EXPERT, RESPONSES, DEAD_LETTER, EXPERT_LOAD ->
+                    plan.topic(gw, t.name(), AclOperation.WRITE);
                 case MANIFESTS -> plan.topic(gw, t.name(), AclOperation.WRITE, AclOperation.READ);
                 default -> throw new IllegalStateException("no gateway ACL for topic role " + t.role());
             }

@@ -133,7 +133,10 @@ final class BenchCommand implements Callable<Integer> {
             description = "--pipeline: model shapes d x f (default ${DEFAULT-VALUE}).")
     List<String> shapes;
 
-    @Option(names = "--experts", defaultValue = "8", description = "--pipeline, --skew: experts E (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--experts",
+            defaultValue = "8",
+            description = "--pipeline, --skew: experts E (default ${DEFAULT-VALUE}).")
     int experts;
 
     @Option(
@@ -202,21 +205,21 @@ final class BenchCommand implements Callable<Integer> {
             SkewBench.Options so;
             try {
                 so = new SkewBench.Options(
-                    experts,
-                    hidden,
-                    ffn,
-                    skewTopK,
-                    skewShare,
-                    requestTokens,
-                    skewBurst,
-                    skewSeconds,
-                    skewRate,
-                    skewWorkers,
-                    skewMaxExperts,
-                    skewPartitions,
-                    skewPin,
-                    workdir,
-                    plot != null ? plot : workdir.resolve("skew-lag.png"));
+                        experts,
+                        hidden,
+                        ffn,
+                        skewTopK,
+                        skewShare,
+                        requestTokens,
+                        skewBurst,
+                        skewSeconds,
+                        skewRate,
+                        skewWorkers,
+                        skewMaxExperts,
+                        skewPartitions,
+                        skewPin,
+                        workdir,
+                        plot != null ? plot : workdir.resolve("skew-lag.png"));
             } catch (IllegalArgumentException e) {
                 throw new ParameterException(spec.commandLine(), e.getMessage());
             }

@@ -89,9 +89,13 @@ final class LagSampler implements AutoCloseable {
         return failedSamples.get();
     }
 
-    /** Stops sampling; idempotent. */
     @Override
     public void close() {
+        stop();
+    }
+
+    /** Stops sampling; idempotent. */
+    void stop() {
         if (running.getAndSet(false)) {
             thread.interrupt();
             try {

@@ -159,8 +159,7 @@ final class PlanCommand implements Callable<Integer> {
         Duration d = parseDuration(window, cl);
         long now = System.currentTimeMillis();
         long from = now - d.toMillis();
-        try (LoadHistory h =
-                new LoadHistory(bootstrapServers, schemaRegistry, new Topics(topicPrefix), kafka, from)) {
+        try (LoadHistory h = new LoadHistory(bootstrapServers, schemaRegistry, new Topics(topicPrefix), kafka, from)) {
             h.catchUp(Duration.ofSeconds(30));
             Map<String, LoadHistory.Totals> byLayer = LoadHistory.totals(h.records(), from, now);
             if (byLayer.isEmpty()) {

@@ -106,16 +106,19 @@ final class SkewPhase {
         env.put("MOE_EXPERT_GROUP_PREFIX", groupPrefix);
         env.put("MOE_TOPICS_PARTITIONS", Integer.toString(o.partitions()));
         StringBuilder ep = new StringBuilder();
-        layout.expertPartitions().forEach((e, p) -> ep.append(ep.length() == 0 ? "" : ",")
-                .append(e)
-                .append(':')
-                .append(p));
+        layout.expertPartitions()
+                .forEach((e, p) -> ep.append(ep.length() == 0 ? "" : ",")
+                        .append(e)
+                        .append(':')
+                        .append(p));
         env.put("MOE_TOPICS_EXPERT_PARTITIONS", ep.toString());
         env.put("OMP_NUM_THREADS", "1");
         env.put("OPENBLAS_NUM_THREADS", "1");
         Map<String, String> gw = new LinkedHashMap<>(env);
         gw.put("MOE_GATEWAY_APPLICATION_ID", "skew-gateway-" + suffix);
-        gw.put("MOE_GATEWAY_STATE_DIR", Files.createTempDirectory("moe-skew-gateway-").toString());
+        gw.put(
+                "MOE_GATEWAY_STATE_DIR",
+                Files.createTempDirectory("moe-skew-gateway-").toString());
         gw.put("MOE_GATEWAY_DEFAULT_TIMEOUT_MS", "600000");
         gw.put("MOE_LOAD_WINDOW_MS", "2000");
         gw.put("MOE_LOAD_PUBLISH_MS", "500");
@@ -169,7 +172,7 @@ final class SkewPhase {
                             open[1]);
                     // one more period so the drained state is in the series
                     LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(500));
-                    sampler.close();
+                    sampler.stop();
                     if (sampler.failedSamples() > 0) {
                         progress.printf("lag sampler: %d sample(s) lost to slow answers%n", sampler.failedSamples());
                     }
@@ -202,8 +205,8 @@ final class SkewPhase {
         for (CompletableFuture<LoadClient.Arrival> f : futures) {
             LoadClient.Arrival a = f.get(10, TimeUnit.MINUTES);
             if (a.response().getStatus() != ResponseStatus.OK) {
-                throw new IllegalStateException(
-                        "request answered " + a.response().getStatus() + ": " + a.response().getError());
+                throw new IllegalStateException("request answered "
+                        + a.response().getStatus() + ": " + a.response().getError());
             }
             last = Math.max(last, a.atNanos());
         }

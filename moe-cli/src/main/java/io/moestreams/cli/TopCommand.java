@@ -115,7 +115,8 @@ final class TopCommand implements Callable<Integer> {
             bootstrapServers = kafka.get("bootstrap.servers");
         }
         if (bootstrapServers == null) {
-            throw new ParameterException(spec.commandLine(), "give --bootstrap-servers (or bootstrap.servers in --config)");
+            throw new ParameterException(
+                    spec.commandLine(), "give --bootstrap-servers (or bootstrap.servers in --config)");
         }
         Map<String, Object> adminProps = new HashMap<>(kafka);
         adminProps.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
@@ -126,11 +127,7 @@ final class TopCommand implements Callable<Integer> {
         long windowLookBack = Duration.ofMinutes(5).toMillis();
         try (Admin admin = Admin.create(adminProps);
                 LoadHistory history = new LoadHistory(
-                        bootstrapServers,
-                        schemaRegistry,
-                        topics,
-                        kafka,
-                        System.currentTimeMillis() - windowLookBack)) {
+                        bootstrapServers, schemaRegistry, topics, kafka, System.currentTimeMillis() - windowLookBack)) {
             history.catchUp(Duration.ofSeconds(20));
             PrometheusScrape previous = scrape(http);
             long previousAt = System.nanoTime();

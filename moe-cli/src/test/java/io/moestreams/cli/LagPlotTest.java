@@ -33,7 +33,8 @@ class LagPlotTest {
         Path png = dir.resolve("sub/lag.png");
 
         // When plotted
-        LagPlot.write(png, "consumer lag (records)", List.of(new LagPlot.Series("(a)", a), new LagPlot.Series("(b)", b)));
+        LagPlot.write(
+                png, "consumer lag (records)", List.of(new LagPlot.Series("(a)", a), new LagPlot.Series("(b)", b)));
 
         // Then the PNG has two panels; (a)'s climbing hot line is drawn well above its axis, (b)'s stays on it
         BufferedImage img = ImageIO.read(png.toFile());

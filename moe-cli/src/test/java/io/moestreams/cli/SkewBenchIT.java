@@ -79,7 +79,9 @@ class SkewBenchIT {
         double hot = loads.get(0).asDouble() / total;
         assertTrue(hot > 0.35 && hot < 0.55, "expert 0's recorded share " + hot);
         // layout (b) is the plan's
-        assertTrue(report.get("plan").asText().startsWith("--groups '"), report.get("plan").asText());
+        assertTrue(
+                report.get("plan").asText().startsWith("--groups '"),
+                report.get("plan").asText());
         assertTrue(report.get("openLoopRatio").asDouble() > 0);
         BufferedImage img = ImageIO.read(png.toFile());
         assertEquals(900, img.getWidth(), "one PNG, two panels");

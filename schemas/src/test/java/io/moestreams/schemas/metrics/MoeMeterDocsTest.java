@@ -17,8 +17,17 @@ class MoeMeterDocsTest {
 
     /** What Micrometer's Prometheus registry appends to a meter's name, per kind. */
     private static final List<String> SUFFIXES = List.of(
-            "", "_total", "_seconds", "_seconds_count", "_seconds_sum", "_seconds_max", "_seconds_bucket", "_count",
-            "_sum", "_max", "_bucket");
+            "",
+            "_total",
+            "_seconds",
+            "_seconds_count",
+            "_seconds_sum",
+            "_seconds_max",
+            "_seconds_bucket",
+            "_count",
+            "_sum",
+            "_max",
+            "_bucket");
 
     private static Path repoFile(String name) {
         // tests run in the module directory; the repository root is its parent
