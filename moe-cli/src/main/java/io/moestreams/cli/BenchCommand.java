@@ -75,7 +75,7 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(
             names = "--skew-burst",
-            defaultValue = "300",
+            defaultValue = "100",
             description = "--skew: requests of the saturation burst (default ${DEFAULT-VALUE}).")
     int skewBurst;
 
@@ -112,11 +112,11 @@ final class BenchCommand implements Callable<Integer> {
             description = "With --pipeline: run the gateway and the expert workers as separate OS processes.")
     boolean processes;
 
-    @Option(names = "--hidden", defaultValue = "1024", description = "--core, --skew: d (default ${DEFAULT-VALUE}).")
-    int hidden;
+    @Option(names = "--hidden", description = "--core, --skew: d (default 1024).")
+    Integer hidden;
 
-    @Option(names = "--ffn", defaultValue = "4096", description = "--core, --skew: f (default ${DEFAULT-VALUE}).")
-    int ffn;
+    @Option(names = "--ffn", description = "--core, --skew: f (default 4096; --skew: 8192).")
+    Integer ffn;
 
     @Option(
             names = "--batches",
@@ -141,9 +141,9 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(
             names = "--request-tokens",
-            defaultValue = "16",
-            description = "--pipeline, --skew: tokens per request (default ${DEFAULT-VALUE}).")
-    int requestTokens;
+            description = "--pipeline, --skew: tokens per request (default 16; --skew: 64, so expert compute, not"
+                    + " per-request overhead, dominates).")
+    Integer requestTokens;
 
     @Option(
             names = "--closed-loop",
@@ -206,11 +206,11 @@ final class BenchCommand implements Callable<Integer> {
             try {
                 so = new SkewBench.Options(
                         experts,
-                        hidden,
-                        ffn,
+                        hidden != null ? hidden : 1024,
+                        ffn != null ? ffn : 8192,
                         skewTopK,
                         skewShare,
-                        requestTokens,
+                        requestTokens != null ? requestTokens : 64,
                         skewBurst,
                         skewSeconds,
                         skewRate,
@@ -231,7 +231,7 @@ final class BenchCommand implements Callable<Integer> {
             return 0;
         }
         if (!pipeline) {
-            CoreBench.run(hidden, ffn, batches, System.out);
+            CoreBench.run(hidden != null ? hidden : 1024, ffn != null ? ffn : 4096, batches, System.out);
             return 0;
         }
         List<int[]> parsed = new ArrayList<>();
@@ -247,7 +247,7 @@ final class BenchCommand implements Callable<Integer> {
                 parsed,
                 experts,
                 2,
-                requestTokens,
+                requestTokens != null ? requestTokens : 16,
                 closedLoop,
                 burstTokens,
                 openLoopSeconds,
