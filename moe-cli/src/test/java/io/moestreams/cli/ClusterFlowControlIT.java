@@ -167,8 +167,9 @@ class ClusterFlowControlIT {
                         observer.maxDispatchedWithin(x, window),
                         observer.dispatched(x));
                 assertTrue(peak <= CREDIT + margin, "expert " + x + ": peak " + peak + " > " + CREDIT + " + " + margin);
-                assertTrue(
-                        margin < CREDIT, "the margin must stay below the credit, or two grants would pass: " + margin);
+                // two gateways each granting the full credit could reach twice the credit: the shared credit did not
+                // (the margin itself grows with the Admin query time, which a loaded machine stretches)
+                assertTrue(peak < GATEWAYS * CREDIT, "expert " + x + ": peak " + peak + " reached two grants");
                 assertTrue(observer.dispatched(x) > 4 * CREDIT, "the load was " + observer.dispatched(x));
             }
         } finally {
