@@ -9,6 +9,7 @@ import io.moestreams.core.config.MoeConfig;
 import io.moestreams.core.routing.Assignment;
 import io.moestreams.core.routing.CapacityPlanner;
 import io.moestreams.core.routing.Router;
+import io.moestreams.core.routing.RouterOutput;
 import io.moestreams.schemas.DeadLetters;
 import io.moestreams.schemas.ExpertIds;
 import io.moestreams.schemas.SchemaRegistryException;
@@ -39,6 +40,7 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Specif
     private final String fingerprint;
     private final Deserializer<InferenceRequest> requestDeserializer;
     private final InFlightLedger ledger;
+    private final RoutingObserver observer;
     private final RequestValidator validator;
     private final Counter accepted;
     private final Counter rejected;
@@ -57,6 +59,7 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Specif
             String fingerprint,
             Deserializer<InferenceRequest> requestDeserializer,
             InFlightLedger ledger,
+            RoutingObserver observer,
             MeterRegistry meters) {
         this.config = config;
         this.model = model;
@@ -64,6 +67,7 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Specif
         this.fingerprint = fingerprint;
         this.requestDeserializer = requestDeserializer;
         this.ledger = ledger;
+        this.observer = observer;
         this.validator = new RequestValidator(model.hiddenSize(), config.maxSeqLen());
         this.accepted = MoeMeter.GATEWAY_REQUESTS.counter(meters, "accepted");
         this.rejected = MoeMeter.GATEWAY_REQUESTS.counter(meters, "rejected");
@@ -149,7 +153,9 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Specif
             return;
         }
         int seqLen = rows.length / model.hiddenSize();
-        Assignment a = CapacityPlanner.plan(router.route(id, rows, seqLen), model);
+        RouterOutput routed = router.route(id, rows, seqLen);
+        Assignment a = CapacityPlanner.plan(routed, model);
+        observer.routed(routed, a);
         Dispatch dispatch = Dispatch.plan(
                 id,
                 rows,

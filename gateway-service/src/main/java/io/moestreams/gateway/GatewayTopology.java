@@ -49,6 +49,20 @@ public final class GatewayTopology {
             String fingerprint,
             InFlightLedger ledger,
             MeterRegistry meters) {
+        return build(config, topics, typed, model, router, fingerprint, ledger, RoutingObserver.NONE, meters);
+    }
+
+    /** The topology with an observer of every routed request (the expert load record). */
+    public static Topology build(
+            GatewayConfig config,
+            Topics topics,
+            TypedTopics typed,
+            MoeConfig model,
+            Router router,
+            String fingerprint,
+            InFlightLedger ledger,
+            RoutingObserver observer,
+            MeterRegistry meters) {
         Topology topology = new Topology();
         topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), topics.requests());
         topology.addProcessor(
@@ -60,6 +74,7 @@ public final class GatewayTopology {
                         fingerprint,
                         typed.requests().valueSerde().deserializer(),
                         ledger,
+                        observer,
                         meters),
                 SOURCE);
         topology.addStateStore(

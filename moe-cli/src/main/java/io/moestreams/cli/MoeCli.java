@@ -21,6 +21,8 @@ import picocli.CommandLine.Command;
             InitTopicsCommand.class,
             AclCommand.class,
             K8sCommand.class,
+            PlanCommand.class,
+            TopCommand.class,
             ExpertCommand.class,
             GenerateModelCommand.class,
             GenerateRequestsCommand.class,

@@ -9,6 +9,7 @@ import io.moestreams.avro.CassetteEntry;
 import io.moestreams.avro.DeadLetter;
 import io.moestreams.avro.DispatchBlock;
 import io.moestreams.avro.DispatchManifest;
+import io.moestreams.avro.ExpertLoad;
 import io.moestreams.avro.ExpertResult;
 import io.moestreams.avro.InferenceRequest;
 import io.moestreams.avro.InferenceResponse;
@@ -85,7 +86,24 @@ class SchemaContractTest {
                             "reason",
                             "field",
                             "requestId",
-                            "timestampMs"));
+                            "timestampMs"),
+            ExpertLoad.getClassSchema(),
+                    List.of(
+                            "layer",
+                            "instance",
+                            "windowStartMs",
+                            "windowEndMs",
+                            "closed",
+                            "numExperts",
+                            "numShared",
+                            "sequences",
+                            "tokens",
+                            "droppedTokens",
+                            "expertTokens",
+                            "expertBlocks",
+                            "top1",
+                            "importance",
+                            "throttledMs"));
 
     @Test
     void recordsHaveExactlyTheAgreedFieldsInOrder() {
