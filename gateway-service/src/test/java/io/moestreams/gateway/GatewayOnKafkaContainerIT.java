@@ -11,7 +11,9 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.moestreams.avro.DispatchManifest;
 import io.moestreams.avro.InferenceRequest;
 import io.moestreams.embedded.SharedStack;
+import io.moestreams.schemas.SchemaRegistryClient;
 import io.moestreams.schemas.Tensors;
+import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.TypedTopics;
 import io.moestreams.schemas.config.LayeredConfig;
 import java.nio.file.Path;
@@ -88,7 +90,8 @@ class GatewayOnKafkaContainerIT {
                         dir.resolve("state").toString(),
                         GatewayConfig.PARTITIONS,
                         "1")));
-        TypedTopics typed = GatewayTestSupport.typedTopics(prefix);
+        // the gateway's registry: the test's client must write and read with the same schema ids
+        TypedTopics typed = new TypedTopics(new Topics(prefix), new SchemaRegistryClient(registry));
         try (GatewayApp app = GatewayApp.start(config, new SimpleMeterRegistry());
                 KafkaProducer<String, InferenceRequest> producer = new KafkaProducer<>(
                         Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.getBootstrapServers()),
