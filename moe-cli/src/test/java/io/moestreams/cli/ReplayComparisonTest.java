@@ -7,6 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.moestreams.core.jsonl.ResponseLine;
 import io.moestreams.core.jsonl.ResponseStatus;
+import io.moestreams.replay.DiffHistogram;
+import io.moestreams.replay.ReplayComparison;
+import io.moestreams.replay.RequestDiff;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
