@@ -1,4 +1,4 @@
-package io.moestreams.cli;
+package io.moestreams.replay;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -7,9 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.moestreams.core.jsonl.ResponseLine;
 import io.moestreams.core.jsonl.ResponseStatus;
-import io.moestreams.replay.DiffHistogram;
-import io.moestreams.replay.ReplayComparison;
-import io.moestreams.replay.RequestDiff;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
