@@ -9,6 +9,7 @@ import io.moestreams.schemas.Limits;
 import io.moestreams.schemas.SchemaRegistryClient;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.TypedTopics;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -16,7 +17,9 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -113,8 +116,10 @@ public final class GatewayApp implements AutoCloseable {
             Topology gating = GatewayTopology.build(
                     config, topics, typed, model.config(), model.router(), fingerprint, ledger, load, meters);
             Topology combining = CombinerTopology.build(config, topics, typed, ledger, meters);
-            KafkaStreams intake = new KafkaStreams(gating, streamsProps(config, config.applicationId()));
-            KafkaStreams combiner = new KafkaStreams(combining, combinerProps(config, topics));
+            String clusterId = clusterId(admin);
+            KafkaStreams intake =
+                    new KafkaStreams(gating, perCluster(streamsProps(config, config.applicationId()), clusterId));
+            KafkaStreams combiner = new KafkaStreams(combining, perCluster(combinerProps(config, topics), clusterId));
             FlowController flow = new FlowController(
                     ledger,
                     cluster == null ? ledger : cluster,
@@ -249,6 +254,35 @@ public final class GatewayApp implements AutoCloseable {
         }
         p.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
         p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        return p;
+    }
+
+    private static String clusterId(Admin admin) {
+        try {
+            return admin.describeCluster().clusterId().get(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while describing the Kafka cluster", e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot describe the Kafka cluster (its id names the state directory)", e);
+        }
+    }
+
+    /**
+     * Puts the Streams state of one Kafka cluster in its own subdirectory, {@code <state.dir>/cluster-<id>}: local
+     * state restored from another cluster (a recreated dev cluster, a gateway moved between clusters with the same
+     * application id) would otherwise be taken for this cluster's, e.g. request ids remembered as duplicates.
+     */
+    static Properties perCluster(Properties p, String clusterId) {
+        if (clusterId != null && !clusterId.isBlank()) {
+            String base = p.getProperty(
+                    StreamsConfig.STATE_DIR_CONFIG,
+                    Path.of(System.getProperty("java.io.tmpdir"), "kafka-streams")
+                            .toString());
+            p.put(
+                    StreamsConfig.STATE_DIR_CONFIG,
+                    Path.of(base, "cluster-" + clusterId).toString());
+        }
         return p;
     }
 
