@@ -1,5 +1,8 @@
 package io.moestreams.cli;
 
+import io.moestreams.replay.DiffHistogram;
+import io.moestreams.replay.ReplayReport;
+import io.moestreams.replay.RequestDiff;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -7,6 +7,7 @@ import io.moestreams.core.config.MoeConfig;
 import io.moestreams.core.jsonl.ResponseLine;
 import io.moestreams.embedded.EmbeddedStack;
 import io.moestreams.gateway.GatewayConfig;
+import io.moestreams.replay.Replayer;
 import io.moestreams.schemas.Tensors;
 import io.moestreams.schemas.Topics;
 import java.nio.file.Path;

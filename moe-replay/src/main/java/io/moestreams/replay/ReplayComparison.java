@@ -1,4 +1,4 @@
-package io.moestreams.cli;
+package io.moestreams.replay;
 
 import io.moestreams.core.jsonl.ResponseLine;
 import io.moestreams.core.jsonl.ResponseStatus;
@@ -11,7 +11,7 @@ import java.util.List;
  * value has the same bits; with tolerance T &gt; 0 when every |replayed − recorded| ≤ T. Either way the set of
  * experts of every token and the dropped positions must not have changed.
  */
-final class ReplayComparison {
+public final class ReplayComparison {
 
     private ReplayComparison() {}
 
@@ -21,7 +21,7 @@ final class ReplayComparison {
      * @param tolerance max |difference| allowed, 0 for bit-identical
      * @param histogram receives |difference| of every value compared
      */
-    static RequestDiff compare(
+    public static RequestDiff compare(
             ResponseLine recorded, ResponseLine replayed, double tolerance, DiffHistogram histogram) {
         String id = recorded.id();
         if (replayed.status() != ResponseStatus.OK) {
@@ -80,7 +80,7 @@ final class ReplayComparison {
     }
 
     /** Positions whose set of experts differs (rank order and weights aside). */
-    static int[] routingChanged(ResponseLine recorded, ResponseLine replayed) {
+    public static int[] routingChanged(ResponseLine recorded, ResponseLine replayed) {
         int[][] x = recorded.experts();
         int[][] y = replayed.experts();
         List<Integer> changed = new ArrayList<>();

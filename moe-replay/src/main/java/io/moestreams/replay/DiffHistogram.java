@@ -1,4 +1,4 @@
-package io.moestreams.cli;
+package io.moestreams.replay;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -7,15 +7,15 @@ import java.util.List;
  * Counts of |replayed − recorded| over every compared output value, in decades: exactly 0, (0, 1e-9], (1e-9, 1e-8],
  * …, (0.1, 1], more than 1 (and NaN on one side only).
  */
-final class DiffHistogram {
+public final class DiffHistogram {
 
     /** Decades from 1e-9 to 1. */
-    static final int FIRST_EXPONENT = -9;
+    public static final int FIRST_EXPONENT = -9;
 
     private final long[] counts = new long[2 + (-FIRST_EXPONENT) + 1];
 
     /** The bucket of one absolute difference. */
-    static int bucket(double absDiff) {
+    public static int bucket(double absDiff) {
         if (absDiff == 0) {
             return 0;
         }
@@ -30,15 +30,15 @@ final class DiffHistogram {
         return -FIRST_EXPONENT + 1; // (0.1, 1]
     }
 
-    void add(double absDiff) {
+    public void add(double absDiff) {
         counts[bucket(absDiff)]++;
     }
 
-    long[] counts() {
+    public long[] counts() {
         return counts.clone();
     }
 
-    long total() {
+    public long total() {
         long t = 0;
         for (long c : counts) {
             t += c;
@@ -47,7 +47,7 @@ final class DiffHistogram {
     }
 
     /** The label of each bucket. */
-    static List<String> labels() {
+    public static List<String> labels() {
         List<String> labels = new ArrayList<>();
         labels.add("0");
         labels.add("≤1e" + FIRST_EXPONENT);

@@ -1,4 +1,4 @@
-package io.moestreams.cli;
+package io.moestreams.replay;
 
 import io.moestreams.avro.CassetteEntry;
 import io.moestreams.avro.InferenceRequest;
@@ -13,17 +13,17 @@ import java.util.Objects;
 /**
  * Re-runs recorded requests and compares each answer with its recording. The answers come from an {@link Engine}:
  * in-process, the reference layer (the same expert kernels and summation order as the pipeline, so outputs are
- * bit-identical on the same model); or the responses of a shadow deployment ({@link ShadowReplay}).
+ * bit-identical on the same model); or the responses of a shadow deployment ({@code moe replay --shadow-prefix}).
  *
  * <p>With forced routing (in-process), each token uses the recorded experts and gate weights, per rank (k-slot), and the recorded
  * dropped positions, instead of the router's decision: a changed router then changes nothing, and what differs is
  * the experts' computation alone.
  */
-final class Replayer {
+public final class Replayer {
 
     /** What a recorded request is replayed against. */
     @FunctionalInterface
-    interface Engine {
+    public interface Engine {
         /**
          * The answer to one recorded request.
          *
@@ -37,7 +37,7 @@ final class Replayer {
     private final double tolerance;
     private final ReplayReport report;
 
-    Replayer(Engine engine, double tolerance, ReplayReport report) {
+    public Replayer(Engine engine, double tolerance, ReplayReport report) {
         this.engine = Objects.requireNonNull(engine, "engine");
         if (!(tolerance >= 0) || Double.isInfinite(tolerance)) {
             throw new IllegalArgumentException("--tolerance: expected a finite value >= 0, found " + tolerance);
@@ -47,21 +47,21 @@ final class Replayer {
     }
 
     /** The reference layer in this process; with {@code forcedRouting} on the recorded routing. */
-    static Engine inProcess(ReferenceMoeLayer layer, boolean forcedRouting) {
+    public static Engine inProcess(ReferenceMoeLayer layer, boolean forcedRouting) {
         Objects.requireNonNull(layer, "layer");
         return (id, tokens, seqLen, recorded) -> {
             LayerOutput out = forcedRouting
                     ? layer.forward(id, tokens, seqLen, forced(recorded, seqLen))
                     : layer.forward(id, tokens, seqLen);
-            return Conversions.line(id, out);
+            return ResponseLines.of(id, out);
         };
     }
 
     /** Replays one entry, adds its outcome to the report and returns it. */
-    RequestDiff replay(CassetteEntry entry) {
+    public RequestDiff replay(CassetteEntry entry) {
         String id = entry.getRequestId();
         InferenceRequest request = entry.getRequest();
-        ResponseLine recorded = entry.getResponse() == null ? null : Conversions.line(entry.getResponse());
+        ResponseLine recorded = entry.getResponse() == null ? null : ResponseLines.of(entry.getResponse());
         String recordedFingerprint = recorded == null ? null : recorded.fingerprint();
         int[] shape = Tensors.shape(request.getTokens());
         int seqLen = shape.length == 2 ? shape[0] : 0;
@@ -101,7 +101,7 @@ final class Replayer {
      *
      * @throws IllegalArgumentException when the recording does not carry one routing per token
      */
-    static Assignment forced(ResponseLine recorded, int seqLen) {
+    public static Assignment forced(ResponseLine recorded, int seqLen) {
         if (recorded.experts().length != seqLen) {
             throw new IllegalArgumentException("forced routing: the recorded response routes "
                     + recorded.experts().length + " tokens, the request has " + seqLen);

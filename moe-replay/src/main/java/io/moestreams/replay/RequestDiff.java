@@ -1,4 +1,4 @@
-package io.moestreams.cli;
+package io.moestreams.replay;
 
 import java.util.Objects;
 
@@ -16,7 +16,7 @@ import java.util.Objects;
  * @param droppedRemoved positions dropped in the recording but not in the replay
  * @param note           why a request was skipped or failed, or what else differs; null otherwise
  */
-record RequestDiff(
+public record RequestDiff(
         String id,
         Verdict verdict,
         int seqLen,
@@ -29,7 +29,7 @@ record RequestDiff(
         String note) {
 
     /** The outcome of one request. */
-    enum Verdict {
+    public enum Verdict {
         /** Bit for bit the recorded output and routing. */
         IDENTICAL,
         /** Not bit-identical, but every output value within the tolerance and the same routing. */
@@ -42,12 +42,12 @@ record RequestDiff(
         FAILED;
 
         /** Whether this outcome lets {@code moe replay} exit with status 0. */
-        boolean passes() {
+        public boolean passes() {
             return this == IDENTICAL || this == WITHIN_TOLERANCE || this == SKIPPED;
         }
     }
 
-    RequestDiff {
+    public RequestDiff {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(verdict, "verdict");
         routingChanged = routingChanged == null ? new int[0] : routingChanged;
@@ -55,11 +55,11 @@ record RequestDiff(
         droppedRemoved = droppedRemoved == null ? new int[0] : droppedRemoved;
     }
 
-    static RequestDiff skipped(String id, int seqLen, String why) {
+    public static RequestDiff skipped(String id, int seqLen, String why) {
         return new RequestDiff(id, Verdict.SKIPPED, seqLen, false, 0, 0, null, null, null, why);
     }
 
-    static RequestDiff failed(String id, int seqLen, String why) {
+    public static RequestDiff failed(String id, int seqLen, String why) {
         return new RequestDiff(
                 id,
                 Verdict.FAILED,

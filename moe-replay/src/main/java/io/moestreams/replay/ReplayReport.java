@@ -1,4 +1,4 @@
-package io.moestreams.cli;
+package io.moestreams.replay;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -20,10 +20,10 @@ import java.util.TreeMap;
  * What a replay found: one {@link RequestDiff} per request, the histogram of output differences, the per-expert
  * load recorded and replayed, the fingerprints involved; the summary line and the JSON report.
  */
-final class ReplayReport {
+public final class ReplayReport {
 
     /** What was replayed against what. */
-    record Setup(
+    public record Setup(
             String source, String model, String layer, boolean forcedRouting, double tolerance, String fingerprint) {}
 
     private final Setup setup;
@@ -40,27 +40,27 @@ final class ReplayReport {
     private double maxAbsDiff;
     private double maxRelDiff;
 
-    ReplayReport(Setup setup, int numExperts) {
+    public ReplayReport(Setup setup, int numExperts) {
         this.setup = setup;
         this.loadRecorded = new long[numExperts];
         this.loadReplayed = new long[numExperts];
     }
 
-    Setup setup() {
+    public Setup setup() {
         return setup;
     }
 
-    DiffHistogram histogram() {
+    public DiffHistogram histogram() {
         return histogram;
     }
 
     /** Adds a request that was not compared (skipped or failed). */
-    void add(RequestDiff diff, String recordedFingerprint) {
+    public void add(RequestDiff diff, String recordedFingerprint) {
         add(diff, recordedFingerprint, null, null);
     }
 
     /** Adds a compared request with both answers (for the expert load). */
-    void add(RequestDiff diff, String recordedFingerprint, ResponseLine recorded, ResponseLine replayed) {
+    public void add(RequestDiff diff, String recordedFingerprint, ResponseLine recorded, ResponseLine replayed) {
         diffs.add(diff);
         verdicts.merge(diff.verdict(), 1, Integer::sum);
         if (recordedFingerprint != null) {
@@ -95,32 +95,32 @@ final class ReplayReport {
         return out;
     }
 
-    List<RequestDiff> diffs() {
+    public List<RequestDiff> diffs() {
         return diffs;
     }
 
-    int count(RequestDiff.Verdict v) {
+    public int count(RequestDiff.Verdict v) {
         return verdicts.getOrDefault(v, 0);
     }
 
-    long[] loadRecorded() {
+    public long[] loadRecorded() {
         return Arrays.copyOf(loadRecorded, Math.max(loadRecorded.length, loadReplayed.length));
     }
 
-    long[] loadReplayed() {
+    public long[] loadReplayed() {
         return Arrays.copyOf(loadReplayed, Math.max(loadRecorded.length, loadReplayed.length));
     }
 
-    Map<String, Integer> recordedFingerprints() {
+    public Map<String, Integer> recordedFingerprints() {
         return recordedFingerprints;
     }
 
     /** Every request identical or within the tolerance (skipped ones aside). */
-    boolean passed() {
+    public boolean passed() {
         return diffs.stream().allMatch(d -> d.verdict().passes());
     }
 
-    String fingerprintVerdict() {
+    public String fingerprintVerdict() {
         if (recordedFingerprints.isEmpty()) {
             return "the recording names no layer fingerprint";
         }
@@ -132,7 +132,7 @@ final class ReplayReport {
                 + (recordedFingerprints.containsKey(setup.fingerprint()) ? "" : " (another layer)");
     }
 
-    String summaryLine() {
+    public String summaryLine() {
         return String.format(
                 Locale.ROOT,
                 "moe replay: %d requests: %d bit-identical, %d within tolerance %s, %d different, %d failed, %d skipped;"
@@ -155,7 +155,7 @@ final class ReplayReport {
     }
 
     /** One line for a request that did not pass or was skipped, or null for a passing one. */
-    static String line(RequestDiff d) {
+    public static String line(RequestDiff d) {
         if (d.verdict() == RequestDiff.Verdict.IDENTICAL || d.verdict() == RequestDiff.Verdict.WITHIN_TOLERANCE) {
             return null;
         }
@@ -178,7 +178,7 @@ final class ReplayReport {
         return sb.toString();
     }
 
-    void writeJson(Path file) throws IOException {
+    public void writeJson(Path file) throws IOException {
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = json.createObjectNode();
         ObjectNode s = root.putObject("setup");

@@ -1,4 +1,4 @@
-package io.moestreams.cli;
+package io.moestreams.replay;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
