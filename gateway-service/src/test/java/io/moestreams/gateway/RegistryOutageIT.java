@@ -52,10 +52,13 @@ class RegistryOutageIT {
     @TempDir
     Path dir;
 
-    /** A registry client through the proxy that has every value schema cached except {@code uncached}'s. */
+    /**
+     * A registry client through the proxy that has every value schema cached except {@code uncached}'s. The outage
+     * answers 503 at once, so the timeouts only bound the warm-up (generous: the registry is slow on a busy machine).
+     */
     private static TypedTopics viaProxy(RegistryProxy proxy, Topics topics, String uncached) {
         SchemaRegistryClient client =
-                new SchemaRegistryClient(proxy.url(), Duration.ofSeconds(2), Duration.ofSeconds(2));
+                new SchemaRegistryClient(proxy.url(), Duration.ofSeconds(10), Duration.ofSeconds(30));
         SchemaCatalog.valueSchemas(topics, 4, 0).forEach((topic, schema) -> {
             if (!topic.equals(uncached)) {
                 client.register(WireFormat.subject(topic, false), schema);
