@@ -36,9 +36,13 @@ import org.apache.kafka.common.resource.ResourceType;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** The secure embedded broker: who gets in, and that a user with no ACL may do nothing. */
+@Tag("integration")
+@Timeout(600)
 class SecureEmbeddedKafkaIT {
 
     private static EmbeddedKafka kafka;

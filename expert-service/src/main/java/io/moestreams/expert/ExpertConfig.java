@@ -66,7 +66,7 @@ public record ExpertConfig(
     public static final String MODEL_DIR = CommonKeys.MODEL_DIR;
     public static final String MODEL_LAYER = CommonKeys.MODEL_LAYER;
     public static final String EXPERTS = "moe.expert.experts";
-    public static final String GROUP_PREFIX = "moe.expert.group-prefix";
+    public static final String GROUP_PREFIX = CommonKeys.EXPERT_GROUP_PREFIX;
     public static final String MAX_BATCH_TOKENS = "moe.expert.max-batch-tokens";
     public static final String MAX_BATCH_WAIT_MS = "moe.expert.max-batch-wait-ms";
     public static final String WORKER_ID = "moe.expert.worker-id";

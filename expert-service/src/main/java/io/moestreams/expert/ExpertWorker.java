@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import io.moestreams.avro.DispatchBlock;
 import io.moestreams.core.ffn.ExpertFfn;
 import io.moestreams.schemas.SchemaRegistryException;
@@ -78,6 +79,7 @@ final class ExpertWorker implements Runnable {
     private final DistributionSummary batchTokens;
     private final Timer compute;
     private final Timer inputLag;
+    private final MeterRegistry meters;
 
     private volatile boolean running = true;
     private volatile Throwable failure;
@@ -111,6 +113,7 @@ final class ExpertWorker implements Runnable {
         this.batchTokens = MoeMeter.EXPERT_BATCH_TOKENS.summary(meters, tag);
         this.compute = MoeMeter.EXPERT_BATCH_COMPUTE.timer(meters, tag);
         this.inputLag = MoeMeter.EXPERT_INPUT_LAG.timer(meters, tag);
+        this.meters = meters;
     }
 
     /** The expert's wire id (routed e, or E + j for shared expert j). */
@@ -139,7 +142,9 @@ final class ExpertWorker implements Runnable {
     @Override
     public void run() {
         try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(
-                ExpertConsumers.props(config, served), new StringDeserializer(), new ByteArrayDeserializer())) {
+                        ExpertConsumers.props(config, served), new StringDeserializer(), new ByteArrayDeserializer());
+                KafkaClientMetrics clientMetrics = new KafkaClientMetrics(c)) {
+            clientMetrics.bindTo(meters); // Kafka's consumer metrics (records-lag, fetch rate) next to the moe meters
             consumer = c;
             c.subscribe(List.of(topic), new Rebalance(c));
             LOGGER.info("Expert {} worker {} started on {}", served.name(), config.workerId(), topic);

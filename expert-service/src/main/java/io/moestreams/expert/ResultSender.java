@@ -2,6 +2,7 @@ package io.moestreams.expert;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import io.moestreams.avro.DType;
 import io.moestreams.avro.DeadLetter;
 import io.moestreams.avro.ExpertResult;
@@ -41,6 +42,7 @@ final class ResultSender implements AutoCloseable {
     private final int hiddenSize;
     private final MeterRegistry meters;
     private final Map<String, Counter> deadLetters = new ConcurrentHashMap<>();
+    private final KafkaClientMetrics clientMetrics;
 
     ResultSender(ExpertConfig config, Topics topics, TypedTopics typed, int hiddenSize, MeterRegistry meters) {
         this.producer = new KafkaProducer<>(producerProps(config), new StringSerializer(), new ByteArraySerializer());
@@ -52,6 +54,8 @@ final class ResultSender implements AutoCloseable {
         this.wireDtype = config.wireDtype();
         this.hiddenSize = hiddenSize;
         this.meters = meters;
+        this.clientMetrics = new KafkaClientMetrics(producer); // Kafka's producer metrics next to the moe meters
+        this.clientMetrics.bindTo(meters);
     }
 
     /**
@@ -123,6 +127,7 @@ final class ResultSender implements AutoCloseable {
 
     @Override
     public void close() {
+        clientMetrics.close();
         producer.close(Duration.ofSeconds(10));
     }
 }

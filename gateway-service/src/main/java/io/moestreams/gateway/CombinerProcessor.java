@@ -251,6 +251,7 @@ final class CombinerProcessor implements Processor<String, byte[], String, Speci
                 .setError(error)
                 .setReceivedAtMs(m.getReceivedAtMs())
                 .setCompletedAtMs(now)
+                .setFingerprint(m.getFingerprint())
                 .build();
         context.forward(new Record<>(id, response, now), CombinerTopology.SINK);
         responses.get(status).increment();

@@ -29,6 +29,7 @@ record Dispatch(List<DispatchBlock> blocks, DispatchManifest manifest, int[] tok
      * @param a          the routing after capacity
      * @param numExperts routed experts E (shared expert j has wire id E + j)
      * @param wireDtype  dtype of the hidden rows in the blocks
+     * @param fingerprint the fingerprint of the layer routed with, copied into the manifest (null: unknown)
      */
     static Dispatch plan(
             String id,
@@ -39,7 +40,8 @@ record Dispatch(List<DispatchBlock> blocks, DispatchManifest manifest, int[] tok
             int numExperts,
             DType wireDtype,
             long deadlineMs,
-            long receivedAtMs) {
+            long receivedAtMs,
+            String fingerprint) {
         int numShared = a.numShared();
         int[] perWire = new int[numExperts + numShared];
         int[] routed = a.tokensPerExpert(numExperts);
@@ -94,6 +96,7 @@ record Dispatch(List<DispatchBlock> blocks, DispatchManifest manifest, int[] tok
                 .setTokenWeights(Tensors.f32(flatWeights, choices))
                 .setDropped(dropped)
                 .setSharedExperts(shared)
+                .setFingerprint(fingerprint)
                 .build();
         return new Dispatch(List.copyOf(blocks), manifest, perWire, dropped.size());
     }

@@ -12,8 +12,12 @@ import org.slf4j.LoggerFactory;
  * (Kafka Streams {@code pause()}: its consumers stop fetching, so the backlog stays in Kafka and memory stays
  * flat); it resumes once every expert is back under its credit. Nothing is dropped for flow reasons.
  *
+ * <p>What counts against the credit is an {@link InFlightView}: this process's exact ledger, or the cluster-wide
+ * estimate of {@link ClusterInFlight} when several gateway instances share the credit.
+ *
  * <p>Visible as the gauge {@code moe.gateway.throttled} (1 while paused), {@code moe.gateway.inflight.tokens}
- * per expert, the counter {@code moe.gateway.throttle.events} per expert, and one INFO line per transition.
+ * per expert (this process's ledger), the counter {@code moe.gateway.throttle.events} per expert, and one INFO line
+ * per transition.
  */
 public final class FlowController implements AutoCloseable {
 
@@ -27,15 +31,29 @@ public final class FlowController implements AutoCloseable {
     }
 
     private final InFlightLedger ledger;
+    private final InFlightView view;
     private final long creditTokens;
     private final Intake intake;
     private final Thread thread;
     private final AtomicInteger throttled = new AtomicInteger();
     private final Counter[] throttleEvents;
     private volatile boolean running = true;
+    private long pausedAtNanos;
+    private long pausedNanos;
 
+    /** Flow control on this process's ledger alone (exact for one gateway process). */
     public FlowController(InFlightLedger ledger, long creditTokens, Intake intake, MeterRegistry meters) {
+        this(ledger, ledger, creditTokens, intake, meters);
+    }
+
+    /**
+     * @param ledger the local ledger (expired here, exported as {@code moe.gateway.inflight.tokens})
+     * @param view   what counts against the credit
+     */
+    public FlowController(
+            InFlightLedger ledger, InFlightView view, long creditTokens, Intake intake, MeterRegistry meters) {
         this.ledger = ledger;
+        this.view = view;
         this.creditTokens = creditTokens;
         this.intake = intake;
         this.throttleEvents = new Counter[ledger.numExperts()];
@@ -73,23 +91,25 @@ public final class FlowController implements AutoCloseable {
     /** Pauses or resumes the intake according to the current in-flight tokens. Returns true while throttling. */
     synchronized boolean evaluate() {
         int hot = -1;
-        for (int e = 0; e < ledger.numExperts(); e++) {
-            if (ledger.inFlight(e) > creditTokens) {
+        for (int e = 0; e < view.numExperts(); e++) {
+            if (view.inFlight(e) > creditTokens) {
                 hot = e;
                 break;
             }
         }
         if (hot >= 0 && throttled.get() == 0) {
             throttled.set(1);
+            pausedAtNanos = System.nanoTime();
             throttleEvents[hot].increment();
             LOGGER.info(
                     "Expert {} is throttling intake: {} in-flight tokens > credit {}; pausing the gateway",
                     hot,
-                    ledger.inFlight(hot),
+                    view.inFlight(hot),
                     creditTokens);
             intake.pause();
         } else if (hot < 0 && throttled.get() == 1) {
             throttled.set(0);
+            pausedNanos += System.nanoTime() - pausedAtNanos;
             LOGGER.info(
                     "All experts are back under their in-flight credit of {} tokens; resuming the gateway",
                     creditTokens);
@@ -100,6 +120,11 @@ public final class FlowController implements AutoCloseable {
 
     public boolean throttling() {
         return throttled.get() == 1;
+    }
+
+    /** Total time the intake has been paused since start, the current pause included. */
+    public synchronized long throttledNanos() {
+        return pausedNanos + (throttled.get() == 1 ? System.nanoTime() - pausedAtNanos : 0);
     }
 
     private void loop() {

@@ -1,7 +1,9 @@
 package io.moestreams.gateway;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.moestreams.core.model.ExpertSelection;
+import io.moestreams.core.model.LayerFingerprint;
 import io.moestreams.core.model.MoeModel;
 import io.moestreams.schemas.Limits;
 import io.moestreams.schemas.SchemaRegistryClient;
@@ -9,11 +11,13 @@ import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.TypedTopics;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -39,6 +43,10 @@ public final class GatewayApp implements AutoCloseable {
     private final KafkaStreams combiner;
     private final FlowController flow;
     private final InFlightLedger ledger;
+    private final ClusterInFlight cluster;
+    private final LoadRecorder load;
+    private final Admin admin;
+    private final List<KafkaStreamsMetrics> streamsMetrics;
     private final CountDownLatch intakeStarted;
     private final CountDownLatch combinerStarted;
     private final CompletableFuture<String> failed;
@@ -49,6 +57,10 @@ public final class GatewayApp implements AutoCloseable {
             KafkaStreams combiner,
             FlowController flow,
             InFlightLedger ledger,
+            ClusterInFlight cluster,
+            LoadRecorder load,
+            Admin admin,
+            List<KafkaStreamsMetrics> streamsMetrics,
             CountDownLatch intakeStarted,
             CountDownLatch combinerStarted,
             CompletableFuture<String> failed) {
@@ -57,6 +69,10 @@ public final class GatewayApp implements AutoCloseable {
         this.combiner = combiner;
         this.flow = flow;
         this.ledger = ledger;
+        this.cluster = cluster;
+        this.load = load;
+        this.admin = admin;
+        this.streamsMetrics = streamsMetrics;
         this.intakeStarted = intakeStarted;
         this.combinerStarted = combinerStarted;
         this.failed = failed;
@@ -69,25 +85,39 @@ public final class GatewayApp implements AutoCloseable {
 
     public static GatewayApp start(GatewayConfig config, MeterRegistry meters) {
         MoeModel model = MoeModel.load(config.modelDir(), config.modelLayer(), ExpertSelection.none(), null);
+        Admin admin = null;
         try {
             Topics topics = new Topics(config.topicPrefix());
             SchemaRegistryClient registry = SchemaRegistryClient.create(config.schemaRegistryUrl(), config.kafka());
             TypedTopics typed = new TypedTopics(topics, registry);
             int numExperts = model.config().numExperts();
             int numShared = model.numSharedExperts();
-            try (Admin admin = Admin.create(adminProps(config))) {
-                TopicProvisioner.ensure(admin, config, topics, numExperts, numShared);
-            }
+            admin = Admin.create(adminProps(config));
+            TopicProvisioner.ensure(admin, config, topics, numExperts, numShared);
             SchemaCatalog.registerAll(registry, topics, numExperts, numShared);
             // flow control counts tokens per dispatch target: routed experts, then shared ones (wire ids)
             InFlightLedger ledger = new InFlightLedger(numExperts + numShared, 5_000);
-            Topology gating =
-                    GatewayTopology.build(config, topics, typed, model.config(), model.router(), ledger, meters);
+            ClusterInFlight cluster = config.clusterFlowControl()
+                    ? ClusterInFlight.of(admin, config, topics, numExperts, numShared, ledger, meters)
+                    : null;
+            // the load record reports the intake's paused time; the flow controller needs the intake: a holder
+            // breaks the cycle
+            AtomicReference<FlowController> flowHolder = new AtomicReference<>();
+            LoadRecorder load = LoadRecorder.of(config, typed, numExperts, numShared, meters, () -> {
+                FlowController f = flowHolder.get();
+                return f == null ? 0 : f.throttledNanos();
+            });
+            // What every response was computed with (router and expert tensors as stored, routing config): hashed
+            // from the files without ND4J, so it equals the fingerprint moe reference and moe replay compute.
+            String fingerprint = LayerFingerprint.of(config.modelDir(), config.modelLayer());
+            Topology gating = GatewayTopology.build(
+                    config, topics, typed, model.config(), model.router(), fingerprint, ledger, load, meters);
             Topology combining = CombinerTopology.build(config, topics, typed, ledger, meters);
             KafkaStreams intake = new KafkaStreams(gating, streamsProps(config, config.applicationId()));
             KafkaStreams combiner = new KafkaStreams(combining, combinerProps(config, topics));
             FlowController flow = new FlowController(
                     ledger,
+                    cluster == null ? ledger : cluster,
                     config.inFlightCreditTokens(),
                     new FlowController.Intake() {
                         @Override
@@ -101,6 +131,11 @@ public final class GatewayApp implements AutoCloseable {
                         }
                     },
                     meters);
+            flowHolder.set(flow);
+            // Kafka's own client and Streams metrics (consumer lag, commit latency, ...) next to the moe meters
+            List<KafkaStreamsMetrics> streamsMetrics =
+                    List.of(new KafkaStreamsMetrics(intake), new KafkaStreamsMetrics(combiner));
+            streamsMetrics.forEach(m -> m.bindTo(meters));
             CountDownLatch intakeStarted = new CountDownLatch(1);
             CountDownLatch combinerStarted = new CountDownLatch(1);
             CompletableFuture<String> failed = new CompletableFuture<>();
@@ -112,6 +147,11 @@ public final class GatewayApp implements AutoCloseable {
             combiner.start();
             intake.start();
             flow.start();
+            if (cluster != null) {
+                cluster.onRefresh(flow::evaluate);
+                cluster.start();
+            }
+            load.start();
             LOGGER.info(
                     "Gateway started: application {} on {}, {} experts + {} shared, topic prefix '{}'",
                     config.applicationId(),
@@ -119,8 +159,23 @@ public final class GatewayApp implements AutoCloseable {
                     numExperts,
                     numShared,
                     config.topicPrefix());
-            return new GatewayApp(model, intake, combiner, flow, ledger, intakeStarted, combinerStarted, failed);
+            return new GatewayApp(
+                    model,
+                    intake,
+                    combiner,
+                    flow,
+                    ledger,
+                    cluster,
+                    load,
+                    admin,
+                    streamsMetrics,
+                    intakeStarted,
+                    combinerStarted,
+                    failed);
         } catch (RuntimeException e) {
+            if (admin != null) {
+                admin.close(Duration.ofSeconds(5));
+            }
             model.close();
             throw e;
         }
@@ -216,6 +271,16 @@ public final class GatewayApp implements AutoCloseable {
         return flow.throttling();
     }
 
+    /** The cluster-wide in-flight estimate, or null with {@code moe.gateway.flow-control=local}. */
+    public ClusterInFlight cluster() {
+        return cluster;
+    }
+
+    /** Total time this instance's intake has been paused by flow control. */
+    public long throttledNanos() {
+        return flow.throttledNanos();
+    }
+
     public KafkaStreams.State intakeState() {
         return intake.state();
     }
@@ -226,12 +291,18 @@ public final class GatewayApp implements AutoCloseable {
 
     @Override
     public void close() {
+        if (cluster != null) {
+            cluster.close();
+        }
         flow.close();
         // Leave the groups explicitly (static members otherwise keep their tasks until the session times out).
         CloseOptions leave = CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
                 .withTimeout(Duration.ofSeconds(15));
         intake.close(leave);
         combiner.close(leave);
+        streamsMetrics.forEach(KafkaStreamsMetrics::close);
+        load.close();
+        admin.close(Duration.ofSeconds(5));
         model.close();
         LOGGER.info("Gateway stopped");
     }

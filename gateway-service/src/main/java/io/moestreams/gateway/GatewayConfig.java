@@ -43,6 +43,14 @@ import java.util.TreeSet;
  * @param kafka                 Kafka client properties, passed through unchanged
  * @param modelLayer            the MoE layer of a Hugging Face checkpoint directory ({@code moe.model.layer}), or
  *                              null for a moe.json model directory
+ * @param clusterFlowControl    true ({@code moe.gateway.flow-control=cluster}, the default): the credit is shared by
+ *     every gateway instance and judged from Kafka's offsets ({@link ClusterInFlight}); false ({@code local}): each
+ *     process grants the full credit from its own ledger (exact for a single gateway process only)
+ * @param flowRefresh           how often cluster flow control reads the experts' backlog from Kafka
+ * @param expertGroupPrefix     the experts' consumer group prefix ({@code moe.expert.group-prefix}, same as theirs)
+ * @param loadWindow            length of a window of the expert load record
+ * @param loadPublish           how often the open window's running counts are published
+ * @param loadRetention         how long the expert-load topic keeps windows (it is compacted and time-retained)
  */
 public record GatewayConfig(
         String applicationId,
@@ -66,7 +74,13 @@ public record GatewayConfig(
         boolean eagerCommit,
         DType wireDtype,
         Map<String, String> kafka,
-        String modelLayer) {
+        String modelLayer,
+        boolean clusterFlowControl,
+        Duration flowRefresh,
+        String expertGroupPrefix,
+        Duration loadWindow,
+        Duration loadPublish,
+        Duration loadRetention) {
 
     public static final String APPLICATION_ID = "moe.gateway.application-id";
     public static final String BOOTSTRAP = CommonKeys.BOOTSTRAP;
@@ -89,6 +103,12 @@ public record GatewayConfig(
     public static final String INSTANCE_ID = "moe.gateway.instance-id";
     public static final String WIRE_DTYPE = CommonKeys.WIRE_DTYPE;
     public static final String EAGER_COMMIT = "moe.gateway.eager-commit";
+    public static final String FLOW_CONTROL = "moe.gateway.flow-control";
+    public static final String FLOW_REFRESH_MS = "moe.gateway.flow-refresh-ms";
+    public static final String EXPERT_GROUP_PREFIX = CommonKeys.EXPERT_GROUP_PREFIX;
+    public static final String LOAD_WINDOW_MS = "moe.load.window-ms";
+    public static final String LOAD_PUBLISH_MS = "moe.load.publish-ms";
+    public static final String LOAD_RETENTION_MS = "moe.load.retention-ms";
 
     /** Every gateway setting with its default (null = required or optional without default). */
     public static Map<String, String> defaults() {
@@ -114,6 +134,12 @@ public record GatewayConfig(
         d.put(INSTANCE_ID, null);
         d.put(EAGER_COMMIT, "true");
         d.put(WIRE_DTYPE, "F32");
+        d.put(FLOW_CONTROL, "cluster");
+        d.put(FLOW_REFRESH_MS, "250");
+        d.put(EXPERT_GROUP_PREFIX, "moe-expert-");
+        d.put(LOAD_WINDOW_MS, "10000");
+        d.put(LOAD_PUBLISH_MS, "1000");
+        d.put(LOAD_RETENTION_MS, Long.toString(Duration.ofDays(7).toMillis()));
         return d;
     }
 
@@ -161,6 +187,20 @@ public record GatewayConfig(
         if (wireDtype == null) {
             throw new ConfigException(WIRE_DTYPE, "expected one of F32, BF16, F16");
         }
+        if (flowRefresh == null || flowRefresh.toMillis() < 10) {
+            throw new ConfigException(FLOW_REFRESH_MS, "expected >= 10 ms");
+        }
+        require(expertGroupPrefix, EXPERT_GROUP_PREFIX);
+        if (loadWindow == null || loadWindow.toMillis() < 100) {
+            throw new ConfigException(LOAD_WINDOW_MS, "expected >= 100 ms");
+        }
+        if (loadPublish == null || loadPublish.toMillis() < 10 || loadPublish.compareTo(loadWindow) > 0) {
+            throw new ConfigException(
+                    LOAD_PUBLISH_MS, "expected 10 ms .. " + LOAD_WINDOW_MS + " (" + loadWindow.toMillis() + ")");
+        }
+        if (loadRetention == null || loadRetention.compareTo(loadWindow) < 0) {
+            throw new ConfigException(LOAD_RETENTION_MS, "expected >= " + LOAD_WINDOW_MS);
+        }
         expertPartitions = Map.copyOf(expertPartitions == null ? Map.of() : expertPartitions);
         kafka = Map.copyOf(kafka == null ? Map.of() : kafka);
     }
@@ -201,7 +241,22 @@ public record GatewayConfig(
                 c.bool(EAGER_COMMIT),
                 wireDtype(c.string(WIRE_DTYPE)),
                 c.kafkaProperties(),
-                c.stringOrNull(MODEL_LAYER));
+                c.stringOrNull(MODEL_LAYER),
+                flowControl(c.string(FLOW_CONTROL)),
+                Duration.ofMillis(c.longValue(FLOW_REFRESH_MS, 10, 600_000)),
+                c.string(EXPERT_GROUP_PREFIX),
+                Duration.ofMillis(c.longValue(LOAD_WINDOW_MS, 100, Long.MAX_VALUE / 4)),
+                Duration.ofMillis(c.longValue(LOAD_PUBLISH_MS, 10, Long.MAX_VALUE / 4)),
+                Duration.ofMillis(c.longValue(LOAD_RETENTION_MS, 100, Long.MAX_VALUE / 4)));
+    }
+
+    /** Parses {@code moe.gateway.flow-control}: {@code cluster} (true) or {@code local} (false). */
+    static boolean flowControl(String value) {
+        return switch (value.trim().toLowerCase(Locale.ROOT)) {
+            case "cluster" -> true;
+            case "local" -> false;
+            default -> throw new ConfigException(FLOW_CONTROL, "expected cluster or local, found '" + value + "'");
+        };
     }
 
     /** Parses {@code moe.wire.dtype}: F32, BF16 or F16 (any case). */
@@ -226,7 +281,10 @@ public record GatewayConfig(
                 + ", expertPartitions=" + expertPartitions + ", sharedExpertPartitions=" + sharedExpertPartitions
                 + ", replicationFactor=" + replicationFactor
                 + ", dedupeRetention=" + dedupeRetention + ", stateDir=" + stateDir + ", instanceId=" + instanceId
-                + ", eagerCommit=" + eagerCommit + ", wireDtype=" + wireDtype + ", kafka keys="
+                + ", eagerCommit=" + eagerCommit + ", wireDtype=" + wireDtype
+                + ", flowControl=" + (clusterFlowControl ? "cluster" : "local") + ", flowRefresh=" + flowRefresh
+                + ", expertGroupPrefix=" + expertGroupPrefix + ", loadWindow=" + loadWindow + ", loadPublish="
+                + loadPublish + ", loadRetention=" + loadRetention + ", kafka keys="
                 + new TreeSet<>(kafka.keySet()) + "]";
     }
 

@@ -9,6 +9,7 @@ import io.moestreams.core.config.MoeConfig;
 import io.moestreams.core.routing.Assignment;
 import io.moestreams.core.routing.CapacityPlanner;
 import io.moestreams.core.routing.Router;
+import io.moestreams.core.routing.RouterOutput;
 import io.moestreams.schemas.DeadLetters;
 import io.moestreams.schemas.ExpertIds;
 import io.moestreams.schemas.SchemaRegistryException;
@@ -36,8 +37,10 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Specif
     private final GatewayConfig config;
     private final MoeConfig model;
     private final Router router;
+    private final String fingerprint;
     private final Deserializer<InferenceRequest> requestDeserializer;
     private final InFlightLedger ledger;
+    private final RoutingObserver observer;
     private final RequestValidator validator;
     private final Counter accepted;
     private final Counter rejected;
@@ -53,14 +56,18 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Specif
             GatewayConfig config,
             MoeConfig model,
             Router router,
+            String fingerprint,
             Deserializer<InferenceRequest> requestDeserializer,
             InFlightLedger ledger,
+            RoutingObserver observer,
             MeterRegistry meters) {
         this.config = config;
         this.model = model;
         this.router = router;
+        this.fingerprint = fingerprint;
         this.requestDeserializer = requestDeserializer;
         this.ledger = ledger;
+        this.observer = observer;
         this.validator = new RequestValidator(model.hiddenSize(), config.maxSeqLen());
         this.accepted = MoeMeter.GATEWAY_REQUESTS.counter(meters, "accepted");
         this.rejected = MoeMeter.GATEWAY_REQUESTS.counter(meters, "rejected");
@@ -146,9 +153,20 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Specif
             return;
         }
         int seqLen = rows.length / model.hiddenSize();
-        Assignment a = CapacityPlanner.plan(router.route(id, rows, seqLen), model);
+        RouterOutput routed = router.route(id, rows, seqLen);
+        Assignment a = CapacityPlanner.plan(routed, model);
+        observer.routed(routed, a);
         Dispatch dispatch = Dispatch.plan(
-                id, rows, seqLen, model.hiddenSize(), a, model.numExperts(), config.wireDtype(), deadline, receivedAt);
+                id,
+                rows,
+                seqLen,
+                model.hiddenSize(),
+                a,
+                model.numExperts(),
+                config.wireDtype(),
+                deadline,
+                receivedAt,
+                fingerprint);
         for (DispatchBlock block : dispatch.blocks()) {
             context.forward(new Record<>(id, block, now), GatewayTopology.DISPATCH_SINK);
             dispatchedTokens[block.getExpert()].increment(block.getPositions().size());

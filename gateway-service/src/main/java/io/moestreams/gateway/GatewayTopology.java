@@ -16,7 +16,8 @@ import org.apache.kafka.streams.processor.RecordContext;
 import org.apache.kafka.streams.state.Stores;
 
 /**
- * The gating topology: a pure function of its configuration and the router.
+ * The gating topology: a pure function of its configuration, the router and the layer's fingerprint (which every
+ * manifest carries, and the combiner copies into the response).
  *
  * <pre>
  * requests ─► gateway-requests-source ─► gateway-validate-route ─┬─► gateway-dispatch-sink   ─► expert.&lt;e&gt;
@@ -45,14 +46,36 @@ public final class GatewayTopology {
             TypedTopics typed,
             MoeConfig model,
             Router router,
+            String fingerprint,
             InFlightLedger ledger,
+            MeterRegistry meters) {
+        return build(config, topics, typed, model, router, fingerprint, ledger, RoutingObserver.NONE, meters);
+    }
+
+    /** The topology with an observer of every routed request (the expert load record). */
+    public static Topology build(
+            GatewayConfig config,
+            Topics topics,
+            TypedTopics typed,
+            MoeConfig model,
+            Router router,
+            String fingerprint,
+            InFlightLedger ledger,
+            RoutingObserver observer,
             MeterRegistry meters) {
         Topology topology = new Topology();
         topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), topics.requests());
         topology.addProcessor(
                 PROCESSOR,
                 () -> new GatewayProcessor(
-                        config, model, router, typed.requests().valueSerde().deserializer(), ledger, meters),
+                        config,
+                        model,
+                        router,
+                        fingerprint,
+                        typed.requests().valueSerde().deserializer(),
+                        ledger,
+                        observer,
+                        meters),
                 SOURCE);
         topology.addStateStore(
                 Stores.keyValueStoreBuilder(

@@ -16,7 +16,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * the combiner answers every request by its deadline. Accounting is therefore exact for one gateway process and
  * deadline-bounded for several.
  */
-public final class InFlightLedger {
+public final class InFlightLedger implements InFlightView {
 
     private record Entry(int[] tokensPerExpert, long expiresAtMs) {}
 
@@ -25,6 +25,8 @@ public final class InFlightLedger {
     private final Map<String, Entry> entries = new HashMap<>();
     private final AtomicLongArray inFlight;
     private final AtomicLongArray peak;
+    private final AtomicLongArray dispatchedTokens;
+    private final AtomicLongArray dispatchedBlocks;
     private volatile Runnable onDispatch = () -> {};
 
     public InFlightLedger(int numExperts, long graceMs) {
@@ -32,6 +34,8 @@ public final class InFlightLedger {
         this.graceMs = graceMs;
         this.inFlight = new AtomicLongArray(numExperts);
         this.peak = new AtomicLongArray(numExperts);
+        this.dispatchedTokens = new AtomicLongArray(numExperts);
+        this.dispatchedBlocks = new AtomicLongArray(numExperts);
     }
 
     /** Records the tokens of one dispatched request (replacing an earlier record of the same id). */
@@ -49,6 +53,11 @@ public final class InFlightLedger {
             subtract(old);
         }
         for (int e = 0; e < numExperts; e++) {
+            if (tokensPerExpert[e] > 0) {
+                // every dispatch appends a block, a re-processed one too: counted again
+                dispatchedTokens.addAndGet(e, tokensPerExpert[e]);
+                dispatchedBlocks.incrementAndGet(e);
+            }
             long now = inFlight.addAndGet(e, tokensPerExpert[e]);
             if (now > peak.get(e)) {
                 peak.set(e, now); // only this lock holder raises it
@@ -93,6 +102,17 @@ public final class InFlightLedger {
         }
     }
 
+    /** Tokens this process has dispatched to {@code expert} since start (re-dispatches included). */
+    public long dispatchedTokens(int expert) {
+        return dispatchedTokens.get(expert);
+    }
+
+    /** Dispatch blocks (records on the expert's topic) this process has written for {@code expert} since start. */
+    public long dispatchedBlocks(int expert) {
+        return dispatchedBlocks.get(expert);
+    }
+
+    @Override
     public long inFlight(int expert) {
         return inFlight.get(expert);
     }
@@ -102,6 +122,7 @@ public final class InFlightLedger {
         return peak.get(expert);
     }
 
+    @Override
     public int numExperts() {
         return numExperts;
     }

@@ -52,11 +52,27 @@ public final class TopicProvisioner {
                     switch (t.role()) {
                         case EXPERT -> config.partitionsOf(t.index());
                         case SHARED_EXPERT -> config.sharedExpertPartitions();
-                        case DEAD_LETTER -> 1;
+                        case DEAD_LETTER, EXPERT_LOAD -> 1;
                         default -> config.defaultPartitions();
                     });
         }
         return plan;
+    }
+
+    /**
+     * Broker settings of a created topic: every topic takes records up to {@link Limits#MAX_RECORD_BYTES}; the
+     * expert-load topic is compacted (the last publication of a window wins) and time-retained
+     * ({@code moe.load.retention-ms}).
+     */
+    static Map<String, String> topicConfigs(GatewayConfig config, Topics topics, String name) {
+        Map<String, String> c = new LinkedHashMap<>();
+        c.put("max.message.bytes", Integer.toString(Limits.MAX_RECORD_BYTES));
+        if (name.equals(topics.expertLoad())) {
+            c.put("cleanup.policy", "compact,delete");
+            c.put("retention.ms", Long.toString(config.loadRetention().toMillis()));
+            c.put("segment.ms", Long.toString(Math.min(config.loadRetention().toMillis(), 3_600_000L)));
+        }
+        return c;
     }
 
     /**
@@ -73,7 +89,7 @@ public final class TopicProvisioner {
             List<NewTopic> create = new ArrayList<>();
             for (String name : missing(admin, plan.keySet())) {
                 create.add(new NewTopic(name, plan.get(name), config.replicationFactor())
-                        .configs(Map.of("max.message.bytes", Integer.toString(Limits.MAX_RECORD_BYTES))));
+                        .configs(topicConfigs(config, topics, name)));
             }
             int created = 0;
             if (!create.isEmpty()) {

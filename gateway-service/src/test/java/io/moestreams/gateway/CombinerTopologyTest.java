@@ -150,6 +150,7 @@ class CombinerTopologyTest {
                 .setTokenExperts(tokenExperts)
                 .setTokenWeights(Tensors.f32(weights, choices))
                 .setDropped(dropped)
+                .setFingerprint("sha256:" + "c3".repeat(32))
                 .build();
         Map<Integer, ExpertResult> rs = new TreeMap<>();
         positions.forEach((e, ps) -> rs.put(e, result(id, e, ps, random)));
@@ -250,6 +251,7 @@ class CombinerTopologyTest {
         assertEquals(List.of(), resp.getMissingExperts());
         assertNull(resp.getError());
         assertEquals(m.getReceivedAtMs(), resp.getReceivedAtMs());
+        assertEquals(m.getFingerprint(), resp.getFingerprint(), "the manifest's layer fingerprint is copied");
     }
 
     private void assertSettled() {
@@ -452,6 +454,7 @@ class CombinerTopologyTest {
         assertNull(resp.getOutput());
         assertTrue(resp.getError().contains("[2, 3]"), resp.getError());
         assertEquals(r.manifest().getTokenExperts(), resp.getTokenExperts());
+        assertEquals(r.manifest().getFingerprint(), resp.getFingerprint());
         assertEquals(T0 + DEADLINE_AFTER_MS, resp.getCompletedAtMs());
         assertSettled();
         assertEquals(1.0, responsesCounted(ResponseStatus.TIMEOUT));

@@ -2,6 +2,7 @@ package io.moestreams.gateway;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 
 import io.moestreams.avro.DType;
 import io.moestreams.avro.DispatchBlock;
@@ -28,7 +29,7 @@ class DispatchTest {
                 new float[][] {{0.9f}, {0.5f}, {0.1f}});
 
         // When planned
-        Dispatch d = Dispatch.plan("r", ROWS, 3, D, a, 4, DType.F32, 1000, 10);
+        Dispatch d = Dispatch.plan("r", ROWS, 3, D, a, 4, DType.F32, 1000, 10, null);
 
         // Then the blocks are expert 0, expert 2, then shared wire id 4 with every row
         List<DispatchBlock> blocks = d.blocks();
@@ -57,10 +58,24 @@ class DispatchTest {
     @Test
     void hiddenRowsTravelInTheWireDtype() {
         Assignment a = new Assignment(1, new int[][] {{1}}, new float[][] {{1f}}, new int[0], -1);
-        Dispatch d = Dispatch.plan("r", new float[] {1.5f, -2.25f}, 1, D, a, 2, DType.BF16, 1000, 10);
+        Dispatch d = Dispatch.plan("r", new float[] {1.5f, -2.25f}, 1, D, a, 2, DType.BF16, 1000, 10, null);
         assertEquals(DType.BF16, d.blocks().get(0).getHidden().getDtype());
         assertArrayEquals(
                 new float[] {1.5f, -2.25f}, Tensors.toFloats(d.blocks().get(0).getHidden()));
         assertEquals(List.of(), d.manifest().getSharedExperts());
+    }
+
+    @Test
+    void theManifestCarriesTheLayerFingerprint() {
+        // Given the fingerprint of the layer the gateway routed with
+        String fingerprint = "sha256:" + "ab".repeat(32);
+        Assignment a = new Assignment(1, new int[][] {{1}}, new float[][] {{1f}}, new int[0], -1);
+        // When a request is planned
+        Dispatch d = Dispatch.plan("r", new float[] {1.5f, -2.25f}, 1, D, a, 2, DType.F32, 1000, 10, fingerprint);
+        // Then its manifest names that layer (and a gateway that knows none writes null)
+        assertEquals(fingerprint, d.manifest().getFingerprint());
+        assertNull(Dispatch.plan("r", new float[] {1.5f, -2.25f}, 1, D, a, 2, DType.F32, 1000, 10, null)
+                .manifest()
+                .getFingerprint());
     }
 }

@@ -59,6 +59,7 @@ class GatewayTopologyTest {
     private static final int MAX_SEQ = 8;
     private static final int MAX_BYTES = 512;
     private static final long DEFAULT_TIMEOUT_MS = 30_000;
+    private static final String FINGERPRINT = "sha256:" + "5a".repeat(32);
 
     /** top-2 of 4 experts with capacity factor 0.5 and drop: C = ceil(0.5·2·S/4), so long sequences drop. */
     private static final String MODEL_JSON = """
@@ -115,7 +116,8 @@ class GatewayTopologyTest {
                         GatewayConfig.DEFAULT_TIMEOUT_MS, Long.toString(DEFAULT_TIMEOUT_MS)));
         ledger = new InFlightLedger(E, 5_000);
         meters = new SimpleMeterRegistry();
-        topology = GatewayTopology.build(config, topics, typed, model.config(), model.router(), ledger, meters);
+        topology = GatewayTopology.build(
+                config, topics, typed, model.config(), model.router(), FINGERPRINT, ledger, meters);
         driver = GatewayTestSupport.driver(topology, config, config.applicationId());
         requests = driver.createInputTopic(topics.requests(), new StringSerializer(), new ByteArraySerializer());
         requestSerializer = typed.requests().valueSerde().serializer();
@@ -281,6 +283,7 @@ class GatewayTopologyTest {
         }
         assertArrayEquals(flatWeights, floats(m.getTokenWeights()));
         assertEquals(dropped, m.getDropped());
+        assertEquals(FINGERPRINT, m.getFingerprint(), "the manifest names the layer routed with");
     }
 
     // ---------------------------------------------------------------------------------------------

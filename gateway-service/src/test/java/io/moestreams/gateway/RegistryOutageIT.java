@@ -83,6 +83,7 @@ class RegistryOutageIT {
                     typed,
                     model.config(),
                     model.router(),
+                    null,
                     new InFlightLedger(4, 5_000),
                     new SimpleMeterRegistry());
             byte[] valid = direct.requests()

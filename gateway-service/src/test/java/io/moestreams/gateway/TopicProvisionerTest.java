@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.config.ConfigException;
 import io.moestreams.schemas.config.LayeredConfig;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -33,7 +34,22 @@ class TopicProvisionerTest {
         assertEquals(8, plan.get(t.expert(1)));
         assertEquals(3, plan.get(t.expert(0)));
         assertEquals(plan.get(t.manifests()), plan.get(t.expertResults()));
-        assertEquals(4 + 5, plan.size());
+        assertEquals(4 + 6, plan.size());
+        assertEquals(1, plan.get(t.expertLoad()));
+    }
+
+    @Test
+    void theExpertLoadTopicIsCompactedAndTimeRetained() {
+        // Given the default settings / When the topic configs are planned
+        Topics t = new Topics("p.");
+        GatewayConfig c = config("");
+        Map<String, String> load = TopicProvisioner.topicConfigs(c, t, t.expertLoad());
+        Map<String, String> requests = TopicProvisioner.topicConfigs(c, t, t.requests());
+
+        // Then the load record keeps the last value per window key and windows for a week; other topics only delete
+        assertEquals("compact,delete", load.get("cleanup.policy"));
+        assertEquals(Long.toString(Duration.ofDays(7).toMillis()), load.get("retention.ms"));
+        assertEquals(null, requests.get("cleanup.policy"));
     }
 
     @Test

@@ -23,8 +23,10 @@ import org.apache.kafka.common.resource.ResourceType;
  * Streams internals (topics, consumer groups and transactional ids prefixed by its application id); each expert
  * group reads only its experts' topics in their consumer groups and writes results and dead letters. Expert workers
  * are idempotent but not transactional: they need no transactional id, and WRITE on a topic implies the
- * IDEMPOTENT_WRITE they need. The autoscaler (KEDA) describes the expert topics and consumer groups (their lag). The
- * admin only creates and describes the platform's topics ({@code moe init-topics});
+ * IDEMPOTENT_WRITE they need. The autoscaler (KEDA) describes the expert topics and consumer groups (their lag); the
+ * gateway describes the expert consumer groups too (cluster-wide flow control) and writes the expert load record. The
+ * admin creates and describes the platform's topics ({@code moe init-topics}) and, for {@code moe top} and
+ * {@code moe plan}, describes the expert consumer groups and reads the expert load record;
  * applying ACLs takes a super user (or ALTER on the cluster).
  */
 final class AclPlan {
@@ -122,7 +124,8 @@ final class AclPlan {
         for (TopicCatalog.Entry t : catalog) {
             switch (t.role()) {
                 case REQUESTS, EXPERT_RESULTS -> plan.topic(gw, t.name(), AclOperation.READ);
-                case EXPERT, SHARED_EXPERT, RESPONSES, DEAD_LETTER -> plan.topic(gw, t.name(), AclOperation.WRITE);
+                case EXPERT, SHARED_EXPERT, RESPONSES, DEAD_LETTER, EXPERT_LOAD ->
+                    plan.topic(gw, t.name(), AclOperation.WRITE);
                 case MANIFESTS -> plan.topic(gw, t.name(), AclOperation.WRITE, AclOperation.READ);
                 default -> throw new IllegalStateException("no gateway ACL for topic role " + t.role());
             }
@@ -172,13 +175,18 @@ final class AclPlan {
             plan.topic(p, topics.expertResults(), AclOperation.WRITE);
             plan.topic(p, topics.deadLetter(), AclOperation.WRITE);
         });
-        // the autoscaler reads each expert consumer group's lag: committed offsets and end offsets
+        // the autoscaler reads each expert consumer group's lag: committed offsets and end offsets; so do the
+        // gateway (cluster-wide flow control: the expert topics' end offsets against the groups' commits) and the
+        // admin (moe top, moe plan), who also reads the expert load record
         expertGroups.values().forEach(served -> {
             for (String[] s : served) {
                 plan.topic(who.keda(), s[0], AclOperation.DESCRIBE);
                 plan.add(who.keda(), ResourceType.GROUP, PatternType.LITERAL, s[1], AclOperation.DESCRIBE);
+                plan.add(gw, ResourceType.GROUP, PatternType.LITERAL, s[1], AclOperation.DESCRIBE);
+                plan.add(who.admin(), ResourceType.GROUP, PatternType.LITERAL, s[1], AclOperation.DESCRIBE);
             }
         });
+        plan.topic(who.admin(), topics.expertLoad(), AclOperation.READ);
         return List.copyOf(plan.grants);
     }
 

@@ -21,7 +21,9 @@ import picocli.CommandLine.Spec;
             "Benchmarks; every ratio is measured within one run.",
             "--core: raw ND4J sgemm rate vs the batched expert FFN at the expert shapes (the default).",
             "--pipeline: the whole platform on the embedded stack: closed-loop and open-loop latency, saturation"
-                    + " tokens/s vs the in-process batched layer, broker bytes and CPU per token."
+                    + " tokens/s vs the in-process batched layer, broker bytes and CPU per token.",
+            "--skew: a router biased so expert 0 takes ~half of the tokens; (a) the default layout vs (b) the layout"
+                    + " moe plan derives from (a)'s load record: throughput, lag per expert, a PNG of the lag."
         })
 final class BenchCommand implements Callable<Integer> {
 
@@ -35,15 +37,86 @@ final class BenchCommand implements Callable<Integer> {
     boolean pipeline;
 
     @Option(
+            names = "--skew",
+            description = "Run the skewed-load experiment (embedded stack, services as processes; a few minutes).")
+    boolean skew;
+
+    @Option(
+            names = "--skew-share",
+            defaultValue = "0.48",
+            description = "--skew: share of the token choices routed to the hot expert 0, 1/E < share < 0.5 (default"
+                    + " ${DEFAULT-VALUE}).")
+    double skewShare;
+
+    @Option(
+            names = "--skew-top-k",
+            defaultValue = "1",
+            description = "--skew: experts per token (default ${DEFAULT-VALUE}: the hot expert's share is its share of"
+                    + " the load).")
+    int skewTopK;
+
+    @Option(
+            names = "--skew-workers",
+            defaultValue = "4",
+            description = "--skew: worker budget of the plan (default ${DEFAULT-VALUE}).")
+    int skewWorkers;
+
+    @Option(
+            names = "--skew-max-experts-per-worker",
+            defaultValue = "4",
+            description = "--skew: memory bound of the plan (default ${DEFAULT-VALUE}).")
+    int skewMaxExperts;
+
+    @Option(
+            names = "--skew-partitions",
+            defaultValue = "2",
+            description = "--skew: partitions of an expert topic before the plan (default ${DEFAULT-VALUE}).")
+    int skewPartitions;
+
+    @Option(
+            names = "--skew-burst",
+            defaultValue = "100",
+            description = "--skew: requests of the saturation burst (default ${DEFAULT-VALUE}).")
+    int skewBurst;
+
+    @Option(
+            names = "--skew-seconds",
+            defaultValue = "20",
+            description = "--skew: seconds of the fixed-rate phase (default ${DEFAULT-VALUE}).")
+    double skewSeconds;
+
+    @Option(
+            names = "--skew-rate",
+            defaultValue = "1.5",
+            description = "--skew: offered rate of the fixed-rate phase as a multiple of (a)'s burst throughput"
+                    + " (default ${DEFAULT-VALUE}).")
+    double skewRate;
+
+    @Option(
+            names = "--skew-pin",
+            negatable = true,
+            defaultValue = "true",
+            fallbackValue = "true",
+            description = "--skew: pin each expert process to one CPU with taskset, heaviest first onto the least"
+                    + " loaded CPU (default ${DEFAULT-VALUE}; skipped where taskset is missing).")
+    boolean skewPin;
+
+    @Option(
+            names = "--plot",
+            paramLabel = "FILE",
+            description = "--skew: the lag plot (PNG; default <workdir>/skew-lag.png).")
+    Path plot;
+
+    @Option(
             names = "--processes",
             description = "With --pipeline: run the gateway and the expert workers as separate OS processes.")
     boolean processes;
 
-    @Option(names = "--hidden", defaultValue = "1024", description = "--core: d (default ${DEFAULT-VALUE}).")
-    int hidden;
+    @Option(names = "--hidden", description = "--core, --skew: d (default 1024).")
+    Integer hidden;
 
-    @Option(names = "--ffn", defaultValue = "4096", description = "--core: f (default ${DEFAULT-VALUE}).")
-    int ffn;
+    @Option(names = "--ffn", description = "--core, --skew: f (default 4096; --skew: 8192).")
+    Integer ffn;
 
     @Option(
             names = "--batches",
@@ -60,14 +133,17 @@ final class BenchCommand implements Callable<Integer> {
             description = "--pipeline: model shapes d x f (default ${DEFAULT-VALUE}).")
     List<String> shapes;
 
-    @Option(names = "--experts", defaultValue = "8", description = "--pipeline: experts E (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--experts",
+            defaultValue = "8",
+            description = "--pipeline, --skew: experts E (default ${DEFAULT-VALUE}).")
     int experts;
 
     @Option(
             names = "--request-tokens",
-            defaultValue = "16",
-            description = "--pipeline: tokens per request (default ${DEFAULT-VALUE}).")
-    int requestTokens;
+            description = "--pipeline, --skew: tokens per request (default 16; --skew: 64, so expert compute, not"
+                    + " per-request overhead, dominates).")
+    Integer requestTokens;
 
     @Option(
             names = "--closed-loop",
@@ -110,19 +186,52 @@ final class BenchCommand implements Callable<Integer> {
     @Option(
             names = "--workdir",
             defaultValue = ".moe/bench",
-            description = "--pipeline: models and logs (default ${DEFAULT-VALUE}).")
+            description = "--pipeline, --skew: models and logs (default ${DEFAULT-VALUE}).")
     Path workdir;
 
     @Option(
             names = "--json",
             paramLabel = "FILE",
-            description = "--pipeline: also write the figures as JSON (default <workdir>/pipeline.json).")
+            description = "--pipeline, --skew: also write the figures as JSON (default <workdir>/pipeline.json,"
+                    + " <workdir>/skew.json).")
     Path json;
 
     @Override
     public Integer call() throws Exception {
+        if (skew && pipeline) {
+            throw new ParameterException(spec.commandLine(), "--skew and --pipeline: give one of them");
+        }
+        if (skew) {
+            SkewBench.Options so;
+            try {
+                so = new SkewBench.Options(
+                        experts,
+                        hidden != null ? hidden : 1024,
+                        ffn != null ? ffn : 8192,
+                        skewTopK,
+                        skewShare,
+                        requestTokens != null ? requestTokens : 64,
+                        skewBurst,
+                        skewSeconds,
+                        skewRate,
+                        skewWorkers,
+                        skewMaxExperts,
+                        skewPartitions,
+                        skewPin,
+                        workdir,
+                        plot != null ? plot : workdir.resolve("skew-lag.png"));
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), e.getMessage());
+            }
+            // progress on stderr, the result lines on stdout
+            Map<String, Object> report = new SkewBench(so, System.out, System.err).run();
+            Path file = json != null ? json : workdir.resolve("skew.json");
+            PipelineBench.writeJson(report, file);
+            System.out.println("figures as JSON: " + file);
+            return 0;
+        }
         if (!pipeline) {
-            CoreBench.run(hidden, ffn, batches, System.out);
+            CoreBench.run(hidden != null ? hidden : 1024, ffn != null ? ffn : 4096, batches, System.out);
             return 0;
         }
         List<int[]> parsed = new ArrayList<>();
@@ -138,7 +247,7 @@ final class BenchCommand implements Callable<Integer> {
                 parsed,
                 experts,
                 2,
-                requestTokens,
+                requestTokens != null ? requestTokens : 16,
                 closedLoop,
                 burstTokens,
                 openLoopSeconds,

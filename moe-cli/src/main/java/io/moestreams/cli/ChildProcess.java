@@ -38,7 +38,21 @@ public final class ChildProcess implements AutoCloseable {
      */
     public static ChildProcess start(
             String name, List<String> jvmOptions, List<String> args, Map<String, String> env, Path logDir) {
-        List<String> cmd = new ArrayList<>();
+        return start(name, List.of(), jvmOptions, args, env, logDir);
+    }
+
+    /**
+     * Starts {@code moe <args>} in a new JVM run through {@code launcher} (e.g. {@code taskset -c 1}, which executes
+     * the JVM in its place).
+     */
+    public static ChildProcess start(
+            String name,
+            List<String> launcher,
+            List<String> jvmOptions,
+            List<String> args,
+            Map<String, String> env,
+            Path logDir) {
+        List<String> cmd = new ArrayList<>(launcher);
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(jvmOptions);
         cmd.add("-cp");

@@ -44,7 +44,8 @@ final class Conversions {
         }
         int[] dropped = r.getDropped().stream().mapToInt(Integer::intValue).toArray();
         String error = r.getError();
-        return new ResponseLine(r.getRequestId(), status, output, seqLen, hidden, experts, weights, dropped, error);
+        return new ResponseLine(
+                r.getRequestId(), status, output, seqLen, hidden, experts, weights, dropped, error, r.getFingerprint());
     }
 
     static ResponseLine line(String id, LayerOutput out) {

@@ -6,6 +6,7 @@ import io.moestreams.core.config.MoeConfig;
 import io.moestreams.core.config.MoeConfigJson;
 import io.moestreams.core.gen.HfCheckpointGenerator;
 import io.moestreams.core.gen.HfCheckpointSpec;
+import io.moestreams.core.gen.HotExpert;
 import io.moestreams.core.gen.ModelGenerator;
 import io.moestreams.core.hf.HfCheckpoint;
 import io.moestreams.core.model.SafetensorsDtype;
@@ -100,6 +101,13 @@ final class GenerateModelCommand implements Callable<Integer> {
     @Option(names = "--tensor-prefix", defaultValue = "", description = "Prefix of every tensor name.")
     String tensorPrefix;
 
+    @Option(
+            names = "--hot-expert",
+            paramLabel = "E:SHARE",
+            description = "Bias the router towards expert E so it takes about SHARE (< 0.5) of N(0,1) tokens, e.g."
+                    + " 0:0.45: its gate row is scaled (for skewed-load experiments, moe bench --skew).")
+    String hotExpert;
+
     @Option(names = "--seed", defaultValue = "42", description = "Random seed (default ${DEFAULT-VALUE}).")
     long seed;
 
@@ -122,7 +130,7 @@ final class GenerateModelCommand implements Callable<Integer> {
         dtype = dtype == null ? "F32" : dtype;
         MoeConfig config =
                 config(format, hidden, ffn, experts, router, activation, capacityFactor, overflow, tensorPrefix, seed);
-        ModelGenerator.generate(out, config, SafetensorsDtype.parseWritable(dtype));
+        ModelGenerator.generate(out, config, SafetensorsDtype.parseWritable(dtype), hot(hotExpert));
         System.err.printf(
                 "moe generate-model: wrote %s (%s, d=%d, f=%d, E=%d, router %s, %s)%n",
                 out,
@@ -165,6 +173,19 @@ final class GenerateModelCommand implements Callable<Integer> {
                     checkpoint.sparseLayers());
         }
         return 0;
+    }
+
+    /** Parses {@code --hot-expert E:SHARE} (null when not given). */
+    static HotExpert hot(String spec) {
+        if (spec == null) {
+            return null;
+        }
+        String[] p = spec.split(":");
+        try {
+            return new HotExpert(Integer.parseInt(p[0].trim()), Double.parseDouble(p[1].trim()));
+        } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
+            throw new IllegalArgumentException("--hot-expert: expected E:SHARE like 0:0.45, found '" + spec + "'");
+        }
     }
 
     /** Builds the configuration through the moe.json parser, so the same validation applies. */

@@ -91,6 +91,14 @@ final class K8sCommand implements Runnable {
         int minReplicas;
 
         @Option(
+                names = "--replicas",
+                paramLabel = "NAME=N,...",
+                defaultValue = "",
+                description = "Per-group replicas (the Deployment's and KEDA's minimum), e.g. hot-0=3 (moe plan writes"
+                        + " them); other groups get --min-replicas.")
+        String replicas;
+
+        @Option(
                 names = "--cooldown-s",
                 defaultValue = "300",
                 description = "Seconds without lag before a group scales to its minimum (default ${DEFAULT-VALUE}).")
@@ -131,6 +139,7 @@ final class K8sCommand implements Runnable {
                     overrides,
                     lagThreshold,
                     minReplicas,
+                    groupReplicas(parsed.keySet(), cl),
                     cooldownSeconds);
             List<Map<String, Object>> objects = m.objects(parsed, expertPartitions, numShared);
             YAMLMapper yaml = new YAMLMapper(new YAMLFactory()
@@ -156,6 +165,34 @@ final class K8sCommand implements Runnable {
                     numShared > 0 ? " + " + numShared + " shared (group 'shared')" : "",
                     out);
             return 0;
+        }
+
+        private Map<String, Integer> groupReplicas(Set<String> groups, CommandLine cl) {
+            Map<String, Integer> m = new TreeMap<>();
+            for (String part : replicas.split(",")) {
+                String p = part.trim();
+                if (p.isEmpty()) {
+                    continue;
+                }
+                int eq = p.indexOf('=');
+                String name = eq > 0 ? p.substring(0, eq).trim() : "";
+                int n;
+                try {
+                    n = Integer.parseInt(p.substring(eq + 1).trim());
+                } catch (NumberFormatException | StringIndexOutOfBoundsException e) {
+                    n = -1;
+                }
+                if (!groups.contains(name) && !name.equals("shared")) {
+                    throw new CommandLine.ParameterException(
+                            cl, "--replicas: '" + name + "' is not a group of --groups " + groups);
+                }
+                if (n < 0) {
+                    throw new CommandLine.ParameterException(
+                            cl, "--replicas: expected NAME=N with N >= 0, found '" + p + "'");
+                }
+                m.put(name, n);
+            }
+            return m;
         }
 
         private Map<Integer, Integer> partitionOverrides(int numExperts) {

@@ -28,6 +28,7 @@ final class K8sManifests {
     private final Map<Integer, Integer> expertPartitions;
     private final int lagThreshold;
     private final int minReplicas;
+    private final Map<String, Integer> groupReplicas;
     private final int cooldownSeconds;
 
     K8sManifests(
@@ -38,6 +39,7 @@ final class K8sManifests {
             Map<Integer, Integer> expertPartitions,
             int lagThreshold,
             int minReplicas,
+            Map<String, Integer> groupReplicas,
             int cooldownSeconds) {
         this.image = image;
         this.topics = topics;
@@ -46,6 +48,7 @@ final class K8sManifests {
         this.expertPartitions = expertPartitions;
         this.lagThreshold = lagThreshold;
         this.minReplicas = minReplicas;
+        this.groupReplicas = Map.copyOf(groupReplicas);
         this.cooldownSeconds = cooldownSeconds;
     }
 
@@ -189,7 +192,7 @@ final class K8sManifests {
                 metadata(name, labels("expert", group)),
                 "spec",
                 map(
-                        "replicas", Math.max(1, minReplicas),
+                        "replicas", Math.max(1, minReplicas(group)),
                         "selector", map("matchLabels", selector),
                         "template", map("metadata", map("labels", selector, "annotations", annotations), "spec", pod)));
     }
@@ -240,12 +243,17 @@ final class K8sManifests {
                         "cooldownPeriod",
                         cooldownSeconds,
                         "minReplicaCount",
-                        minReplicas,
+                        minReplicas(group),
                         // a replica beyond the largest partition count of its experts would sit idle
                         "maxReplicaCount",
-                        Math.max(Math.max(1, minReplicas), maxPartitions),
+                        Math.max(Math.max(1, minReplicas(group)), maxPartitions),
                         "triggers",
                         triggers));
+    }
+
+    /** A group's fewest replicas: its --replicas entry, else --min-replicas. */
+    private int minReplicas(String group) {
+        return groupReplicas.getOrDefault(group, minReplicas);
     }
 
     private static Map<String, Object> probe(String path, int period, int failures) {

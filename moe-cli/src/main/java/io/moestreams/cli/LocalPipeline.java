@@ -82,6 +82,8 @@ final class LocalPipeline implements AutoCloseable {
             Map<String, String> g = new LinkedHashMap<>(common);
             g.put(GatewayConfig.APPLICATION_ID, "moe-gateway" + suffix);
             g.put(GatewayConfig.STATE_DIR, stateDir.toString());
+            // cluster flow control reads the experts' consumer groups: the same prefix as theirs
+            g.put(GatewayConfig.EXPERT_GROUP_PREFIX, e.get(ExpertConfig.GROUP_PREFIX));
             g.putAll(gatewayExtra);
             p.gateway = GatewayApp.start(
                     GatewayConfig.from(LayeredConfig.load(GatewayConfig.defaults(), null, Map.of(), g)), meters);

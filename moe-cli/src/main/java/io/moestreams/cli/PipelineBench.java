@@ -353,6 +353,7 @@ final class PipelineBench {
         Map<String, String> gatewayEnv = new LinkedHashMap<>(env);
         gatewayEnv.put("MOE_GATEWAY_APPLICATION_ID", "moe-gateway-" + suffix);
         gatewayEnv.put("MOE_GATEWAY_STATE_DIR", state.toString());
+        gatewayEnv.put("MOE_EXPERT_GROUP_PREFIX", "moe-expert-" + suffix + "-");
         List<String> jvm = List.of("-Xmx1g", "-XX:+UseParallelGC");
         List<ChildProcess> children = new ArrayList<>();
         children.add(ChildProcess.start("gateway", jvm, List.of("gateway"), gatewayEnv, logs));

@@ -10,6 +10,7 @@ final class ProgressBar {
     private final int total;
     private final long start = System.nanoTime();
     private long lastDraw;
+    private boolean finished;
 
     ProgressBar(PrintStream out, String label, int total) {
         this.out = out;
@@ -17,7 +18,11 @@ final class ProgressBar {
         this.total = total;
     }
 
+    /** Redraws with {@code done} of the total; once the total is drawn, later calls do nothing. */
     synchronized void update(int done) {
+        if (finished) {
+            return;
+        }
         long now = System.nanoTime();
         if (done < total && now - lastDraw < 50_000_000L) {
             return;
@@ -30,6 +35,7 @@ final class ProgressBar {
                 "\r%s [%s%s] %d/%d  %.1f s", label, "#".repeat(filled), ".".repeat(width - filled), done, total, secs);
         if (done >= total) {
             out.println();
+            finished = true;
         }
         out.flush();
     }

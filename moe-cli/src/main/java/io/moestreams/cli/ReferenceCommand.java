@@ -7,6 +7,7 @@ import io.moestreams.core.jsonl.RequestLine;
 import io.moestreams.core.jsonl.ResponseJsonlWriter;
 import io.moestreams.core.jsonl.ResponseLine;
 import io.moestreams.core.model.ExpertSelection;
+import io.moestreams.core.model.LayerFingerprint;
 import io.moestreams.core.model.MoeModel;
 import io.moestreams.core.reference.ReferenceMoeLayer;
 import java.nio.file.Path;
@@ -20,7 +21,8 @@ import picocli.CommandLine.Option;
 @Command(
         name = "reference",
         mixinStandardHelpOptions = true,
-        description = "Compute the MoE layer in-process, without Kafka (the oracle the pipeline must equal).")
+        description = "Compute the MoE layer in-process, without Kafka (the oracle the pipeline must equal). Each "
+                + "output line carries the layer's fingerprint, as the pipeline's responses do.")
 final class ReferenceCommand implements Callable<Integer> {
 
     @Option(
@@ -47,6 +49,7 @@ final class ReferenceCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         long tokens = 0;
         int lines = 0;
+        String fingerprint = LayerFingerprint.of(model, layer);
         try (MoeModel m = MoeModel.load(model, layer, ExpertSelection.all(), Nd4jBackend.INSTANCE);
                 RequestJsonlReader in =
                         RequestJsonlReader.open(input, m.config().hiddenSize());
@@ -72,7 +75,8 @@ final class ReferenceCommand implements Callable<Integer> {
                     continue;
                 }
                 try {
-                    out.write(Conversions.line(line.id(), layer.forward(line.id(), line.tokens(), line.seqLen())));
+                    out.write(Conversions.line(line.id(), layer.forward(line.id(), line.tokens(), line.seqLen()))
+                            .withFingerprint(fingerprint));
                     tokens += line.seqLen();
                 } catch (IllegalArgumentException e) {
                     out.write(ResponseLine.rejected(line.id(), e.getMessage()));

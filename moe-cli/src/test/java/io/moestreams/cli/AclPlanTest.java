@@ -91,6 +91,10 @@ class AclPlanTest {
             assertFalse(gw.contains("READ TOPIC LITERAL moe.expert." + e));
         }
         assertFalse(gw.stream().anyMatch(g -> g.contains("CREATE TOPIC LITERAL")), "the gateway creates no topic");
+        // cluster-wide flow control reads the expert groups' commits; the load record is written
+        assertTrue(gw.contains("DESCRIBE GROUP LITERAL moe-expert-3"));
+        assertFalse(gw.contains("READ GROUP LITERAL moe-expert-3"));
+        assertTrue(gw.contains("WRITE TOPIC LITERAL moe.expert-load"));
         assertFalse(gw.stream().anyMatch(g -> g.contains("CLUSTER")), "nothing on the cluster");
     }
 
@@ -101,5 +105,14 @@ class AclPlanTest {
         assertTrue(keda.contains("DESCRIBE TOPIC LITERAL moe.expert.7"));
         assertTrue(keda.contains("DESCRIBE GROUP LITERAL moe-expert-s0"));
         assertTrue(keda.stream().allMatch(g -> g.startsWith("DESCRIBE ")));
+    }
+
+    @Test
+    void theAdminReadsTheLoadRecordAndDescribesExpertGroupsForTopAndPlan() {
+        Set<String> admin = of(plan(Map.of("all", Set.of(0, 1, 2, 3, 4, 5, 6, 7)), 0), "User:moe-admin");
+        assertTrue(admin.contains("READ TOPIC LITERAL moe.expert-load"));
+        assertTrue(admin.contains("DESCRIBE GROUP LITERAL moe-expert-7"));
+        assertFalse(admin.contains("READ TOPIC LITERAL moe.expert.7"), "the admin reads no expert topic");
+        assertFalse(admin.contains("READ TOPIC LITERAL moe.requests"), "nor any payload");
     }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.moestreams.core.jsonl.ResponseJsonlReader;
 import io.moestreams.core.jsonl.ResponseLine;
 import io.moestreams.core.jsonl.ResponseStatus;
+import io.moestreams.core.model.LayerFingerprint;
 import io.moestreams.embedded.EmbeddedStack;
 import io.moestreams.testsupport.EmbeddedCluster;
 import java.io.PrintWriter;
@@ -78,6 +79,8 @@ class MoeCommandIT {
             if (r.status() != ResponseStatus.OK) {
                 continue;
             }
+            assertTrue(LayerFingerprint.isFingerprint(r.fingerprint()), r.id() + " fingerprint " + r.fingerprint());
+            assertEquals(r.fingerprint(), g.fingerprint(), r.id() + ": computed with the same layer");
             assertTrue(Arrays.deepEquals(r.experts(), g.experts()), r.id() + " experts");
             assertTrue(Arrays.deepEquals(r.weights(), g.weights()), r.id() + " weights");
             assertTrue(Arrays.equals(r.dropped(), g.dropped()), r.id() + " dropped");

@@ -55,8 +55,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -64,6 +66,8 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code moe acl}: every principal gets in with its own credentials, does its job, and is refused everything else.
  * Expert group {@code hot} serves expert 0, group {@code cold} experts 1-3.
  */
+@Tag("integration")
+@Timeout(600)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class SecurePipelineIT {
 

@@ -12,19 +12,18 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.apache.avro.Schema;
 
 /**
- * Client of the Confluent schema-registry REST API (Confluent Schema Registry, Apicurio's
- * {@code /apis/ccompat/v7}, Karapace, ...) on {@code java.net.http}, for Avro schemas.
+ * Client of the Confluent schema-registry REST API (Confluent Schema Registry, Apicurio's {@code /apis/ccompat/v7},
+ * Karapace, ...) on {@code java.net.http}, for Avro schemas.
  *
- * <p>The base URL is the API root, e.g. {@code http://127.0.0.1:8081/apis/ccompat/v7} for
- * Apicurio or {@code http://registry:8081} for Confluent; a trailing slash is accepted.
+ * <p>The base URL is the API root, e.g. {@code http://127.0.0.1:8081/apis/ccompat/v7} for Apicurio or
+ * {@code http://registry:8081} for Confluent; a trailing slash is accepted.
  *
- * <p>Caching: {@link #register} and {@link #lookupId} are cached per (subject, schema JSON), and
- * {@link #getById} forever (ids are immutable), so repeated calls make no HTTP request.
- * {@link #httpRequestCount()} counts the requests actually sent. The class is thread-safe.
+ * <p>Caching: {@link #register} and {@link #lookupId} are cached per (subject, schema JSON), and {@link #getById}
+ * forever (ids are immutable), so repeated calls make no HTTP request. {@link #httpRequestCount()} counts the requests
+ * actually sent. The class is thread-safe.
  *
- * <p>Every failure is a {@link SchemaRegistryException} carrying the HTTP status, the registry's
- * {@code error_code} and its message; an unreachable registry gives
- * {@code "schema registry at <url> is unreachable: ..."}.
+ * <p>Every failure is a {@link SchemaRegistryException} carrying the HTTP status, the registry's {@code error_code}
+ * and its message; an unreachable registry gives {@code "schema registry at <url> is unreachable: ..."}.
  */
 public final class SchemaRegistryClient implements SchemaRegistry {
 
@@ -270,9 +269,8 @@ public final class SchemaRegistryClient implements SchemaRegistry {
     }
 
     /**
-     * Like {@link #testCompatibility} but also returns the registry's messages explaining an
-     * incompatibility (requested with {@code verbose=true}; registries that do not support it return
-     * none).
+     * Like {@link #testCompatibility} but also returns the registry's messages explaining an incompatibility
+     * (requested with {@code verbose=true}; registries that do not support it return none).
      */
     public Compatibility checkCompatibility(String subject, Schema schema) {
         return compatibility.check(subject, schema);

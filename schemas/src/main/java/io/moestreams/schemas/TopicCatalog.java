@@ -3,6 +3,7 @@ package io.moestreams.schemas;
 import io.moestreams.avro.DeadLetter;
 import io.moestreams.avro.DispatchBlock;
 import io.moestreams.avro.DispatchManifest;
+import io.moestreams.avro.ExpertLoad;
 import io.moestreams.avro.ExpertResult;
 import io.moestreams.avro.InferenceRequest;
 import io.moestreams.avro.InferenceResponse;
@@ -24,7 +25,8 @@ public final class TopicCatalog {
         EXPERT_RESULTS,
         MANIFESTS,
         RESPONSES,
-        DEAD_LETTER
+        DEAD_LETTER,
+        EXPERT_LOAD
     }
 
     /**
@@ -45,7 +47,7 @@ public final class TopicCatalog {
             throw new IllegalArgumentException(
                     "expected numExperts >= 1 and numShared >= 0, found " + numExperts + ", " + numShared);
         }
-        List<Entry> all = new ArrayList<>(numExperts + numShared + 5);
+        List<Entry> all = new ArrayList<>(numExperts + numShared + 6);
         all.add(new Entry(topics.requests(), Role.REQUESTS, -1, InferenceRequest.getClassSchema()));
         for (int e = 0; e < numExperts; e++) {
             all.add(new Entry(topics.expert(e), Role.EXPERT, e, DispatchBlock.getClassSchema()));
@@ -57,6 +59,7 @@ public final class TopicCatalog {
         all.add(new Entry(topics.manifests(), Role.MANIFESTS, -1, DispatchManifest.getClassSchema()));
         all.add(new Entry(topics.responses(), Role.RESPONSES, -1, InferenceResponse.getClassSchema()));
         all.add(new Entry(topics.deadLetter(), Role.DEAD_LETTER, -1, DeadLetter.getClassSchema()));
+        all.add(new Entry(topics.expertLoad(), Role.EXPERT_LOAD, -1, ExpertLoad.getClassSchema()));
         return List.copyOf(all);
     }
 }

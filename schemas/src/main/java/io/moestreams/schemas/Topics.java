@@ -22,6 +22,8 @@ import java.util.OptionalInt;
  *       <td>gateway (combiner)</td><td>clients</td></tr>
  *   <tr><td>{@link #deadLetter()}</td><td>{@code moe.dead-letter}</td><td>{@code DeadLetter}</td>
  *       <td>any service</td><td>operators, tools</td></tr>
+ *   <tr><td>{@link #expertLoad()}</td><td>{@code moe.expert-load}</td><td>{@code ExpertLoad}</td>
+ *       <td>gateway (load record)</td><td>{@code moe plan}, {@code moe top}, operators</td></tr>
  * </table>
  *
  * <p>Values are Avro in the Confluent wire format, subject {@code <topic>-value}. Expert results and
@@ -151,6 +153,14 @@ public final class Topics {
     /** Dead letters: {@code <prefix>dead-letter}. */
     public String deadLetter() {
         return prefix + "dead-letter";
+    }
+
+    /**
+     * The expert load record: per gateway instance and wall-clock window, the tokens routed to each expert
+     * ({@code <prefix>expert-load}; compacted and time-retained, key {@code <layer>/<instance>/<windowStartMs>}).
+     */
+    public String expertLoad() {
+        return prefix + "expert-load";
     }
 
     /** Every topic name of a model with {@code numExperts} experts, in {@link TopicCatalog} order. */

@@ -3,6 +3,7 @@ package io.moestreams.schemas;
 import io.moestreams.avro.DeadLetter;
 import io.moestreams.avro.DispatchBlock;
 import io.moestreams.avro.DispatchManifest;
+import io.moestreams.avro.ExpertLoad;
 import io.moestreams.avro.ExpertResult;
 import io.moestreams.avro.InferenceRequest;
 import io.moestreams.avro.InferenceResponse;
@@ -28,6 +29,7 @@ public final class TypedTopics {
     private final AvroSerde<DispatchManifest> manifests;
     private final AvroSerde<InferenceResponse> responses;
     private final AvroSerde<DeadLetter> deadLetters;
+    private final AvroSerde<ExpertLoad> loads;
     private final AvroSerializer<SpecificRecord> anyValues;
 
     public TypedTopics(Topics names, SchemaRegistry client) {
@@ -39,6 +41,7 @@ public final class TypedTopics {
         this.manifests = new AvroSerde<>(client, DispatchManifest.class);
         this.responses = new AvroSerde<>(client, InferenceResponse.class);
         this.deadLetters = new AvroSerde<>(client, DeadLetter.class);
+        this.loads = new AvroSerde<>(client, ExpertLoad.class);
         this.anyValues = new AvroSerializer<>(client);
     }
 
@@ -82,6 +85,11 @@ public final class TypedTopics {
 
     public Topic<String, DeadLetter> deadLetter() {
         return new Topic<>(names.deadLetter(), keys, deadLetters);
+    }
+
+    /** The expert load record; keys are {@code <layer>/<instance>/<windowStartMs>}. */
+    public Topic<String, ExpertLoad> expertLoad() {
+        return new Topic<>(names.expertLoad(), keys, loads);
     }
 
     @Override

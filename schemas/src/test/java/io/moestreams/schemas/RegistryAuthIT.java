@@ -11,9 +11,13 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.Map;
 import java.util.UUID;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** The registry client authenticates with basic or bearer credentials and never shows them. */
+@Tag("integration")
+@Timeout(600)
 class RegistryAuthIT {
 
     private static final String SECRET = "s3cret-" + UUID.randomUUID();

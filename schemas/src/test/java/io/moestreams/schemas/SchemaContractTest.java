@@ -5,9 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.moestreams.avro.CassetteEntry;
 import io.moestreams.avro.DeadLetter;
 import io.moestreams.avro.DispatchBlock;
 import io.moestreams.avro.DispatchManifest;
+import io.moestreams.avro.ExpertLoad;
 import io.moestreams.avro.ExpertResult;
 import io.moestreams.avro.InferenceRequest;
 import io.moestreams.avro.InferenceResponse;
@@ -48,7 +50,8 @@ class SchemaContractTest {
                             "tokenExperts",
                             "tokenWeights",
                             "dropped",
-                            "sharedExperts"),
+                            "sharedExperts",
+                            "fingerprint"),
             InferenceResponse.getClassSchema(),
                     List.of(
                             "requestId",
@@ -60,7 +63,19 @@ class SchemaContractTest {
                             "missingExperts",
                             "error",
                             "receivedAtMs",
-                            "completedAtMs"),
+                            "completedAtMs",
+                            "fingerprint"),
+            CassetteEntry.getClassSchema(),
+                    List.of(
+                            "requestId",
+                            "request",
+                            "requestPartition",
+                            "requestOffset",
+                            "requestTimestampMs",
+                            "response",
+                            "responsePartition",
+                            "responseOffset",
+                            "responseTimestampMs"),
             DeadLetter.getClassSchema(),
                     List.of(
                             "sourceTopic",
@@ -71,7 +86,24 @@ class SchemaContractTest {
                             "reason",
                             "field",
                             "requestId",
-                            "timestampMs"));
+                            "timestampMs"),
+            ExpertLoad.getClassSchema(),
+                    List.of(
+                            "layer",
+                            "instance",
+                            "windowStartMs",
+                            "windowEndMs",
+                            "closed",
+                            "numExperts",
+                            "numShared",
+                            "sequences",
+                            "tokens",
+                            "droppedTokens",
+                            "expertTokens",
+                            "expertBlocks",
+                            "top1",
+                            "importance",
+                            "throttledMs"));
 
     @Test
     void recordsHaveExactlyTheAgreedFieldsInOrder() {
@@ -120,6 +152,12 @@ class SchemaContractTest {
                 InferenceResponse.getClassSchema().getField("output"),
                 InferenceResponse.getClassSchema().getField("tokenWeights"),
                 InferenceResponse.getClassSchema().getField("error"),
+                InferenceResponse.getClassSchema().getField("fingerprint"),
+                DispatchManifest.getClassSchema().getField("fingerprint"),
+                CassetteEntry.getClassSchema().getField("response"),
+                CassetteEntry.getClassSchema().getField("responsePartition"),
+                CassetteEntry.getClassSchema().getField("responseOffset"),
+                CassetteEntry.getClassSchema().getField("responseTimestampMs"),
                 DeadLetter.getClassSchema().getField("key"),
                 DeadLetter.getClassSchema().getField("value"),
                 DeadLetter.getClassSchema().getField("field"),

@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.moestreams.avro.DispatchManifest;
 import io.moestreams.avro.InferenceRequest;
+import io.moestreams.avro.InferenceResponse;
 import io.moestreams.embedded.EmbeddedStack;
 import io.moestreams.testsupport.EmbeddedCluster;
 import java.util.ArrayList;
@@ -85,6 +87,73 @@ class SchemaEvolutionIT {
         assertEquals(v1Record.getTokens(), newReadsOld.tokens());
         assertEquals(v1Record.getDeadlineMs(), newReadsOld.deadlineMs());
         assertNull(newReadsOld.priority());
+    }
+
+    @Test
+    void theFingerprintFieldsAreBackwardCompatibleWithTheSchemasBeforeThem() {
+        // Given subjects holding the manifest and response schemas as they were before the fingerprint field
+        for (Schema current : List.of(DispatchManifest.getClassSchema(), InferenceResponse.getClassSchema())) {
+            Schema before = without(current, "fingerprint");
+            String s = WireFormat.subject("it-fingerprint-" + UUID.randomUUID(), false);
+            client.register(s, before);
+            client.setCompatibility(s, "BACKWARD");
+            // When the current schema is checked and registered
+            boolean compatible = client.testCompatibility(s, current);
+            client.register(s, current);
+            // Then the registry accepts it as a new version
+            assertTrue(compatible, current.getFullName());
+            assertEquals(List.of(1, 2), client.versions(s), current.getFullName());
+        }
+        // And a response written before the field reads with it null
+        Schema before = without(InferenceResponse.getClassSchema(), "fingerprint");
+        InferenceResponse old = Samples.response("old");
+        old.setFingerprint(null);
+        String oldTopic = "it-fingerprint-" + UUID.randomUUID();
+        byte[] oldBytes =
+                new AvroSerializer<>(new SchemaRegistryClient(url)).serialize(oldTopic, new GenericFrom(before, old));
+        InferenceResponse read = new AvroDeserializer<>(new SchemaRegistryClient(url), InferenceResponse.class)
+                .deserialize(oldTopic, oldBytes);
+        assertNull(read.getFingerprint());
+        assertEquals(old.getRequestId(), read.getRequestId());
+        assertEquals(old.getOutput(), read.getOutput());
+    }
+
+    private static Schema without(Schema schema, String field) {
+        List<Schema.Field> fields = new ArrayList<>();
+        for (Schema.Field f : schema.getFields()) {
+            if (!f.name().equals(field)) {
+                fields.add(new Schema.Field(f, f.schema()));
+            }
+        }
+        return Schema.createRecord(schema.getName(), schema.getDoc(), schema.getNamespace(), false, fields);
+    }
+
+    /** A record of an older schema carrying the values of the current record's fields of the same names. */
+    private static final class GenericFrom extends SpecificRecordBase {
+        private static final long serialVersionUID = 1L;
+
+        private final Schema schema;
+        private final SpecificRecordBase values;
+
+        GenericFrom(Schema schema, SpecificRecordBase values) {
+            this.schema = schema;
+            this.values = values;
+        }
+
+        @Override
+        public Schema getSchema() {
+            return schema;
+        }
+
+        @Override
+        public Object get(int field) {
+            return values.get(schema.getFields().get(field).name());
+        }
+
+        @Override
+        public void put(int field, Object value) {
+            throw new UnsupportedOperationException();
+        }
     }
 
     @Test

@@ -36,7 +36,8 @@ class TopicsTest {
                         "moe.expert-results",
                         "moe.manifests",
                         "moe.responses",
-                        "moe.dead-letter"),
+                        "moe.dead-letter",
+                        "moe.expert-load"),
                 topics.all(3));
     }
 

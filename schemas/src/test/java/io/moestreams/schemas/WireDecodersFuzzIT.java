@@ -30,7 +30,9 @@ import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,6 +48,8 @@ import org.slf4j.LoggerFactory;
  * and message shape, or a decoded record type) join the corpus. {@code -Dmoe.fuzz.seconds=N} (default 20) sets the
  * budget, {@code -Dmoe.fuzz.seed=S} the seed.
  */
+@Tag("integration")
+@Timeout(600)
 class WireDecodersFuzzIT {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(WireDecodersFuzzIT.class);

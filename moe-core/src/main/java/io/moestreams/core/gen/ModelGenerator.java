@@ -16,6 +16,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.slf4j.Logger;
@@ -69,6 +70,15 @@ public final class ModelGenerator {
 
     /** Writes a random model for a given configuration. */
     public static MoeConfig generate(Path outDir, MoeConfig config, SafetensorsDtype dtype) throws IOException {
+        return generate(outDir, config, dtype, null);
+    }
+
+    /**
+     * Writes a random model whose router favours {@code hot} (null: no bias): its gate row is scaled so that the
+     * router sends about {@code hot.share()} of N(0, 1) tokens to it ({@link HotExpert}).
+     */
+    public static MoeConfig generate(Path outDir, MoeConfig config, SafetensorsDtype dtype, HotExpert hot)
+            throws IOException {
         long start = System.nanoTime();
         List<ModelTensors.Expected> tensors = new ArrayList<>();
         tensors.add(ModelTensors.gate(config));
@@ -92,8 +102,18 @@ public final class ModelGenerator {
                         "moe-streams ModelGenerator",
                         "seed",
                         Long.toString(config.seed())))) {
+            String gateName = ModelTensors.gate(config).name();
             for (ModelTensors.Expected t : tensors) {
-                writer.write(t.name(), randomWeight(config.seed(), t.name(), t.rows(), t.cols()));
+                float[] w = randomWeight(config.seed(), t.name(), t.rows(), t.cols());
+                if (hot != null && t.name().equals(gateName)) {
+                    double factor = hot.apply(config, w);
+                    LOGGER.info(
+                            "Gate row of expert {} scaled by {} so it takes ~{} of the tokens",
+                            hot.expert(),
+                            String.format(Locale.ROOT, "%.3g", factor),
+                            hot.share());
+                }
+                writer.write(t.name(), w);
             }
         }
         LOGGER.info(

@@ -12,6 +12,8 @@ public final class CommonKeys {
     public static final String MODEL_DIR = "moe.model-dir";
     public static final String MODEL_LAYER = "moe.model.layer";
     public static final String WIRE_DTYPE = "moe.wire.dtype";
+    /** The expert consumer groups' prefix: experts join {@code <prefix><e>}, the gateway's flow control reads them. */
+    public static final String EXPERT_GROUP_PREFIX = "moe.expert.group-prefix";
 
     private CommonKeys() {}
 }

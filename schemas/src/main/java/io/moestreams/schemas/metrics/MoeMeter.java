@@ -35,6 +35,38 @@ public enum MoeMeter {
     GATEWAY_THROTTLED("moe.gateway.throttled", Kind.GAUGE, "1 while intake is paused by flow control"),
     GATEWAY_THROTTLE_EVENTS(
             "moe.gateway.throttle.events", Kind.COUNTER, "intake pauses caused by each expert's credit", "expert"),
+    GATEWAY_EXPERT_BACKLOG(
+            "moe.gateway.expert.backlog",
+            Kind.GAUGE,
+            "records on each expert's topic its consumer group has not committed (Kafka's consumer lag, as KEDA sees"
+                    + " it), at the last flow-control snapshot",
+            "expert"),
+    GATEWAY_CLUSTER_INFLIGHT(
+            "moe.gateway.cluster.inflight.tokens",
+            Kind.GAUGE,
+            "tokens queued for each expert across all gateway instances, as cluster flow control estimates them",
+            "expert"),
+    LOAD_TOKENS(
+            "moe.load.tokens",
+            Kind.GAUGE,
+            "tokens this gateway routed to each expert in the last closed load window",
+            "layer",
+            "expert"),
+    LOAD_CV2(
+            "moe.load.cv2",
+            Kind.GAUGE,
+            "CV² of the tokens per routed expert in the last closed load window (this gateway)",
+            "layer"),
+    LOAD_AUX_LOSS(
+            "moe.load.aux.loss",
+            Kind.GAUGE,
+            "Switch load-balancing loss E·Σ f_i·P_i (without α) of the last closed load window (this gateway)",
+            "layer"),
+    LOAD_DROP_RATE(
+            "moe.load.drop.rate",
+            Kind.GAUGE,
+            "dropped tokens / tokens in the last closed load window (this gateway)",
+            "layer"),
     COMBINER_INPUT_LAG(
             "moe.combiner.input.lag",
             Kind.TIMER,
