@@ -1,40 +1,20 @@
 package io.moestreams.embedded;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.net.BindException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashMap;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
-import java.util.Set;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
-import kafka.tools.StorageTool;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.admin.TopicDescription;
-import org.apache.kafka.common.TopicPartitionInfo;
-import org.apache.kafka.common.Uuid;
-import org.apache.kafka.common.errors.TopicExistsException;
-import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.utils.AppInfoParser;
 import org.apache.kafka.common.utils.Time;
 import org.slf4j.Logger;
@@ -54,8 +34,6 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(EmbeddedKafka.class);
 
-    private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
-    private static final Duration TOPICS_TIMEOUT = Duration.ofSeconds(30);
     private static final int START_ATTEMPTS = 3;
 
     static {
@@ -152,7 +130,7 @@ public final class EmbeddedKafka implements AutoCloseable {
         BrokerSecurity security = null;
         try {
             String bootstrap = "127.0.0.1:" + brokerPort;
-            Properties props = brokerProperties(brokerPort, controllerPort, dir.resolve("data"));
+            Properties props = BrokerSetup.brokerProperties(brokerPort, controllerPort, dir.resolve("data"));
             if (secureUsers != null) {
                 security = BrokerSecurity.generate(dir.resolve("security"), secureUsers, bootstrap);
                 props.putAll(security.brokerProperties(brokerPort, controllerPort));
@@ -165,11 +143,11 @@ public final class EmbeddedKafka implements AutoCloseable {
             if (security != null) {
                 Files.setPosixFilePermissions(propsFile, PosixFilePermissions.fromString("rw-------"));
             }
-            format(propsFile, security);
+            BrokerSetup.format(propsFile, security);
 
             server = new KafkaRaftServer(KafkaConfig.fromProps(props, false), Time.SYSTEM);
             server.startup();
-            awaitReady(bootstrap, security);
+            BrokerAdmin.awaitReady(bootstrap, security);
             long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
             LOGGER.info(
                     "Kafka {} broker (KRaft) ready at {} ({}) in {} ms, log dir {}",
@@ -192,97 +170,6 @@ public final class EmbeddedKafka implements AutoCloseable {
         }
     }
 
-    static Properties brokerProperties(int brokerPort, int controllerPort, Path logDir) {
-        Map<String, String> p = new LinkedHashMap<>();
-        p.put("process.roles", "broker,controller");
-        p.put("node.id", "1");
-        p.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
-        p.put("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
-        p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort);
-        p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
-        p.put("controller.listener.names", "CONTROLLER");
-        p.put("inter.broker.listener.name", "PLAINTEXT");
-        p.put("log.dirs", logDir.toString());
-        // one broker: every internal topic has a single replica
-        p.put("offsets.topic.replication.factor", "1");
-        p.put("offsets.topic.num.partitions", "5");
-        p.put("transaction.state.log.replication.factor", "1");
-        p.put("transaction.state.log.min.isr", "1");
-        p.put("transaction.state.log.num.partitions", "5");
-        p.put("share.coordinator.state.topic.replication.factor", "1");
-        p.put("share.coordinator.state.topic.min.isr", "1");
-        p.put("share.coordinator.state.topic.num.partitions", "1");
-        p.put("default.replication.factor", "1");
-        p.put("min.insync.replicas", "1");
-        p.put("num.partitions", "1");
-        p.put("auto.create.topics.enable", "false");
-        // no waiting for more members to join a fresh group
-        p.put("group.initial.rebalance.delay.ms", "0");
-        p.put("group.streams.initial.rebalance.delay.ms", "0");
-        // small footprint: modest segments and indexes, one small cleaner, few threads
-        p.put("log.segment.bytes", String.valueOf(64 * 1024 * 1024));
-        p.put("log.index.size.max.bytes", String.valueOf(1024 * 1024));
-        p.put("log.cleaner.threads", "1");
-        p.put("log.cleaner.dedupe.buffer.size", String.valueOf(8 * 1024 * 1024));
-        p.put("num.network.threads", "2");
-        p.put("num.io.threads", "4");
-        p.put("num.recovery.threads.per.data.dir", "1");
-        p.put("background.threads", "4");
-        Properties props = new Properties();
-        props.putAll(p);
-        return props;
-    }
-
-    private static void format(Path propsFile, BrokerSecurity security) {
-        ByteArrayOutputStream buffer = new ByteArrayOutputStream();
-        int rc;
-        List<String> args =
-                new ArrayList<>(List.of("format", "-t", Uuid.randomUuid().toString(), "-c", propsFile.toString()));
-        if (security != null) {
-            args.addAll(security.formatArguments()); // the SCRAM users, written into the first metadata records
-        }
-        try (PrintStream out = new PrintStream(buffer, true, StandardCharsets.UTF_8)) {
-            rc = StorageTool.execute(args.toArray(new String[0]), out);
-        }
-        if (rc != 0) {
-            String output = buffer.toString(StandardCharsets.UTF_8).strip();
-            throw new IllegalStateException("formatting the KRaft log directory failed (StorageTool exit code " + rc
-                    + "): " + (security == null ? output : security.redact(output)));
-        }
-    }
-
-    private static void awaitReady(String bootstrap, BrokerSecurity security) {
-        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
-        Exception lastError = null;
-        Map<String, Object> config = new HashMap<>(adminConfig(bootstrap));
-        if (security != null) {
-            config.putAll(security.clientProperties(BrokerSecurity.ADMIN_USER));
-        }
-        try (Admin admin = Admin.create(config)) {
-            while (System.nanoTime() < deadline) {
-                try {
-                    if (!admin.describeCluster()
-                            .nodes()
-                            .get(5, TimeUnit.SECONDS)
-                            .isEmpty()) {
-                        return;
-                    }
-                } catch (ExecutionException | TimeoutException e) {
-                    lastError = e;
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException(
-                            "interrupted while waiting for the Kafka broker at " + bootstrap, e);
-                }
-                pause(50);
-            }
-        }
-        throw new IllegalStateException(
-                "Kafka broker at " + bootstrap + " did not answer describeCluster within " + READY_TIMEOUT.toSeconds()
-                        + " s" + (lastError == null ? "" : ": " + lastError),
-                lastError);
-    }
-
     /**
      * Creates the topics (replication factor 1) and returns once every partition of each has a leader.
      * A topic that already exists with the requested partition count is accepted.
@@ -291,103 +178,7 @@ public final class EmbeddedKafka implements AutoCloseable {
      * @param partitionsByTopic partition count (>= 1) by topic name
      */
     public static void createTopics(String bootstrapServers, Map<String, Integer> partitionsByTopic) {
-        Objects.requireNonNull(bootstrapServers, "bootstrapServers");
-        Objects.requireNonNull(partitionsByTopic, "partitionsByTopic");
-        List<NewTopic> topics = new ArrayList<>();
-        partitionsByTopic.forEach((topic, partitions) -> {
-            if (topic == null || topic.isBlank()) {
-                throw new IllegalArgumentException("topic name must not be blank, was '" + topic + "'");
-            }
-            if (partitions == null || partitions < 1) {
-                throw new IllegalArgumentException(
-                        "partition count of topic " + topic + " must be >= 1, was " + partitions);
-            }
-            topics.add(new NewTopic(topic, partitions, (short) 1));
-        });
-        if (topics.isEmpty()) {
-            return;
-        }
-        long deadline = System.nanoTime() + TOPICS_TIMEOUT.toNanos();
-        try (Admin admin = Admin.create(adminConfig(bootstrapServers))) {
-            admin.createTopics(topics).values().forEach((topic, future) -> {
-                try {
-                    future.get(TOPICS_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-                } catch (ExecutionException e) {
-                    if (!(e.getCause() instanceof TopicExistsException)) {
-                        throw new IllegalStateException(
-                                "could not create topic " + topic + " on " + bootstrapServers + ": " + e.getCause(),
-                                e.getCause());
-                    }
-                } catch (TimeoutException e) {
-                    throw new IllegalStateException(
-                            "creating topic " + topic + " on " + bootstrapServers + " did not complete within "
-                                    + TOPICS_TIMEOUT.toSeconds() + " s",
-                            e);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException("interrupted while creating topic " + topic, e);
-                }
-            });
-            awaitTopics(admin, bootstrapServers, partitionsByTopic, deadline);
-        }
-    }
-
-    private static void awaitTopics(Admin admin, String bootstrap, Map<String, Integer> expected, long deadline) {
-        Set<String> pending = new HashSet<>(expected.keySet());
-        String lastProblem = "not described yet";
-        while (true) {
-            try {
-                Map<String, TopicDescription> described =
-                        admin.describeTopics(pending).allTopicNames().get(5, TimeUnit.SECONDS);
-                for (TopicDescription description : described.values()) {
-                    int want = expected.get(description.name());
-                    int have = description.partitions().size();
-                    if (have != want) {
-                        throw new IllegalStateException("topic " + description.name() + " on " + bootstrap
-                                + " exists with " + have + " partitions, expected " + want);
-                    }
-                    if (description.partitions().stream()
-                            .map(TopicPartitionInfo::leader)
-                            .allMatch(Objects::nonNull)) {
-                        pending.remove(description.name());
-                    } else {
-                        lastProblem = "topic " + description.name() + " has a partition without leader";
-                    }
-                }
-                if (pending.isEmpty()) {
-                    return;
-                }
-            } catch (ExecutionException e) {
-                if (!(e.getCause() instanceof UnknownTopicOrPartitionException)) {
-                    throw new IllegalStateException(
-                            "could not describe topics " + pending + " on " + bootstrap + ": " + e.getCause(),
-                            e.getCause());
-                }
-                lastProblem = e.getCause().getMessage();
-            } catch (TimeoutException e) {
-                lastProblem = "describeTopics timed out";
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while waiting for topics " + pending, e);
-            }
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("topics " + pending + " on " + bootstrap + " were not ready within "
-                        + TOPICS_TIMEOUT.toSeconds() + " s: " + lastProblem);
-            }
-            pause(50);
-        }
-    }
-
-    private static Map<String, Object> adminConfig(String bootstrap) {
-        return Map.of(
-                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                bootstrap,
-                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
-                5000,
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
-                10000,
-                AdminClientConfig.RETRY_BACKOFF_MS_CONFIG,
-                50);
+        BrokerAdmin.createTopics(bootstrapServers, partitionsByTopic);
     }
 
     /** {@code host:port} of the client listener (PLAINTEXT, or SASL_SSL when secure), for {@code bootstrap.servers}. */
@@ -456,15 +247,6 @@ public final class EmbeddedKafka implements AutoCloseable {
             }
         }
         return false;
-    }
-
-    private static void pause(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while waiting for the Kafka broker", e);
-        }
     }
 
     @Override

@@ -20,13 +20,13 @@ import io.moestreams.core.model.SafetensorsDtype;
 import io.moestreams.core.model.SafetensorsFile;
 import io.moestreams.embedded.EmbeddedKafka;
 import io.moestreams.embedded.EmbeddedStack;
-import io.moestreams.embedded.SharedStack;
 import io.moestreams.schemas.SchemaRegistryClient;
 import io.moestreams.schemas.Tensors;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.TypedTopics;
 import io.moestreams.schemas.config.ConfigException;
 import io.moestreams.schemas.config.LayeredConfig;
+import io.moestreams.testsupport.EmbeddedCluster;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -66,13 +66,12 @@ import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Expert workers against the real embedded broker and schema registry. */
-@Tag("integration")
+@EmbeddedCluster
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
 class ExpertServiceIT {
 
@@ -94,8 +93,8 @@ class ExpertServiceIT {
     private static EmbeddedStack stack;
 
     @BeforeAll
-    static void startStackAndGenerateModel() throws Exception {
-        stack = SharedStack.get();
+    static void startStackAndGenerateModel(EmbeddedStack cluster) throws Exception {
+        stack = cluster;
         ModelGenerator.generate(modelDir, MoeConfigJson.parse(MODEL_JSON), SafetensorsDtype.parseWritable("F32"));
     }
 

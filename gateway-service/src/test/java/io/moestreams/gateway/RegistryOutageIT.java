@@ -10,13 +10,14 @@ import io.moestreams.avro.InferenceRequest;
 import io.moestreams.avro.InferenceResponse;
 import io.moestreams.core.model.ExpertSelection;
 import io.moestreams.core.model.MoeModel;
-import io.moestreams.embedded.SharedStack;
+import io.moestreams.embedded.EmbeddedStack;
 import io.moestreams.schemas.SchemaRegistryClient;
 import io.moestreams.schemas.SchemaRegistryException;
 import io.moestreams.schemas.Tensors;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.TypedTopics;
 import io.moestreams.schemas.WireFormat;
+import io.moestreams.testsupport.EmbeddedCluster;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -29,7 +30,6 @@ import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.TopologyTestDriver;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,7 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
  * processed again once the thread is replaced, exactly once) instead of dead-lettering or rejecting a valid record.
  * The real embedded registry sits behind a proxy that starts failing on cue.
  */
-@Tag("integration")
+@EmbeddedCluster
 @Timeout(120)
 class RegistryOutageIT {
 
@@ -68,13 +68,12 @@ class RegistryOutageIT {
     }
 
     @Test
-    void aRegistryOutageFailsTheGatewayTaskInsteadOfDeadLetteringAValidRequest() throws Exception {
+    void aRegistryOutageFailsTheGatewayTaskInsteadOfDeadLetteringAValidRequest(EmbeddedStack cluster) throws Exception {
         // Given a gateway whose registry client has every output schema cached (not the request's), via a proxy
         Topics topics = new Topics(GatewayTestSupport.unique("gw-outage") + ".");
-        TypedTopics direct = new TypedTopics(
-                topics, new SchemaRegistryClient(SharedStack.get().schemaRegistryUrl()));
+        TypedTopics direct = new TypedTopics(topics, new SchemaRegistryClient(cluster.schemaRegistryUrl()));
         Path modelDir = GatewayTestSupport.generateModel(dir.resolve("model"), MODEL_JSON);
-        try (RegistryProxy proxy = new RegistryProxy(SharedStack.get().schemaRegistryUrl());
+        try (RegistryProxy proxy = new RegistryProxy(cluster.schemaRegistryUrl());
                 MoeModel model = MoeModel.load(modelDir, ExpertSelection.none())) {
             TypedTopics typed = viaProxy(proxy, topics, topics.requests());
             GatewayConfig config = GatewayTestSupport.config(topics.prefix(), modelDir, dir.resolve("state"), Map.of());
@@ -119,12 +118,12 @@ class RegistryOutageIT {
     }
 
     @Test
-    void aRegistryOutageFailsTheCombinerTaskInsteadOfDeadLetteringAValidManifest() throws Exception {
+    void aRegistryOutageFailsTheCombinerTaskInsteadOfDeadLetteringAValidManifest(EmbeddedStack cluster)
+            throws Exception {
         // Given a combiner whose registry client has every output schema cached (not the manifest's), via a proxy
         Topics topics = new Topics(GatewayTestSupport.unique("cb-outage") + ".");
-        TypedTopics direct = new TypedTopics(
-                topics, new SchemaRegistryClient(SharedStack.get().schemaRegistryUrl()));
-        try (RegistryProxy proxy = new RegistryProxy(SharedStack.get().schemaRegistryUrl())) {
+        TypedTopics direct = new TypedTopics(topics, new SchemaRegistryClient(cluster.schemaRegistryUrl()));
+        try (RegistryProxy proxy = new RegistryProxy(cluster.schemaRegistryUrl())) {
             TypedTopics typed = viaProxy(proxy, topics, topics.manifests());
             GatewayConfig config =
                     GatewayTestSupport.config(topics.prefix(), dir.resolve("no-model"), dir.resolve("state"), Map.of());

@@ -8,7 +8,7 @@ import io.moestreams.core.jsonl.ResponseLine;
 import io.moestreams.core.jsonl.ResponseStatus;
 import io.moestreams.core.model.LayerFingerprint;
 import io.moestreams.embedded.EmbeddedStack;
-import io.moestreams.embedded.SharedStack;
+import io.moestreams.testsupport.EmbeddedCluster;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
@@ -18,13 +18,12 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The {@code moe} command's contract: infer and reference read and write the same JSONL, one line per input. */
-@Tag("integration")
+@EmbeddedCluster
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
 class MoeCommandIT {
 
@@ -126,14 +125,14 @@ class MoeCommandIT {
     }
 
     @Test
-    void inferAgainstARunningClusterAnswersEveryLineIncludingBadOnes(@TempDir Path dir) throws Exception {
+    void inferAgainstARunningClusterAnswersEveryLineIncludingBadOnes(@TempDir Path dir, EmbeddedStack stack)
+            throws Exception {
         // Given a request file with a malformed line and a repeated id between good lines
         generate(dir);
         List<String> lines = new ArrayList<>(Files.readAllLines(dir.resolve("in.jsonl"), StandardCharsets.UTF_8));
         lines.add(3, "{\"id\": \"broken\", \"tokens\": [[1.0, 2.0]]}");
         lines.add(6, lines.get(0));
         Files.write(dir.resolve("mixed.jsonl"), lines, StandardCharsets.UTF_8);
-        EmbeddedStack stack = SharedStack.get();
         String model = dir.resolve("model").toString();
 
         // When infer runs against a running cluster (services started in-process on their own topic prefix)

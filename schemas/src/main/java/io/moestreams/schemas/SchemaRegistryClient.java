@@ -3,25 +3,13 @@ package io.moestreams.schemas;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
-import java.net.ConnectException;
-import java.net.URI;
-import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpConnectTimeoutException;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 import org.apache.avro.Schema;
-import org.apache.avro.SchemaParseException;
 
 /**
  * Client of the Confluent schema-registry REST API (Confluent Schema Registry, Apicurio's {@code /apis/ccompat/v7},
@@ -50,9 +38,8 @@ public final class SchemaRegistryClient implements SchemaRegistry {
 
     private final String baseUrl;
     private final RegistryCredentials credentials;
-    private final Duration requestTimeout;
-    private final HttpClient http;
-    private final AtomicLong requests = new AtomicLong();
+    private final RegistryHttp http;
+    private final RegistryCompatibility compatibility;
     private final Map<SubjectSchema, Integer> registered = new ConcurrentHashMap<>();
     private final Map<SubjectSchema, Integer> lookedUp = new ConcurrentHashMap<>();
     private final Map<Integer, Schema> byId = new ConcurrentHashMap<>();
@@ -118,14 +105,10 @@ public final class SchemaRegistryClient implements SchemaRegistry {
      */
     public SchemaRegistryClient(
             String baseUrl, Duration connectTimeout, Duration requestTimeout, RegistryCredentials credentials) {
-        Objects.requireNonNull(connectTimeout, "connectTimeout");
-        this.requestTimeout = Objects.requireNonNull(requestTimeout, "requestTimeout");
         this.credentials = Objects.requireNonNull(credentials, "credentials");
         this.baseUrl = RegistryUrl.normalize(baseUrl);
-        this.http = HttpClient.newBuilder()
-                .connectTimeout(connectTimeout)
-                .followRedirects(HttpClient.Redirect.NORMAL)
-                .build();
+        this.http = new RegistryHttp(this.baseUrl, connectTimeout, requestTimeout, credentials);
+        this.compatibility = new RegistryCompatibility(http, this.baseUrl);
     }
 
     /** The API root URL, without trailing slash. */
@@ -140,7 +123,7 @@ public final class SchemaRegistryClient implements SchemaRegistry {
 
     /** Number of HTTP requests this client has sent (cache hits send none). For tests and metrics. */
     public long httpRequestCount() {
-        return requests.get();
+        return http.requestCount();
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -160,12 +143,12 @@ public final class SchemaRegistryClient implements SchemaRegistry {
         if (cached != null) {
             return cached;
         }
-        JsonNode answer = send(
+        JsonNode answer = http.send(
                 "POST",
-                "/subjects/" + encode(subject) + "/versions",
+                "/subjects/" + RegistryHttp.encode(subject) + "/versions",
                 schemaBody(schema),
                 "register schema " + schema.getFullName() + " under subject '" + subject + "'");
-        int id = intField(answer, "id", "register");
+        int id = http.intField(answer, "id", "register");
         registered.putIfAbsent(key, id);
         byId.putIfAbsent(id, schema);
         return id;
@@ -179,12 +162,12 @@ public final class SchemaRegistryClient implements SchemaRegistry {
      */
     public int register(String subject, String schemaJson) {
         Objects.requireNonNull(schemaJson, "schemaJson");
-        JsonNode answer = send(
+        JsonNode answer = http.send(
                 "POST",
-                "/subjects/" + encode(subject) + "/versions",
+                "/subjects/" + RegistryHttp.encode(subject) + "/versions",
                 JSON.createObjectNode().put("schema", schemaJson),
                 "register a schema under subject '" + subject + "'");
-        return intField(answer, "id", "register");
+        return http.intField(answer, "id", "register");
     }
 
     /**
@@ -204,12 +187,12 @@ public final class SchemaRegistryClient implements SchemaRegistry {
         if (cached != null) {
             return cached;
         }
-        JsonNode answer = send(
+        JsonNode answer = http.send(
                 "POST",
-                "/subjects/" + encode(subject),
+                "/subjects/" + RegistryHttp.encode(subject),
                 schemaBody(schema),
                 "look up schema " + schema.getFullName() + " under subject '" + subject + "'");
-        int id = intField(answer, "id", "lookup");
+        int id = http.intField(answer, "id", "lookup");
         lookedUp.putIfAbsent(key, id);
         byId.putIfAbsent(id, schema);
         return id;
@@ -226,8 +209,8 @@ public final class SchemaRegistryClient implements SchemaRegistry {
         if (cached != null) {
             return cached;
         }
-        JsonNode answer = send("GET", "/schemas/ids/" + id, null, "get schema id " + id);
-        Schema schema = parseSchema(textField(answer, "schema", "get schema id " + id), "schema id " + id);
+        JsonNode answer = http.send("GET", "/schemas/ids/" + id, null, "get schema id " + id);
+        Schema schema = http.parseSchema(http.textField(answer, "schema", "get schema id " + id), "schema id " + id);
         Schema previous = byId.putIfAbsent(id, schema);
         return previous != null ? previous : schema;
     }
@@ -244,11 +227,12 @@ public final class SchemaRegistryClient implements SchemaRegistry {
 
     private SchemaVersion version(String subject, String version) {
         String what = "get version " + version + " of subject '" + subject + "'";
-        JsonNode answer = send("GET", "/subjects/" + encode(subject) + "/versions/" + version, null, what);
-        int id = intField(answer, "id", what);
-        Schema schema = parseSchema(textField(answer, "schema", what), "subject '" + subject + "'");
+        JsonNode answer =
+                http.send("GET", "/subjects/" + RegistryHttp.encode(subject) + "/versions/" + version, null, what);
+        int id = http.intField(answer, "id", what);
+        Schema schema = http.parseSchema(http.textField(answer, "schema", what), "subject '" + subject + "'");
         byId.putIfAbsent(id, schema);
-        return new SchemaVersion(subject, intField(answer, "version", what), id, byId.get(id));
+        return new SchemaVersion(subject, http.intField(answer, "version", what), id, byId.get(id));
     }
 
     /** The global id of the latest version of {@code subject}. */
@@ -258,9 +242,9 @@ public final class SchemaRegistryClient implements SchemaRegistry {
 
     /** The version numbers registered under {@code subject}, ascending. */
     public List<Integer> versions(String subject) {
-        JsonNode answer = send(
+        JsonNode answer = http.send(
                 "GET",
-                "/subjects/" + encode(subject) + "/versions",
+                "/subjects/" + RegistryHttp.encode(subject) + "/versions",
                 null,
                 "list versions of subject '" + subject + "'");
         List<Integer> out = new ArrayList<>();
@@ -270,7 +254,7 @@ public final class SchemaRegistryClient implements SchemaRegistry {
 
     /** All subjects known to the registry. */
     public List<String> subjects() {
-        JsonNode answer = send("GET", "/subjects", null, "list subjects");
+        JsonNode answer = http.send("GET", "/subjects", null, "list subjects");
         List<String> out = new ArrayList<>();
         answer.forEach(v -> out.add(v.asText()));
         return out;
@@ -289,36 +273,7 @@ public final class SchemaRegistryClient implements SchemaRegistry {
      * (requested with {@code verbose=true}; registries that do not support it return none).
      */
     public Compatibility checkCompatibility(String subject, Schema schema) {
-        String what = "test compatibility of " + schema.getFullName() + " with subject '" + subject + "'";
-        JsonNode answer;
-        try {
-            answer = send(
-                    "POST",
-                    "/compatibility/subjects/" + encode(subject) + "/versions/latest?verbose=true",
-                    schemaBody(schema),
-                    what);
-        } catch (SchemaRegistryException e) {
-            if (e.errorCode() == 40401 || e.errorCode() == 40402) {
-                return new Compatibility(true, List.of()); // nothing registered yet: anything goes
-            }
-            throw e;
-        }
-        JsonNode flag = answer.get("is_compatible");
-        if (flag == null || !flag.isBoolean()) {
-            throw new SchemaRegistryException(
-                    "schema registry at " + baseUrl + ": answer to " + what + " has no boolean 'is_compatible': "
-                            + answer,
-                    200,
-                    -1,
-                    answer.toString(),
-                    null);
-        }
-        List<String> messages = new ArrayList<>();
-        JsonNode list = answer.get("messages");
-        if (list != null && list.isArray()) {
-            list.forEach(m -> messages.add(m.isTextual() ? m.asText() : m.toString()));
-        }
-        return new Compatibility(flag.asBoolean(), messages);
+        return compatibility.check(subject, schema);
     }
 
     /**
@@ -326,24 +281,12 @@ public final class SchemaRegistryClient implements SchemaRegistry {
      * subject has no level of its own, the registry's global level.
      */
     public String getCompatibility(String subject) {
-        String what = "get compatibility of subject '" + subject + "'";
-        JsonNode answer;
-        try {
-            answer = send("GET", "/config/" + encode(subject) + "?defaultToGlobal=true", null, what);
-        } catch (SchemaRegistryException e) {
-            if (!e.isNotFound()) {
-                throw e;
-            }
-            answer = send("GET", "/config", null, "get the global compatibility level");
-        }
-        return compatibilityLevel(answer, what);
+        return compatibility.level(subject);
     }
 
     /** The registry's global compatibility level. */
     public String getGlobalCompatibility() {
-        return compatibilityLevel(
-                send("GET", "/config", null, "get the global compatibility level"),
-                "get the global compatibility level");
+        return compatibility.globalLevel();
     }
 
     /**
@@ -351,14 +294,13 @@ public final class SchemaRegistryClient implements SchemaRegistry {
      * FORWARD_TRANSITIVE, FULL or FULL_TRANSITIVE.
      */
     public void setCompatibility(String subject, String level) {
-        Objects.requireNonNull(level, "level");
-        ObjectNode body = JSON.createObjectNode().put("compatibility", level);
-        send("PUT", "/config/" + encode(subject), body, "set compatibility of subject '" + subject + "' to " + level);
+        compatibility.setLevel(subject, level);
     }
 
     /** Deletes {@code subject} and all its versions (soft delete); returns the deleted versions. */
     public List<Integer> deleteSubject(String subject) {
-        JsonNode answer = send("DELETE", "/subjects/" + encode(subject), null, "delete subject '" + subject + "'");
+        JsonNode answer = http.send(
+                "DELETE", "/subjects/" + RegistryHttp.encode(subject), null, "delete subject '" + subject + "'");
         registered.keySet().removeIf(k -> k.subject().equals(subject));
         lookedUp.keySet().removeIf(k -> k.subject().equals(subject));
         List<Integer> out = new ArrayList<>();
@@ -377,96 +319,6 @@ public final class SchemaRegistryClient implements SchemaRegistry {
     }
 
     // ---------------------------------------------------------------------------------------------
-    // HTTP
-
-    private JsonNode send(String method, String path, JsonNode body, String what) {
-        String url = baseUrl + path;
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url))
-                .timeout(requestTimeout)
-                .header("Accept", CONTENT_TYPE + ", application/json")
-                .header("Content-Type", CONTENT_TYPE);
-        if (credentials.isPresent()) {
-            request.header("Authorization", credentials.authorizationHeader());
-        }
-        HttpRequest.BodyPublisher publisher = body == null
-                ? HttpRequest.BodyPublishers.noBody()
-                : HttpRequest.BodyPublishers.ofString(body.toString(), StandardCharsets.UTF_8);
-        request.method(method, publisher);
-        HttpResponse<String> response;
-        requests.incrementAndGet();
-        try {
-            response = http.send(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
-        } catch (HttpConnectTimeoutException e) {
-            throw unreachable(what, "connect timed out: " + e.getMessage(), e);
-        } catch (HttpTimeoutException e) {
-            throw unreachable(what, "no answer within " + requestTimeout.toMillis() + " ms", e);
-        } catch (ConnectException e) {
-            throw unreachable(what, e.getMessage() == null ? "connection refused" : e.toString(), e);
-        } catch (IOException e) {
-            throw unreachable(what, e.toString(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new SchemaRegistryException(
-                    "interrupted while calling schema registry at " + baseUrl + " to " + what,
-                    SchemaRegistryException.NO_RESPONSE,
-                    -1,
-                    null,
-                    e);
-        }
-        int status = response.statusCode();
-        String text = response.body() == null ? "" : response.body();
-        if (status >= 200 && status < 300) {
-            if (text.isBlank()) {
-                return JSON.createObjectNode();
-            }
-            try {
-                return JSON.readTree(text);
-            } catch (IOException e) {
-                throw new SchemaRegistryException(
-                        "schema registry at " + baseUrl + " answered " + method + " "
-                                + path + " (" + what + ") with HTTP " + status + " and a body that is not JSON: "
-                                + abbreviate(text),
-                        status,
-                        -1,
-                        text,
-                        e);
-            }
-        }
-        int errorCode = -1;
-        String message = text.isBlank() ? null : text;
-        try {
-            JsonNode error = JSON.readTree(text);
-            if (error != null && error.isObject()) {
-                if (error.hasNonNull("error_code")) {
-                    errorCode = error.get("error_code").asInt(-1);
-                }
-                if (error.hasNonNull("message")) {
-                    message = error.get("message").asText();
-                }
-            }
-        } catch (IOException ignored) {
-            // not JSON: keep the raw body as the message
-        }
-        throw new SchemaRegistryException(
-                "schema registry at " + baseUrl + " refused to " + what + ": HTTP "
-                        + status + (errorCode >= 0 ? " error_code " + errorCode : "") + ": "
-                        + (message == null ? "(no message)" : abbreviate(message)),
-                status,
-                errorCode,
-                message,
-                null);
-    }
-
-    private SchemaRegistryException unreachable(String what, String detail, Throwable cause) {
-        return new SchemaRegistryException(
-                "schema registry at " + baseUrl + " is unreachable: " + detail + " (while trying to " + what + ")",
-                SchemaRegistryException.NO_RESPONSE,
-                -1,
-                null,
-                cause);
-    }
-
-    // ---------------------------------------------------------------------------------------------
     // helpers
 
     private static SubjectSchema key(String subject, Schema schema) {
@@ -477,74 +329,5 @@ public final class SchemaRegistryClient implements SchemaRegistry {
 
     private static ObjectNode schemaBody(Schema schema) {
         return JSON.createObjectNode().put("schema", schema.toString());
-    }
-
-    private static String encode(String subject) {
-        Objects.requireNonNull(subject, "subject");
-        if (subject.isEmpty()) {
-            throw new IllegalArgumentException("subject must not be empty");
-        }
-        return URLEncoder.encode(subject, StandardCharsets.UTF_8).replace("+", "%20");
-    }
-
-    private int intField(JsonNode answer, String field, String what) {
-        JsonNode value = answer.get(field);
-        if (value == null || !value.canConvertToInt()) {
-            throw new SchemaRegistryException(
-                    "schema registry at " + baseUrl + ": answer to " + what + " has no integer '" + field + "': "
-                            + abbreviate(answer.toString()),
-                    200,
-                    -1,
-                    answer.toString(),
-                    null);
-        }
-        return value.asInt();
-    }
-
-    private String textField(JsonNode answer, String field, String what) {
-        JsonNode value = answer.get(field);
-        if (value == null || !value.isTextual()) {
-            throw new SchemaRegistryException(
-                    "schema registry at " + baseUrl + ": answer to " + what + " has no string '" + field + "': "
-                            + abbreviate(answer.toString()),
-                    200,
-                    -1,
-                    answer.toString(),
-                    null);
-        }
-        return value.asText();
-    }
-
-    private Schema parseSchema(String text, String what) {
-        try {
-            return new Schema.Parser().parse(text);
-        } catch (SchemaParseException e) {
-            throw new SchemaRegistryException(
-                    "schema registry at " + baseUrl + " returned an unparseable Avro " + "schema for " + what + ": "
-                            + e.getMessage(),
-                    200,
-                    -1,
-                    text,
-                    e);
-        }
-    }
-
-    private static String compatibilityLevel(JsonNode answer, String what) {
-        for (String field : new String[] {"compatibilityLevel", "compatibility"}) {
-            JsonNode value = answer.get(field);
-            if (value != null && value.isTextual()) {
-                return value.asText();
-            }
-        }
-        throw new SchemaRegistryException(
-                "answer to " + what + " has no 'compatibilityLevel': " + abbreviate(answer.toString()),
-                200,
-                -1,
-                answer.toString(),
-                null);
-    }
-
-    private static String abbreviate(String text) {
-        return text.length() <= 2000 ? text : text.substring(0, 2000) + "...(" + text.length() + " chars)";
     }
 }

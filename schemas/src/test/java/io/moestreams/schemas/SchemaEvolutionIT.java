@@ -10,7 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.moestreams.avro.DispatchManifest;
 import io.moestreams.avro.InferenceRequest;
 import io.moestreams.avro.InferenceResponse;
-import io.moestreams.embedded.SharedStack;
+import io.moestreams.embedded.EmbeddedStack;
+import io.moestreams.testsupport.EmbeddedCluster;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -20,12 +21,11 @@ import org.apache.avro.specific.SpecificRecordBase;
 import org.apache.kafka.common.errors.SerializationException;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /** BACKWARD evolution of a contract through the real registry and the serde. */
-@Tag("integration")
+@EmbeddedCluster
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
 class SchemaEvolutionIT {
 
@@ -35,8 +35,8 @@ class SchemaEvolutionIT {
     private String subject;
 
     @BeforeAll
-    static void startStack() {
-        url = SharedStack.get().schemaRegistryUrl();
+    static void startStack(EmbeddedStack cluster) {
+        url = cluster.schemaRegistryUrl();
     }
 
     @BeforeEach

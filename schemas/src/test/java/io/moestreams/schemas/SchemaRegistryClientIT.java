@@ -8,26 +8,26 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.moestreams.avro.DispatchBlock;
 import io.moestreams.avro.InferenceRequest;
 import io.moestreams.avro.Tensor;
-import io.moestreams.embedded.SharedStack;
+import io.moestreams.embedded.EmbeddedStack;
+import io.moestreams.testsupport.EmbeddedCluster;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.apache.avro.Schema;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /** The registry client against a real Confluent-compatible registry (embedded Apicurio). */
-@Tag("integration")
+@EmbeddedCluster
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
 class SchemaRegistryClientIT {
 
     private static String url;
 
     @BeforeAll
-    static void startStack() {
-        url = SharedStack.get().schemaRegistryUrl();
+    static void startStack(EmbeddedStack cluster) {
+        url = cluster.schemaRegistryUrl();
     }
 
     private static String subject() {

@@ -62,9 +62,9 @@ public final class RequestJsonlReader implements AutoCloseable {
 
     /** Parses one request line. */
     public static RequestLine parse(String text, long lineNumber, int expectedHiddenSize) {
-        try (JsonlSupport.LineParser p = new JsonlSupport.LineParser(text, lineNumber)) {
+        try (JsonlLineParser p = new JsonlLineParser(text, lineNumber)) {
             p.expectObjectStart();
-            JsonlSupport.FloatMatrix tokens = null;
+            FloatMatrix tokens = null;
             while (p.next() == JsonToken.FIELD_NAME) {
                 String name = p.parser.currentName();
                 switch (name) {

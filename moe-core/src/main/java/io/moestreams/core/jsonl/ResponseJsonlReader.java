@@ -62,10 +62,10 @@ public final class ResponseJsonlReader implements AutoCloseable {
 
     /** Parses one response line. */
     public static ResponseLine parse(String text, long lineNumber) {
-        try (JsonlSupport.LineParser p = new JsonlSupport.LineParser(text, lineNumber)) {
+        try (JsonlLineParser p = new JsonlLineParser(text, lineNumber)) {
             p.expectObjectStart();
             ResponseStatus status = null;
-            JsonlSupport.FloatMatrix output = null;
+            FloatMatrix output = null;
             int[][] experts = null;
             float[][] weights = null;
             int[] dropped = null;
@@ -104,7 +104,7 @@ public final class ResponseJsonlReader implements AutoCloseable {
                 throw p.fail("status", "a status", "nothing (the key is required)");
             }
             if (output == null) {
-                output = new JsonlSupport.FloatMatrix(new float[0], 0, 0);
+                output = new FloatMatrix(new float[0], 0, 0);
             }
             experts = experts == null ? new int[0][] : experts;
             weights = weights == null ? new float[0][] : weights;
