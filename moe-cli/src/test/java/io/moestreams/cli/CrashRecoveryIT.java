@@ -67,7 +67,10 @@ class CrashRecoveryIT {
                 21);
         List<RequestLine> lines = PipelineHarness.requests(dir, REQUESTS, HIDDEN, 1, 24, 22);
         List<LayerOutput> reference = PipelineHarness.reference(model, lines);
-        try (ProcessPipeline p = new ProcessPipeline(dir, model, Map.of("moe.expert.commit-delay-ms", "150"))) {
+        // Offsets are committed 1 s after a batch's results are acknowledged, longer than the 250 ms between
+        // requests: at every kill the last few requests' results are sent but not committed, so the restarted
+        // process computes them again however fast the machine is (the combiner must keep one of each).
+        try (ProcessPipeline p = new ProcessPipeline(dir, model, Map.of("moe.expert.commit-delay-ms", "1000"))) {
             p.startGateway();
             ChildProcess a = p.startExperts("a", "0-3");
             p.startExperts("b", "4-7");
