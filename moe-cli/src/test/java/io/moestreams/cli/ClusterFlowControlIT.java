@@ -101,7 +101,7 @@ class ClusterFlowControlIT {
             });
 
             // When the requests pile up, both instances pause their intake...
-            PipelineResilienceIT.awaitCondition(
+            PipelineHarness.awaitCondition(
                     () -> gateways.stream().allMatch(GatewayApp::throttling),
                     Duration.ofSeconds(90),
                     "both gateways throttle");

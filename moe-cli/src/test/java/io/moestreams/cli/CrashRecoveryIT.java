@@ -21,7 +21,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
-import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -93,7 +92,7 @@ class CrashRecoveryIT {
                     long restart = System.nanoTime();
                     outages.add(new long[] {kill, restart});
                     // the next kill comes only once the restarted process has served again
-                    await(
+                    PipelineHarness.awaitCondition(
                             () -> p.results().stream()
                                     .anyMatch(r -> r.atNanos() > restart
                                             && r.workerId().equals("a")),
@@ -173,13 +172,13 @@ class CrashRecoveryIT {
                     gateway.restart();
                     long restart = System.nanoTime();
                     outages.add(new long[] {kill, restart});
-                    await(
+                    PipelineHarness.awaitCondition(
                             () -> run.answeredSentAfter(restart),
                             Duration.ofSeconds(120),
                             "a response after gateway restart " + (k + 1));
                     // the next kill comes once the restarted gateway has worked off what the kill left in flight
                     // (on a slow machine, kills every few seconds would otherwise only ever hit a growing backlog)
-                    await(
+                    PipelineHarness.awaitCondition(
                             () -> run.allAnsweredSentBefore(kill),
                             Duration.ofSeconds(120),
                             "every request sent before kill " + (k + 1) + " answered");
@@ -314,19 +313,6 @@ class CrashRecoveryIT {
         Path out = Path.of("target", "chaos-" + what + ".txt");
         Files.createDirectories(out.getParent());
         Files.writeString(out, sb.toString());
-    }
-
-    private static void await(BooleanSupplier condition, Duration timeout, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out after " + timeout.toSeconds() + " s waiting for " + what);
-            }
-            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
-            if (Thread.interrupted()) {
-                throw new InterruptedException();
-            }
-        }
     }
 
     /**

@@ -66,7 +66,7 @@ class FlowControlIT {
             });
 
             // When the requests pile up, the intake pauses
-            PipelineResilienceIT.awaitCondition(
+            PipelineHarness.awaitCondition(
                     () -> pipeline.gateway().throttling(), Duration.ofSeconds(60), "the gateway throttles");
             assertEquals(1.0, h.meters.get("moe.gateway.throttled").gauge().value());
             // ...and stays within the credit plus at most one poll's worth of tokens, for as long as nobody serves
@@ -92,7 +92,7 @@ class FlowControlIT {
                         reference.get(i),
                         Conversions.line(answers.get(lines.get(i).id()).response()));
             }
-            PipelineResilienceIT.awaitCondition(
+            PipelineHarness.awaitCondition(
                     () -> !pipeline.gateway().throttling(), Duration.ofSeconds(10), "the gateway resumes");
             assertFalse(pipeline.gateway().throttling());
             assertTrue(h.meters.get("moe.gateway.throttle.events").counters().stream()

@@ -19,7 +19,6 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -44,7 +43,7 @@ class PipelineResilienceIT {
                 h.start(model, List.of(Set.of(1, 2, 3)), Map.of("moe.topics.expert-partitions", "0:2"))) {
             ExpertService a = pipeline.startExperts(Set.of(0));
             ExpertService b = pipeline.startExperts(Set.of(0));
-            awaitCondition(
+            PipelineHarness.awaitCondition(
                     () -> a.ownedPartitions(0) == 1 && b.ownedPartitions(0) == 1,
                     Duration.ofSeconds(60),
                     "both workers of expert 0 own one partition");
@@ -161,15 +160,5 @@ class PipelineResilienceIT {
             }
         }
         assertTrue(timedOut > 0 && timedOut < lines.size(), "some but not all requests need expert 3: " + timedOut);
-    }
-
-    static void awaitCondition(BooleanSupplier condition, Duration timeout, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting until " + what);
-            }
-            Thread.sleep(50);
-        }
     }
 }
