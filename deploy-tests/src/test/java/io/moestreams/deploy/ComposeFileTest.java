@@ -35,8 +35,12 @@ class ComposeFileTest {
 
     /** The file as compose reads it: SnakeYAML resolves the anchors, aliases and merge keys ({@code <<}). */
     private static JsonNode compose() throws Exception {
+        return compose("docker-compose.yml");
+    }
+
+    private static JsonNode compose(String file) throws Exception {
         Object tree = new Yaml(new SafeConstructor(new LoaderOptions()))
-                .load(Files.readString(Repo.root().resolve("docker-compose.yml"), StandardCharsets.UTF_8));
+                .load(Files.readString(Repo.root().resolve(file), StandardCharsets.UTF_8));
         return KubernetesManifests.JSON.valueToTree(tree);
     }
 
@@ -59,6 +63,64 @@ class ComposeFileTest {
                 .orFail();
     }
 
+    @Test
+    void composeAcceptsTheSecureOverlay() {
+        Assumptions.assumeTrue(
+                Processes.onPath("docker-compose"), "SKIPPED: docker-compose is not installed (.ci/run installs it)");
+        Processes.run(
+                        Duration.ofMinutes(1),
+                        Map.of(),
+                        Repo.root(),
+                        List.of(
+                                "docker-compose",
+                                "-f",
+                                "docker-compose.yml",
+                                "-f",
+                                "docker-compose.secure.yml",
+                                "config",
+                                "-q"))
+                .orFail();
+    }
+
+    @Test
+    void theSecureOverlayGivesEachRoleOnlyItsOwnSecrets() throws Exception {
+        JsonNode s = compose("docker-compose.secure.yml").path("services");
+        // the broker: deny by default, super users only itself and the admin, its own secrets only
+        JsonNode kafka = s.path("kafka").path("environment");
+        assertEquals("false", kafka.path("KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND").asText());
+        assertEquals(
+                "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+                kafka.path("KAFKA_AUTHORIZER_CLASS_NAME").asText());
+        assertEquals(
+                "User:moe-broker;User:CN=moe-broker;User:moe-admin",
+                kafka.path("KAFKA_SUPER_USERS").asText());
+        assertEquals(
+                "[\"secrets-broker:/etc/kafka/secrets\"]",
+                s.path("kafka").path("volumes").toString());
+        // every service mounts the volume of its own principal only and signs in with that principal's file
+        Map<String, String> own = Map.of(
+                "gateway", "gateway", "expert-hot", "expert-hot", "experts-cold", "expert-cold", "topic-init", "admin");
+        own.forEach((service, principal) -> {
+            JsonNode svc = s.path(service);
+            assertEquals(1, svc.path("volumes").size(), service + " volumes");
+            assertTrue(
+                    svc.path("volumes").get(0).asText().startsWith("secrets-" + principal + ":"),
+                    service + " mounts " + svc.path("volumes"));
+            assertTrue(
+                    svc.path("command").toString().contains("/moe-" + principal + ".properties"),
+                    service + " signs in as moe-" + principal + ": " + svc.path("command"));
+        });
+        // the principals of the secrets are the expert groups the ACLs are applied for
+        String groups = "--groups\",\"hot=0;cold=rest\"";
+        assertTrue(s.path("secrets-init").path("command").toString().contains(groups));
+        assertTrue(s.path("topic-init").path("command").toString().contains("--groups 'hot=0;cold=rest'"));
+        Iterator<Map.Entry<String, JsonNode>> it = s.fields();
+        while (it.hasNext()) {
+            Map.Entry<String, JsonNode> svc = it.next();
+            assertTrue(svc.getValue().path("ports").isMissingNode(), svc.getKey() + " publishes a port");
+        }
+    }
+
     /**
      * Compose v2 implements the Compose Specification: the file must validate against its JSON schema (the copy
      * in the npm package dclint, which .ci/run unpacks and names in MOE_COMPOSE_SPEC_SCHEMA; not committed).
@@ -76,6 +138,8 @@ class ComposeFileTest {
                 JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V7).getSchema(spec);
         Set<ValidationMessage> errors = schema.validate(compose());
         assertTrue(errors.isEmpty(), "docker-compose.yml against the Compose Specification: " + errors);
+        Set<ValidationMessage> overlay = schema.validate(compose("docker-compose.secure.yml"));
+        assertTrue(overlay.isEmpty(), "docker-compose.secure.yml against the Compose Specification: " + overlay);
         // and the schema has teeth: a misspelt service key fails
         JsonNode typo = compose();
         ((ObjectNode) typo.path("services").path("gateway")).put("restrat", "always");

@@ -14,18 +14,24 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The root docker-compose.yml, brought up as its own project (unique name, its own volumes and network) with only
+ * The root docker-compose.yml (and overlays), brought up as its own project (unique name, its own volumes and network) with only
  * the images and the 127.0.0.1 host ports set through the file's variables.
  */
 final class ComposeProject implements AutoCloseable {
 
     private final String name;
-    private final Path file;
+    private final List<Path> files;
     private final Map<String, String> env = new LinkedHashMap<>();
 
     ComposeProject(String name, Map<String, String> variables) {
+        this(name, variables, "docker-compose.yml");
+    }
+
+    /** The project of the given compose files of the checkout, later ones overriding earlier ones. */
+    ComposeProject(String name, Map<String, String> variables, String... composeFiles) {
         this.name = name;
-        this.file = Repo.root().resolve("docker-compose.yml");
+        this.files =
+                Arrays.stream(composeFiles).map(f -> Repo.root().resolve(f)).toList();
         env.putAll(variables);
     }
 
@@ -47,7 +53,11 @@ final class ComposeProject implements AutoCloseable {
     }
 
     Processes.Result compose(Duration timeout, String... args) {
-        List<String> cmd = new ArrayList<>(List.of("docker-compose", "-p", name, "-f", file.toString()));
+        List<String> cmd = new ArrayList<>(List.of("docker-compose", "-p", name));
+        for (Path file : files) {
+            cmd.add("-f");
+            cmd.add(file.toString());
+        }
         cmd.addAll(Arrays.asList(args));
         return Processes.run(timeout, env, Repo.root(), cmd);
     }
@@ -58,9 +68,11 @@ final class ComposeProject implements AutoCloseable {
         return Processes.run(timeout, Map.of(), cmd);
     }
 
-    /** Up in the background; compose itself waits for each depends_on condition (healthy, completed). */
-    void up() {
-        compose(Duration.ofMinutes(10), "up", "-d").orFail();
+    /** Up in the background ({@code options}: more options of {@code up}, e.g. --scale); compose itself waits for each depends_on condition (healthy, completed). */
+    void up(String... options) {
+        List<String> args = new ArrayList<>(List.of("up", "-d"));
+        args.addAll(Arrays.asList(options));
+        compose(Duration.ofMinutes(10), args.toArray(new String[0])).orFail();
     }
 
     /** The ids of a service's containers (a scaled service has several). */

@@ -5,10 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.moestreams.avro.InferenceResponse;
-import io.moestreams.core.jsonl.RequestJsonlWriter;
-import io.moestreams.core.jsonl.ResponseJsonlReader;
-import io.moestreams.core.jsonl.ResponseLine;
-import io.moestreams.core.jsonl.ResponseStatus;
 import io.moestreams.schemas.SchemaRegistryClient;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.TypedTopics;
@@ -16,12 +12,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
@@ -220,100 +213,25 @@ class ComposeStackIT {
 
     // ---- helpers
 
-    /** {@code count} requests of 1..16 tokens with ids {@code <name>-<i>} (ids are unique across the runs). */
     private static Path requests(String name, int count, long seed) throws IOException {
-        Path file = WORK.resolve(name + ".jsonl");
-        Random random = new Random(seed);
-        try (RequestJsonlWriter w = RequestJsonlWriter.open(file)) {
-            for (int i = 0; i < count; i++) {
-                int len = 1 + random.nextInt(16);
-                float[] tokens = new float[len * HIDDEN];
-                for (int j = 0; j < tokens.length; j++) {
-                    tokens[j] = (float) random.nextGaussian();
-                }
-                w.write(name + "-" + i, tokens, len, HIDDEN);
-            }
-        }
-        return file;
+        return InferenceRuns.requests(WORK, name, count, seed, HIDDEN);
     }
 
     private static Path reference(Path in) {
-        Path out = Path.of(in.toString().replace(".jsonl", ".reference.jsonl"));
-        moe(
-                Duration.ofMinutes(5),
-                "reference",
-                "--model",
-                model.toString(),
-                "--input",
-                in.toString(),
-                "--output",
-                out.toString());
-        return out;
+        return InferenceRuns.reference(model, in);
     }
 
     private static Process infer(Path in, Path out) throws IOException {
-        return Processes.start(
-                Map.of("MOE_SKIP_BUILD", "1", "MOE_JAVA_OPTS", "-Xmx1g -XX:+UseParallelGC"),
-                Repo.root(),
-                List.of(
-                        Repo.moe().toString(),
-                        "infer",
-                        "--bootstrap-servers",
-                        bootstrap,
-                        "--schema-registry",
-                        registry,
-                        "--model",
-                        model.toString(),
-                        "--input",
-                        in.toString(),
-                        "--output",
-                        out.toString(),
-                        "--timeout-s",
-                        "600",
-                        // a request waits out a broker restart (slow on a loaded machine) instead of timing out
-                        "--deadline-s",
-                        "480"),
-                Path.of(out + ".log"));
+        // a request waits out a broker restart (slow on a loaded machine) instead of timing out
+        return InferenceRuns.infer(bootstrap, registry, model, in, out, "--timeout-s", "600", "--deadline-s", "480");
     }
 
     private static int waitFor(Process infer, Path out) throws Exception {
-        if (!infer.waitFor(11, TimeUnit.MINUTES)) {
-            infer.destroyForcibly();
-            throw new AssertionError("moe infer did not finish: " + Files.readString(Path.of(out + ".log")));
-        }
-        String log = Files.readString(Path.of(out + ".log"));
-        System.err.println("compose IT: "
-                + Processes.tail(log.strip(), 300).lines().reduce((a, b) -> b).orElse(""));
-        return infer.exitValue();
-    }
-
-    private static void moe(Duration timeout, String... args) {
-        List<String> cmd = new ArrayList<>(List.of(Repo.moe().toString()));
-        cmd.addAll(Arrays.asList(args));
-        Processes.run(timeout, Map.of("MOE_SKIP_BUILD", "1"), Repo.root(), cmd).orFail();
+        return InferenceRuns.waitFor(infer, out, "compose IT");
     }
 
     private static void assertSameAnswers(Path reference, Path out) throws IOException {
-        List<ResponseLine> ref = ResponseJsonlReader.readAll(reference);
-        List<ResponseLine> got = ResponseJsonlReader.readAll(out);
-        assertEquals(ref.size(), got.size(), "one output line per input line");
-        for (int i = 0; i < ref.size(); i++) {
-            ResponseLine r = ref.get(i);
-            ResponseLine g = got.get(i);
-            assertEquals(r.id(), g.id(), "line " + (i + 1));
-            assertEquals(ResponseStatus.OK, g.status(), g.id() + ": " + g.error());
-            assertTrue(Arrays.deepEquals(r.experts(), g.experts()), g.id() + ": experts differ");
-            assertTrue(Arrays.deepEquals(r.weights(), g.weights()), g.id() + ": weights differ");
-            assertTrue(Arrays.equals(r.dropped(), g.dropped()), g.id() + ": dropped differ");
-            double maxRef = 0;
-            double maxDiff = 0;
-            for (int j = 0; j < r.output().length; j++) {
-                maxRef = Math.max(maxRef, Math.abs(r.output()[j]));
-                maxDiff = Math.max(maxDiff, Math.abs((double) r.output()[j] - g.output()[j]));
-            }
-            assertEquals(r.output().length, g.output().length, g.id() + ": output size");
-            assertTrue(maxDiff <= 1e-5 * maxRef, g.id() + ": max |diff| " + maxDiff + " > 1e-5 x " + maxRef);
-        }
+        InferenceRuns.assertSameAnswers(reference, out);
     }
 
     /** Reads the committed responses topic from the start: exactly one response per request of the run. */

@@ -67,6 +67,7 @@ public final class BrokerSecurity {
     public static final String BROKER_CERT_PRINCIPAL = "CN=moe-broker";
 
     private static final Pattern USER_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+    private static final Pattern HOST_NAME = Pattern.compile("(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?");
     private static final String PASSWORD_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz0123456789";
     private static final Duration VALIDITY = Duration.ofDays(30);
 
@@ -93,7 +94,32 @@ public final class BrokerSecurity {
      * @throws IllegalArgumentException for a user name other than letters, digits, {@code . _ -} (at most 64)
      */
     static BrokerSecurity generate(Path dir, Collection<String> users, String bootstrapServers) {
+        return generate(dir, users, bootstrapServers, List.of(), VALIDITY);
+    }
+
+    /**
+     * {@link #generate(Path, Collection, String)} with a broker certificate that is also valid for {@code hostNames}
+     * (e.g. the broker's host name on a container network), the CA and it valid for {@code validity}.
+     *
+     * @throws IllegalArgumentException for a host name that is not a DNS name
+     */
+    static BrokerSecurity generate(
+            Path dir,
+            Collection<String> users,
+            String bootstrapServers,
+            Collection<String> hostNames,
+            Duration validity) {
         Objects.requireNonNull(users, "users");
+        List<GeneralName> names = new ArrayList<>(List.of(
+                new GeneralName(GeneralName.iPAddress, "127.0.0.1"),
+                new GeneralName(GeneralName.dNSName, "localhost")));
+        for (String host : hostNames) {
+            if (host == null || !HOST_NAME.matcher(host).matches()) {
+                throw new IllegalArgumentException("broker host name '" + host
+                        + "' must be a DNS name: letters, digits, '-' and '.', at most 253 characters");
+            }
+            names.add(new GeneralName(GeneralName.dNSName, host));
+        }
         Map<String, String> passwords = new LinkedHashMap<>();
         SecureRandom random = new SecureRandom();
         passwords.put(BROKER_USER, password(random));
@@ -119,7 +145,7 @@ public final class BrokerSecurity {
                                     caName,
                                     serial(random),
                                     Date.from(now.minus(Duration.ofMinutes(5))),
-                                    Date.from(now.plus(VALIDITY)),
+                                    Date.from(now.plus(validity)),
                                     caName,
                                     caKeys.getPublic())
                             .addExtension(Extension.basicConstraints, true, new BasicConstraints(0))
@@ -131,7 +157,7 @@ public final class BrokerSecurity {
                                     caName,
                                     serial(random),
                                     Date.from(now.minus(Duration.ofMinutes(5))),
-                                    Date.from(now.plus(VALIDITY)),
+                                    Date.from(now.plus(validity)),
                                     new X500Name(BROKER_CERT_PRINCIPAL),
                                     brokerKeys.getPublic())
                             .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
@@ -139,10 +165,10 @@ public final class BrokerSecurity {
                             .addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(new KeyPurposeId[] {
                                 KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth
                             }))
-                            .addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName[] {
-                                new GeneralName(GeneralName.iPAddress, "127.0.0.1"),
-                                new GeneralName(GeneralName.dNSName, "localhost")
-                            })),
+                            .addExtension(
+                                    Extension.subjectAlternativeName,
+                                    false,
+                                    new GeneralNames(names.toArray(new GeneralName[0]))),
                     caKeys);
             Path caPem = dir.resolve("ca.pem");
             Files.writeString(caPem, pem(ca), StandardCharsets.US_ASCII);
@@ -178,7 +204,8 @@ public final class BrokerSecurity {
         return new BigInteger(64, random).add(BigInteger.ONE);
     }
 
-    private static String password(SecureRandom random) {
+    /** A new random password (24 letters and digits). */
+    static String password(SecureRandom random) {
         StringBuilder sb = new StringBuilder(24);
         for (int i = 0; i < 24; i++) {
             sb.append(PASSWORD_CHARS.charAt(random.nextInt(PASSWORD_CHARS.length())));
@@ -217,6 +244,25 @@ public final class BrokerSecurity {
     private String jaas(String user) {
         return "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"" + user + "\" password=\""
                 + passwords.get(user) + "\";";
+    }
+
+    /** The password of {@code user} (for the broker-side JAAS file of a container broker). */
+    String password(String user) {
+        String p = passwords.get(user);
+        if (p == null) {
+            throw new IllegalArgumentException("no SCRAM user '" + user + "' on this broker; users: " + users());
+        }
+        return p;
+    }
+
+    /** The broker's PKCS12 key store (key and certificate chain). */
+    Path keystore() {
+        return keystore;
+    }
+
+    /** The password of the key store and of its key. */
+    String keystorePassword() {
+        return keystorePassword;
     }
 
     /** The users with a password here, the broker's and the admin's included. */

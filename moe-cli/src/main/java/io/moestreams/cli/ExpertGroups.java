@@ -24,6 +24,20 @@ final class ExpertGroups {
 
     private ExpertGroups() {}
 
+    /**
+     * The group names a spec gives without knowing the model: the name of each entry ({@code NAME=rest/K} counts as
+     * NAME, a bare number as {@code experts}); {@link #parse} with the model's expert count gives the exact ones.
+     */
+    static List<String> bareNames(String spec) {
+        List<String> names = new ArrayList<>();
+        String s = spec.trim();
+        for (String entry : (s.matches("\\d+") ? "experts=rest" : s).split(";")) {
+            int eq = entry.indexOf('=');
+            names.add((eq < 0 ? entry : entry.substring(0, eq)).trim());
+        }
+        return names;
+    }
+
     /** Group name → its experts, in the order given. */
     static Map<String, Set<Integer>> parse(String spec, int numExperts, CommandLine cl) {
         String s = spec.trim();

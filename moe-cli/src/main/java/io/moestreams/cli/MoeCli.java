@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
             GatewayCommand.class,
             InitTopicsCommand.class,
             AclCommand.class,
+            SecureInitCommand.class,
             K8sCommand.class,
             PlanCommand.class,
             TopCommand.class,

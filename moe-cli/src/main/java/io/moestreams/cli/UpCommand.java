@@ -6,7 +6,6 @@ import io.moestreams.embedded.BrokerSecurity;
 import io.moestreams.embedded.EmbeddedStack;
 import io.moestreams.schemas.Topics;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -71,11 +70,7 @@ final class UpCommand implements Callable<Integer> {
             numShared = config.numSharedExperts();
             groupNames = AclPlan.groupNames(parsed, numShared);
         } else {
-            groupNames = new ArrayList<>();
-            for (String entry : groups.split(";")) {
-                int eq = entry.indexOf('=');
-                groupNames.add((eq < 0 ? entry : entry.substring(0, eq)).trim());
-            }
+            groupNames = ExpertGroups.bareNames(groups);
         }
         Map<String, String> users = new LinkedHashMap<>();
         users.put("admin", AclPlan.ADMIN_USER);
