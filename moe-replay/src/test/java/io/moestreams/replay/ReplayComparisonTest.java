@@ -44,16 +44,20 @@ class ReplayComparisonTest {
         return v;
     }
 
-    @Test
-    void theTokensWhoseOutputRowHasOtherBitsAreListedAscending() {
-        // Given six recorded tokens, and a replay that differs by one ulp in the first value of token 1 and by 0.5
-        // in the second value of token 4
+    /** {@link #oneToTwelve()} off by one ulp (2^-22) in the first value of token 1, by 0.5 in the second of token 4. */
+    private static ResponseLine offAtTokens1And4() {
         float[] replayed = oneToTwelve();
         replayed[2] = Math.nextUp(replayed[2]);
         replayed[9] += 0.5f;
+        return sixTokens(replayed);
+    }
+
+    @Test
+    void theTokensWhoseOutputRowHasOtherBitsAreListedAscending() {
+        // Given six recorded tokens, and a replay off by one ulp in token 1 and by 0.5 in token 4
         ResponseLine rec = sixTokens(oneToTwelve());
         // When compared at tolerance 0 with the replay, and with the recording itself
-        RequestDiff d = ReplayComparison.compare(rec, sixTokens(replayed), 0, new DiffHistogram());
+        RequestDiff d = ReplayComparison.compare(rec, offAtTokens1And4(), 0, new DiffHistogram());
         RequestDiff same = ReplayComparison.compare(rec, sixTokens(oneToTwelve()), 0, new DiffHistogram());
         // Then exactly tokens 1 and 4 differ; none does against the recording itself
         assertArrayEquals(new int[] {1, 4}, d.tokensDiffering());
@@ -66,11 +70,8 @@ class ReplayComparisonTest {
     @Test
     void withAToleranceOnlyTheTokensBeyondItDiffer() {
         // Given the same replay: token 1 one ulp (2^-22) off, token 4 0.5 off
-        float[] replayed = oneToTwelve();
-        replayed[2] = Math.nextUp(replayed[2]);
-        replayed[9] += 0.5f;
         ResponseLine rec = sixTokens(oneToTwelve());
-        ResponseLine rep = sixTokens(replayed);
+        ResponseLine rep = offAtTokens1And4();
         // When compared at tolerance 1e-6, at exactly 0.5, and at 1
         RequestDiff small = ReplayComparison.compare(rec, rep, 1e-6, new DiffHistogram());
         RequestDiff half = ReplayComparison.compare(rec, rep, 0.5, new DiffHistogram());
