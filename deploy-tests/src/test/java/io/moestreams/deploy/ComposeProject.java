@@ -12,6 +12,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 
 /**
  * The root docker-compose.yml (and overlays), brought up as its own project (unique name, its own volumes and network) with only
@@ -33,6 +34,39 @@ final class ComposeProject implements AutoCloseable {
         this.files =
                 Arrays.stream(composeFiles).map(f -> Repo.root().resolve(f)).toList();
         env.putAll(variables);
+    }
+
+    /**
+     * A project of a unique name ({@code prefix} + 8 random characters) of the checkout's {@code composeFiles} on
+     * the local images (the stand-ins and this build's service image), each published port a free one of 127.0.0.1.
+     */
+    static ComposeProject onLocalImages(String prefix, String... composeFiles) {
+        Map<String, String> vars = new LinkedHashMap<>();
+        vars.put("KAFKA_IMAGE", DockerEngine.KAFKA_IMAGE);
+        vars.put("REGISTRY_IMAGE", DockerEngine.REGISTRY_IMAGE);
+        vars.put("MOE_IMAGE", DockerEngine.serviceImage());
+        for (String port : List.of("KAFKA_PORT", "REGISTRY_PORT", "GATEWAY_METRICS_PORT")) {
+            vars.put(port, Integer.toString(freePort()));
+        }
+        return new ComposeProject(prefix + UUID.randomUUID().toString().substring(0, 8), vars, composeFiles);
+    }
+
+    /** The broker's published listener, as the host reaches it. */
+    String bootstrapServers() {
+        return "127.0.0.1:" + env.get("KAFKA_PORT");
+    }
+
+    /** The registry's Confluent API, as the host reaches it. */
+    String registryUrl() {
+        return "http://127.0.0.1:" + env.get("REGISTRY_PORT") + "/apis/ccompat/v7";
+    }
+
+    /** Copies a directory out of a service's (first) container, also a stopped one-shot's, volumes included. */
+    Path copyOut(String service, String dir, Path to) throws IOException {
+        Files.createDirectories(to);
+        docker(Duration.ofMinutes(2), "cp", containers(service).get(0) + ":" + dir + "/.", to.toString())
+                .orFail();
+        return to;
     }
 
     /** A free port on 127.0.0.1 for a published service. */
@@ -135,6 +169,12 @@ final class ComposeProject implements AutoCloseable {
         } catch (IOException | AssertionError e) {
             System.err.println("could not save the compose logs: " + e.getMessage());
         }
+    }
+
+    /** Saves the logs to {@code dir/compose-<name>.log}, then {@link #close()}s. */
+    void closeSavingLogs(Path dir) {
+        saveLogs(dir.resolve("compose-" + name + ".log"));
+        close();
     }
 
     @Override

@@ -59,37 +59,24 @@ class ComposeStackIT {
     @BeforeAll
     static void upTheStack() throws Exception {
         DockerEngine.assumeAvailable();
-        String image = DockerEngine.serviceImage();
         Files.createDirectories(WORK);
-        Map<String, String> vars = new HashMap<>();
-        vars.put("KAFKA_IMAGE", DockerEngine.KAFKA_IMAGE);
-        vars.put("REGISTRY_IMAGE", DockerEngine.REGISTRY_IMAGE);
-        vars.put("MOE_IMAGE", image);
-        vars.put("KAFKA_PORT", Integer.toString(ComposeProject.freePort()));
-        vars.put("REGISTRY_PORT", Integer.toString(ComposeProject.freePort()));
-        vars.put("GATEWAY_METRICS_PORT", Integer.toString(ComposeProject.freePort()));
-        stack = new ComposeProject("moeit" + UUID.randomUUID().toString().substring(0, 8), vars);
+        stack = ComposeProject.onLocalImages("moeit", "docker-compose.yml");
         long t0 = System.nanoTime();
         stack.up();
         for (String service : List.of("gateway", "expert-hot", "experts-cold")) {
             stack.awaitHealthy(service, Duration.ofMinutes(5));
         }
         System.err.printf("compose IT: stack %s up and healthy in %.0f s%n", stack.name(), secondsSince(t0));
-        bootstrap = "127.0.0.1:" + stack.variable("KAFKA_PORT");
-        registry = "http://127.0.0.1:" + stack.variable("REGISTRY_PORT") + "/apis/ccompat/v7";
+        bootstrap = stack.bootstrapServers();
+        registry = stack.registryUrl();
         // The model the stack serves: model-init generated it into the `model` volume.
-        model = WORK.resolve("model");
-        Files.createDirectories(model);
-        String modelInit = stack.containers("model-init").get(0);
-        ComposeProject.docker(Duration.ofMinutes(2), "cp", modelInit + ":/model/.", model.toString())
-                .orFail();
+        model = stack.copyOut("model-init", "/model", WORK.resolve("model"));
     }
 
     @AfterAll
     static void downTheStack() {
         if (stack != null) {
-            stack.saveLogs(WORK.resolve("compose-" + stack.name() + ".log"));
-            stack.close();
+            stack.closeSavingLogs(WORK);
         }
     }
 

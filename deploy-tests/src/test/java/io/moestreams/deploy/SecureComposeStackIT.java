@@ -16,7 +16,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
@@ -41,7 +40,7 @@ import org.junit.jupiter.api.Timeout;
  * the requests. The hot expert runs one replica (the overlay is unchanged, only {@code --scale}) to keep it small.
  */
 @Tag("integration")
-@Timeout(value = 8, unit = TimeUnit.MINUTES)
+@Timeout(value = 10, unit = TimeUnit.MINUTES)
 class SecureComposeStackIT {
 
     private static final int HIDDEN = 64;
@@ -56,40 +55,27 @@ class SecureComposeStackIT {
     @BeforeAll
     static void upTheSecureStack() throws Exception {
         DockerEngine.assumeAvailable();
-        String image = DockerEngine.serviceImage();
         Files.createDirectories(WORK);
-        Map<String, String> vars = new HashMap<>();
-        vars.put("KAFKA_IMAGE", DockerEngine.KAFKA_IMAGE);
-        vars.put("REGISTRY_IMAGE", DockerEngine.REGISTRY_IMAGE);
-        vars.put("MOE_IMAGE", image);
-        vars.put("KAFKA_PORT", Integer.toString(ComposeProject.freePort()));
-        vars.put("REGISTRY_PORT", Integer.toString(ComposeProject.freePort()));
-        vars.put("GATEWAY_METRICS_PORT", Integer.toString(ComposeProject.freePort()));
-        stack = new ComposeProject(
-                "moesec" + UUID.randomUUID().toString().substring(0, 8),
-                vars,
-                "docker-compose.yml",
-                "docker-compose.secure.yml");
+        stack = ComposeProject.onLocalImages("moesec", "docker-compose.yml", "docker-compose.secure.yml");
         long t0 = System.nanoTime();
         stack.up("--scale", "expert-hot=1");
         for (String service : List.of("gateway", "expert-hot", "experts-cold")) {
-            stack.awaitHealthy(service, Duration.ofMinutes(4));
+            stack.awaitHealthy(service, Duration.ofMinutes(5));
         }
         System.err.printf(
                 "secure compose IT: stack %s up and healthy in %.0f s%n", stack.name(), (System.nanoTime() - t0) / 1e9);
-        bootstrap = "127.0.0.1:" + stack.variable("KAFKA_PORT");
-        registry = "http://127.0.0.1:" + stack.variable("REGISTRY_PORT") + "/apis/ccompat/v7";
-        model = copyOut("model-init", "/model", WORK.resolve("model"));
+        bootstrap = stack.bootstrapServers();
+        registry = stack.registryUrl();
+        model = stack.copyOut("model-init", "/model", WORK.resolve("model"));
         secrets = WORK.resolve("secrets-" + stack.name());
-        copyOut("secrets-init", "/secrets/client", secrets.resolve("client"));
-        copyOut("secrets-init", "/secrets/expert-hot", secrets.resolve("expert-hot"));
+        stack.copyOut("secrets-init", "/secrets/client", secrets.resolve("client"));
+        stack.copyOut("secrets-init", "/secrets/expert-hot", secrets.resolve("expert-hot"));
     }
 
     @AfterAll
     static void downTheStack() {
         if (stack != null) {
-            stack.saveLogs(WORK.resolve("compose-" + stack.name() + ".log"));
-            stack.close();
+            stack.closeSavingLogs(WORK);
         }
     }
 
@@ -165,8 +151,8 @@ class SecureComposeStackIT {
 
     /** The failure of a describe-cluster call (short timeouts: a refused client never gets an answer). */
     private static Throwable describeClusterFailure(Map<String, Object> config) {
-        config.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 8_000);
-        config.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 4_000);
+        config.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 5_000);
+        config.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 2_500);
         try (Admin admin = Admin.create(config)) {
             ExecutionException e = assertThrows(
                     ExecutionException.class,
@@ -185,14 +171,5 @@ class SecureComposeStackIT {
         p.stringPropertyNames().forEach(k -> config.put(k, p.getProperty(k)));
         config.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         return config;
-    }
-
-    /** Copies a directory out of a (one-shot) service's container, volumes included. */
-    private static Path copyOut(String service, String dir, Path to) throws IOException {
-        Files.createDirectories(to);
-        String container = stack.containers(service).get(0);
-        ComposeProject.docker(Duration.ofMinutes(2), "cp", container + ":" + dir + "/.", to.toString())
-                .orFail();
-        return to;
     }
 }
