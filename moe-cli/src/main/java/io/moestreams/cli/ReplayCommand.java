@@ -32,7 +32,8 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         description = {
             "Re-run recorded requests in-process against --model [--layer] and compare every answer with its "
-                    + "recording: bit-identical or not, max abs/rel difference, tokens whose expert set changed, "
+                    + "recording: bit-identical or not, max abs/rel difference, tokens whose output differs, "
+                    + "tokens whose expert set changed, "
                     + "dropped positions that changed. Prints the requests that differ and a summary line; "
                     + "--json and --html write reports (the HTML one with a histogram of the differences and the "
                     + "per-expert load recorded vs replayed).",

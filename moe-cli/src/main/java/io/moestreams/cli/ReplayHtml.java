@@ -74,7 +74,8 @@ final class ReplayHtml {
         h.append(bars(experts, pairs, new String[] {RECORDED, REPLAYED}, new String[] {"recorded", "replayed"}, false));
 
         h.append("<h2>Requests that did not pass, or were skipped</h2>\n<table><tr><th>id</th><th>verdict</th>")
-                .append("<th>max |diff|</th><th>max rel diff</th><th>tokens with changed experts</th>")
+                .append("<th>max |diff|</th><th>max rel diff</th><th>tokens whose output differs</th>")
+                .append("<th>tokens with changed experts</th>")
                 .append("<th>newly dropped</th><th>no longer dropped</th><th>note</th></tr>\n");
         int rows = 0;
         int more = 0;
@@ -94,6 +95,8 @@ final class ReplayHtml {
                     .append(num(d.maxAbsDiff()))
                     .append("</td><td>")
                     .append(num(d.maxRelDiff()))
+                    .append("</td><td>")
+                    .append(ints(d.tokensDiffering()))
                     .append("</td><td>")
                     .append(ints(d.routingChanged()))
                     .append("</td><td>")
@@ -233,8 +236,8 @@ final class ReplayHtml {
             if (i > 0) {
                 sb.append(", ");
             }
-            if (i == 50) {
-                sb.append("… ").append(a.length - 50).append(" more");
+            if (i == ReplayReport.MAX_POSITIONS) {
+                sb.append("… ").append(a.length - ReplayReport.MAX_POSITIONS).append(" more");
                 break;
             }
             sb.append(a[i]);

@@ -155,24 +155,38 @@ class ReplayIT {
         scale(perturbed, "experts.2.w2.weight", 1.001f);
         // When the cassette is replayed against it
         JsonNode report = replay(perturbed, "perturbed-expert");
-        // Then it fails, the routing is unchanged, and the different requests are exactly those routed to expert 2
+        // Then it fails, the routing is unchanged, and the different requests are exactly those routed to expert 2,
+        // the tokens whose output differs exactly the (request, token) pairs recorded as routed to expert 2
         assertFalse(report.get("summary").get("passed").asBoolean());
         assertEquals(0, report.get("summary").get("routingChangedTokens").asInt());
         Set<String> expected = new TreeSet<>();
+        Set<String> expectedTokens = new TreeSet<>();
         for (CassetteEntry e : entries()) {
-            if (e.getResponse().getTokenExperts().stream().anyMatch(t -> t.contains(2))) {
-                expected.add(e.getRequestId());
+            List<List<Integer>> tokenExperts = e.getResponse().getTokenExperts();
+            for (int t = 0; t < tokenExperts.size(); t++) {
+                if (tokenExperts.get(t).contains(2)) {
+                    expected.add(e.getRequestId());
+                    expectedTokens.add(e.getRequestId() + "@" + t);
+                }
             }
         }
         Set<String> different = new TreeSet<>();
+        Set<String> differentTokens = new TreeSet<>();
         for (JsonNode r : report.get("requests")) {
             if (r.get("verdict").asText().equals("DIFFERENT")) {
                 different.add(r.get("id").asText());
                 assertTrue(r.get("maxAbsDiff").asDouble() > 0);
             }
+            for (JsonNode t : r.get("tokensDiffering")) {
+                differentTokens.add(r.get("id").asText() + "@" + t.asInt());
+            }
         }
         assertFalse(expected.isEmpty(), "fixture: some requests use expert 2");
         assertEquals(expected, different);
+        assertEquals(expectedTokens, differentTokens);
+        assertEquals(
+                expectedTokens.size(),
+                report.get("summary").get("tokensDiffering").asInt());
         assertNotEquals(
                 report.get("setup").get("fingerprint").asText(),
                 entries().get(0).getResponse().getFingerprint(),

@@ -50,12 +50,14 @@ class ReplayReportTest {
         String s = r.summaryLine();
         assertTrue(
                 s.startsWith("moe replay: 3 requests: 1 bit-identical, 0 within tolerance 0, 1 different,"
-                        + " 0 failed, 1 skipped; routing changed on 1 tokens of 1 requests"),
+                        + " 0 failed, 1 skipped; output differs on 2 tokens of 1 requests;"
+                        + " routing changed on 1 tokens of 1 requests"),
                 s);
         assertTrue(s.endsWith("FAIL"), s);
         assertTrue(r.fingerprintVerdict().contains("another layer"), r.fingerprintVerdict());
         assertEquals(
-                "DIFFERENT b: max |diff| 0.500 (rel 0.333), routing changed at tokens [1]",
+                "DIFFERENT b: max |diff| 0.500 (rel 0.333), output differs at tokens [0, 1],"
+                        + " routing changed at tokens [1]",
                 ReplayReport.line(r.diffs().get(1)));
     }
 
@@ -76,6 +78,11 @@ class ReplayReportTest {
         assertEquals("≤1e0", j.get("histogram").get(10).get("absDiff").asText());
         assertEquals(2, j.get("histogram").get(10).get("values").asInt());
         assertEquals("[1]", j.get("requests").get(1).get("routingChangedTokens").toString());
+        // b's two tokens both differ (1 -> 1.5); a's none
+        assertEquals("[0,1]", j.get("requests").get(1).get("tokensDiffering").toString());
+        assertEquals("[]", j.get("requests").get(0).get("tokensDiffering").toString());
+        assertEquals(2, j.get("summary").get("tokensDiffering").asInt());
+        assertEquals(1, j.get("summary").get("tokensDifferingRequests").asInt());
         assertEquals("SKIPPED", j.get("requests").get(2).get("verdict").asText());
     }
 
@@ -89,5 +96,22 @@ class ReplayReportTest {
         assertFalse(html.contains("<script"), "no script, and ids are escaped");
         assertFalse(html.replace("http://www.w3.org/2000/svg", "").contains("http"), "no external resource");
         assertTrue(html.contains("<title>replayed 3: 1</title>"), "a bar per expert and series");
+        assertTrue(html.contains("<th>tokens whose output differs</th>"), html);
+        assertTrue(
+                html.contains("<td>b</td><td>DIFFERENT</td><td>0.500</td><td>0.333</td><td>0, 1</td><td>1</td>"), html);
+    }
+
+    @Test
+    void aLongListOfPositionsIsCutAfterTheFirstFifty() {
+        // Given 3 positions and 60 positions
+        int[] sixty = new int[60];
+        for (int i = 0; i < sixty.length; i++) {
+            sixty[i] = 2 * i;
+        }
+        // Then a short list prints whole, a long one its first 50 and how many more
+        assertEquals("[1, 4, 9]", ReplayReport.positions(new int[] {1, 4, 9}));
+        String cut = ReplayReport.positions(sixty);
+        assertTrue(cut.startsWith("[0, 2, 4, "), cut);
+        assertTrue(cut.endsWith(", 96, 98, … 10 more]"), cut);
     }
 }

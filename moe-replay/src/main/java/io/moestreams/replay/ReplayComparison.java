@@ -9,7 +9,8 @@ import java.util.List;
 /**
  * Compares a replayed response with its recording. With tolerance 0 a request passes only when every output
  * value has the same bits; with tolerance T &gt; 0 when every |replayed − recorded| ≤ T. Either way the set of
- * experts of every token and the dropped positions must not have changed.
+ * experts of every token and the dropped positions must not have changed. The tokens whose output differs are those
+ * with a value that fails the same test (other bits at tolerance 0, |replayed − recorded| &gt; T otherwise).
  */
 public final class ReplayComparison {
 
@@ -38,29 +39,40 @@ public final class ReplayComparison {
                     null,
                     null,
                     null,
+                    null,
                     "output shape: recorded [" + recorded.seqLen() + ", " + recorded.hiddenSize() + "], replayed ["
                             + replayed.seqLen() + ", " + replayed.hiddenSize() + "]");
         }
         float[] a = recorded.output();
         float[] b = replayed.output();
+        int hidden = recorded.hiddenSize();
         boolean sameBits = true;
         double maxAbs = 0;
         double maxRel = 0;
-        for (int i = 0; i < a.length; i++) {
-            if (Float.floatToRawIntBits(a[i]) == Float.floatToRawIntBits(b[i])) {
-                histogram.add(0);
-                continue;
+        List<Integer> tokensDiffering = new ArrayList<>();
+        for (int t = 0; t < recorded.seqLen(); t++) {
+            boolean rowDiffers = false;
+            for (int i = t * hidden; i < (t + 1) * hidden; i++) {
+                if (Float.floatToRawIntBits(a[i]) == Float.floatToRawIntBits(b[i])) {
+                    histogram.add(0);
+                    continue;
+                }
+                sameBits = false;
+                double abs = Math.abs((double) b[i] - a[i]);
+                if (Double.isNaN(abs)) {
+                    abs = Double.POSITIVE_INFINITY; // NaN on one side only (or two NaNs of different payloads)
+                }
+                double scale = Math.max(Math.abs((double) a[i]), Math.abs((double) b[i]));
+                double rel = scale == 0 ? 0 : abs / scale;
+                maxAbs = Math.max(maxAbs, abs);
+                maxRel = Math.max(maxRel, Double.isNaN(rel) ? Double.POSITIVE_INFINITY : rel);
+                histogram.add(abs);
+                // the verdict's criterion per value: other bits at tolerance 0, beyond the tolerance otherwise
+                rowDiffers |= tolerance == 0 || abs > tolerance;
             }
-            sameBits = false;
-            double abs = Math.abs((double) b[i] - a[i]);
-            if (Double.isNaN(abs)) {
-                abs = Double.POSITIVE_INFINITY; // NaN on one side only (or two NaNs of different payloads)
+            if (rowDiffers) {
+                tokensDiffering.add(t);
             }
-            double scale = Math.max(Math.abs((double) a[i]), Math.abs((double) b[i]));
-            double rel = scale == 0 ? 0 : abs / scale;
-            maxAbs = Math.max(maxAbs, abs);
-            maxRel = Math.max(maxRel, Double.isNaN(rel) ? Double.POSITIVE_INFINITY : rel);
-            histogram.add(abs);
         }
         int[] routingChanged = routingChanged(recorded, replayed);
         int[] added = minus(replayed.dropped(), recorded.dropped());
@@ -76,7 +88,17 @@ public final class ReplayComparison {
             verdict = RequestDiff.Verdict.DIFFERENT;
         }
         return new RequestDiff(
-                id, verdict, recorded.seqLen(), identical, maxAbs, maxRel, routingChanged, added, removed, null);
+                id,
+                verdict,
+                recorded.seqLen(),
+                identical,
+                maxAbs,
+                maxRel,
+                tokensDiffering.stream().mapToInt(Integer::intValue).toArray(),
+                routingChanged,
+                added,
+                removed,
+                null);
     }
 
     /** Positions whose set of experts differs (rank order and weights aside). */

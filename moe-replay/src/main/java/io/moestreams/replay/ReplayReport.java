@@ -22,6 +22,9 @@ import java.util.TreeMap;
  */
 public final class ReplayReport {
 
+    /** Positions printed per list in a request's line ({@link #positions}). */
+    public static final int MAX_POSITIONS = 50;
+
     /** What was replayed against what. */
     public record Setup(
             String source, String model, String layer, boolean forcedRouting, double tolerance, String fingerprint) {}
@@ -34,6 +37,8 @@ public final class ReplayReport {
     private long[] loadRecorded;
     private long[] loadReplayed;
     private long tokens;
+    private long tokensDiffering;
+    private int tokensDifferingRequests;
     private long routingChangedTokens;
     private int routingChangedRequests;
     private int dropChangedRequests;
@@ -67,6 +72,8 @@ public final class ReplayReport {
             recordedFingerprints.merge(recordedFingerprint, 1, Integer::sum);
         }
         tokens += diff.seqLen();
+        tokensDiffering += diff.tokensDiffering().length;
+        tokensDifferingRequests += diff.tokensDiffering().length > 0 ? 1 : 0;
         routingChangedTokens += diff.routingChanged().length;
         routingChangedRequests += diff.routingChanged().length > 0 ? 1 : 0;
         dropChangedRequests += diff.droppedAdded().length + diff.droppedRemoved().length > 0 ? 1 : 0;
@@ -136,6 +143,7 @@ public final class ReplayReport {
         return String.format(
                 Locale.ROOT,
                 "moe replay: %d requests: %d bit-identical, %d within tolerance %s, %d different, %d failed, %d skipped;"
+                        + " output differs on %d tokens of %d requests;"
                         + " routing changed on %d tokens of %d requests, drops changed in %d requests;"
                         + " max |diff| %.3g, max rel diff %.3g%s -> %s",
                 diffs.size(),
@@ -145,6 +153,8 @@ public final class ReplayReport {
                 count(RequestDiff.Verdict.DIFFERENT),
                 count(RequestDiff.Verdict.FAILED),
                 count(RequestDiff.Verdict.SKIPPED),
+                tokensDiffering,
+                tokensDifferingRequests,
                 routingChangedTokens,
                 routingChangedRequests,
                 dropChangedRequests,
@@ -162,20 +172,41 @@ public final class ReplayReport {
         StringBuilder sb = new StringBuilder(d.verdict().name()).append(' ').append(d.id());
         if (d.verdict() == RequestDiff.Verdict.DIFFERENT) {
             sb.append(String.format(Locale.ROOT, ": max |diff| %.3g (rel %.3g)", d.maxAbsDiff(), d.maxRelDiff()));
+            if (d.tokensDiffering().length > 0) {
+                sb.append(", output differs at tokens ").append(positions(d.tokensDiffering()));
+            }
             if (d.routingChanged().length > 0) {
-                sb.append(", routing changed at tokens ").append(Arrays.toString(d.routingChanged()));
+                sb.append(", routing changed at tokens ").append(positions(d.routingChanged()));
             }
             if (d.droppedAdded().length > 0) {
-                sb.append(", newly dropped ").append(Arrays.toString(d.droppedAdded()));
+                sb.append(", newly dropped ").append(positions(d.droppedAdded()));
             }
             if (d.droppedRemoved().length > 0) {
-                sb.append(", no longer dropped ").append(Arrays.toString(d.droppedRemoved()));
+                sb.append(", no longer dropped ").append(positions(d.droppedRemoved()));
             }
         }
         if (d.note() != null) {
             sb.append(": ").append(d.note());
         }
         return sb.toString();
+    }
+
+    /**
+     * Positions as {@code [1, 4, 9]}, the first {@link #MAX_POSITIONS} of a longer list followed by how many more
+     * (the JSON report has them all).
+     */
+    public static String positions(int[] positions) {
+        if (positions.length <= MAX_POSITIONS) {
+            return Arrays.toString(positions);
+        }
+        StringBuilder sb = new StringBuilder("[");
+        for (int i = 0; i < MAX_POSITIONS; i++) {
+            sb.append(positions[i]).append(", ");
+        }
+        return sb.append("… ")
+                .append(positions.length - MAX_POSITIONS)
+                .append(" more]")
+                .toString();
     }
 
     public void writeJson(Path file) throws IOException {
@@ -195,6 +226,8 @@ public final class ReplayReport {
         }
         sum.put("passed", passed());
         sum.put("tokens", tokens);
+        sum.put("tokensDiffering", tokensDiffering);
+        sum.put("tokensDifferingRequests", tokensDifferingRequests);
         sum.put("routingChangedTokens", routingChangedTokens);
         sum.put("routingChangedRequests", routingChangedRequests);
         sum.put("dropChangedRequests", dropChangedRequests);
@@ -226,6 +259,8 @@ public final class ReplayReport {
             r.put("bitIdentical", d.bitIdentical());
             number(r, "maxAbsDiff", d.maxAbsDiff());
             number(r, "maxRelDiff", d.maxRelDiff());
+            ArrayNode td = r.putArray("tokensDiffering");
+            Arrays.stream(d.tokensDiffering()).forEach(td::add);
             ArrayNode rc = r.putArray("routingChangedTokens");
             Arrays.stream(d.routingChanged()).forEach(rc::add);
             ArrayNode da = r.putArray("droppedAdded");

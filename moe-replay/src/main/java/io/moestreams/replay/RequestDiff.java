@@ -11,6 +11,9 @@ import java.util.Objects;
  * @param bitIdentical   every output value has the same bits (and the routing is the same)
  * @param maxAbsDiff     max |replayed − recorded| over the output (0 when identical; +∞ for a NaN on one side)
  * @param maxRelDiff     max |replayed − recorded| / max(|replayed|, |recorded|) over the output (0 where both are 0)
+ * @param tokensDiffering ascending positions whose output row differs: some value with other bits at tolerance 0,
+ *                       some |replayed − recorded| above the tolerance otherwise (empty when the shapes differ: see
+ *                       the note)
  * @param routingChanged ascending positions whose set of experts differs
  * @param droppedAdded   positions dropped in the replay but not in the recording
  * @param droppedRemoved positions dropped in the recording but not in the replay
@@ -23,6 +26,7 @@ public record RequestDiff(
         boolean bitIdentical,
         double maxAbsDiff,
         double maxRelDiff,
+        int[] tokensDiffering,
         int[] routingChanged,
         int[] droppedAdded,
         int[] droppedRemoved,
@@ -50,13 +54,21 @@ public record RequestDiff(
     public RequestDiff {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(verdict, "verdict");
+        tokensDiffering = tokensDiffering == null ? new int[0] : tokensDiffering;
+        for (int i = 0; i < tokensDiffering.length; i++) {
+            int t = tokensDiffering[i];
+            if (t < 0 || t >= seqLen || (i > 0 && t <= tokensDiffering[i - 1])) {
+                throw new IllegalArgumentException("tokensDiffering of " + id + ": expected ascending positions in [0, "
+                        + seqLen + "), found " + t + " at index " + i);
+            }
+        }
         routingChanged = routingChanged == null ? new int[0] : routingChanged;
         droppedAdded = droppedAdded == null ? new int[0] : droppedAdded;
         droppedRemoved = droppedRemoved == null ? new int[0] : droppedRemoved;
     }
 
     public static RequestDiff skipped(String id, int seqLen, String why) {
-        return new RequestDiff(id, Verdict.SKIPPED, seqLen, false, 0, 0, null, null, null, why);
+        return new RequestDiff(id, Verdict.SKIPPED, seqLen, false, 0, 0, null, null, null, null, why);
     }
 
     public static RequestDiff failed(String id, int seqLen, String why) {
@@ -70,12 +82,13 @@ public record RequestDiff(
                 null,
                 null,
                 null,
+                null,
                 why);
     }
 
     @Override
     public String toString() {
-        return "RequestDiff[" + id + ", " + verdict + ", maxAbsDiff=" + maxAbsDiff + ", routingChanged="
-                + routingChanged.length + "]";
+        return "RequestDiff[" + id + ", " + verdict + ", maxAbsDiff=" + maxAbsDiff + ", tokensDiffering="
+                + tokensDiffering.length + ", routingChanged=" + routingChanged.length + "]";
     }
 }

@@ -3,6 +3,7 @@ package io.moestreams.replay;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.moestreams.core.jsonl.ResponseLine;
@@ -23,6 +24,97 @@ class ReplayComparisonTest {
     }
 
     private static final int[][] ROUTING = {{1, 0}, {2, 3}};
+
+    /** Six tokens of hidden size 2, token t on experts {t % 4}, values 1, 2, …, 12. */
+    private static ResponseLine sixTokens(float[] output) {
+        int[][] experts = new int[6][];
+        float[][] weights = new float[6][];
+        for (int t = 0; t < 6; t++) {
+            experts[t] = new int[] {t % 4};
+            weights[t] = new float[] {1f};
+        }
+        return new ResponseLine("r", ResponseStatus.OK, output, 6, 2, experts, weights, new int[0], null);
+    }
+
+    private static float[] oneToTwelve() {
+        float[] v = new float[12];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = i + 1;
+        }
+        return v;
+    }
+
+    /** {@link #oneToTwelve()} off by one ulp (2^-22) in the first value of token 1, by 0.5 in the second of token 4. */
+    private static ResponseLine offAtTokens1And4() {
+        float[] replayed = oneToTwelve();
+        replayed[2] = Math.nextUp(replayed[2]);
+        replayed[9] += 0.5f;
+        return sixTokens(replayed);
+    }
+
+    @Test
+    void theTokensWhoseOutputRowHasOtherBitsAreListedAscending() {
+        // Given six recorded tokens, and a replay off by one ulp in token 1 and by 0.5 in token 4
+        ResponseLine rec = sixTokens(oneToTwelve());
+        // When compared at tolerance 0 with the replay, and with the recording itself
+        RequestDiff d = ReplayComparison.compare(rec, offAtTokens1And4(), 0, new DiffHistogram());
+        RequestDiff same = ReplayComparison.compare(rec, sixTokens(oneToTwelve()), 0, new DiffHistogram());
+        // Then exactly tokens 1 and 4 differ; none does against the recording itself
+        assertArrayEquals(new int[] {1, 4}, d.tokensDiffering());
+        assertEquals(RequestDiff.Verdict.DIFFERENT, d.verdict());
+        assertTrue(d.toString().contains("tokensDiffering=2"), d.toString());
+        assertArrayEquals(new int[0], same.tokensDiffering());
+        assertEquals(RequestDiff.Verdict.IDENTICAL, same.verdict());
+    }
+
+    @Test
+    void withAToleranceOnlyTheTokensBeyondItDiffer() {
+        // Given the same replay: token 1 one ulp (2^-22) off, token 4 0.5 off
+        ResponseLine rec = sixTokens(oneToTwelve());
+        ResponseLine rep = offAtTokens1And4();
+        // When compared at tolerance 1e-6, at exactly 0.5, and at 1
+        RequestDiff small = ReplayComparison.compare(rec, rep, 1e-6, new DiffHistogram());
+        RequestDiff half = ReplayComparison.compare(rec, rep, 0.5, new DiffHistogram());
+        RequestDiff large = ReplayComparison.compare(rec, rep, 1.0, new DiffHistogram());
+        // Then at 1e-6 only token 4 differs (and fails the request); at 0.5 (|diff| <= T passes) and at 1 none does
+        assertArrayEquals(new int[] {4}, small.tokensDiffering());
+        assertEquals(RequestDiff.Verdict.DIFFERENT, small.verdict());
+        assertArrayEquals(new int[0], half.tokensDiffering());
+        assertEquals(RequestDiff.Verdict.WITHIN_TOLERANCE, half.verdict());
+        assertArrayEquals(new int[0], large.tokensDiffering());
+        assertEquals(RequestDiff.Verdict.WITHIN_TOLERANCE, large.verdict());
+    }
+
+    @Test
+    void aNegativeZeroIsADifferingTokenAtToleranceZeroOnly() {
+        // Given token 0's first value 0 recorded and -0 replayed
+        float[] recorded = oneToTwelve();
+        recorded[0] = 0f;
+        float[] replayed = recorded.clone();
+        replayed[0] = -0f;
+        // When compared at tolerance 0 and at 1e-9
+        RequestDiff exact = ReplayComparison.compare(sixTokens(recorded), sixTokens(replayed), 0, new DiffHistogram());
+        RequestDiff loose =
+                ReplayComparison.compare(sixTokens(recorded), sixTokens(replayed), 1e-9, new DiffHistogram());
+        // Then token 0 differs in bits, but not beyond a tolerance
+        assertArrayEquals(new int[] {0}, exact.tokensDiffering());
+        assertArrayEquals(new int[0], loose.tokensDiffering());
+    }
+
+    @Test
+    void tokensDifferingMustBeAscendingPositionsOfTheRequest() {
+        // Given positions out of order, or beyond the request's 3 tokens, Then the record refuses them naming the field
+        IllegalArgumentException unordered = assertThrows(
+                IllegalArgumentException.class,
+                () -> new RequestDiff(
+                        "r", RequestDiff.Verdict.DIFFERENT, 3, false, 1, 1, new int[] {2, 1}, null, null, null, null));
+        assertTrue(unordered.getMessage().startsWith("tokensDiffering of r: "), unordered.getMessage());
+        IllegalArgumentException beyond = assertThrows(
+                IllegalArgumentException.class,
+                () -> new RequestDiff(
+                        "r", RequestDiff.Verdict.DIFFERENT, 3, false, 1, 1, new int[] {3}, null, null, null, null));
+        assertTrue(beyond.getMessage().contains("[0, 3)"), beyond.getMessage());
+    }
 
     @Test
     void theSameBitsAreIdenticalAndCountedAsZeroDifferences() {
@@ -80,8 +172,9 @@ class ReplayComparisonTest {
         ResponseLine rep = line(new float[] {1f, 1f, 1f, 1f}, new int[][] {{0, 1}, {2, 1}}, new int[0]);
         // When compared with a generous tolerance
         RequestDiff d = ReplayComparison.compare(rec, rep, 1.0, new DiffHistogram());
-        // Then only token 1 changed its expert set, and that fails the request
+        // Then only token 1 changed its expert set, and that fails the request; no output differs
         assertArrayEquals(new int[] {1}, d.routingChanged());
+        assertArrayEquals(new int[0], d.tokensDiffering());
         assertEquals(RequestDiff.Verdict.DIFFERENT, d.verdict());
     }
 
@@ -94,6 +187,7 @@ class ReplayComparisonTest {
         assertArrayEquals(new int[] {0}, d.droppedAdded());
         assertArrayEquals(new int[] {1}, d.droppedRemoved());
         assertArrayEquals(new int[] {0, 1}, d.routingChanged());
+        assertArrayEquals(new int[] {0, 1}, d.tokensDiffering());
         assertEquals(1.0, d.maxAbsDiff());
         assertEquals(1.0, d.maxRelDiff());
     }

@@ -210,6 +210,41 @@ class CassetteAssertionsTest {
     }
 
     @Test
+    void aPerturbedExpertIsReportedOnExactlyTheTokensRecordedAsRoutedToIt() throws Exception {
+        // Given a copy of the model with expert 2's down projection scaled by 1.001, and the (request, token) pairs
+        // whose recorded routing includes expert 2, read from the cassette's responses
+        Path other = perturbed("perturbed-tokens", "experts." + PERTURBED_EXPERT + ".w2.weight", 1.001f);
+        Set<String> expected = new TreeSet<>();
+        int recordedTokens = 0;
+        for (CassetteEntry e : entries) {
+            List<List<Integer>> tokenExperts = e.getResponse().getTokenExperts();
+            recordedTokens += tokenExperts.size();
+            for (int t = 0; t < tokenExperts.size(); t++) {
+                if (tokenExperts.get(t).contains(PERTURBED_EXPERT)) {
+                    expected.add(e.getRequestId() + "@" + t);
+                }
+            }
+        }
+        assertFalse(expected.isEmpty(), "fixture: some tokens use the perturbed expert");
+        assertTrue(expected.size() < recordedTokens, "fixture: some tokens do not");
+        // When the cassette is replayed against it at tolerance 0
+        ReplayReport report = CassetteAssertions.replay(other, null, cassette, 0, false);
+        // Then the tokens reported as differing are exactly those pairs, and the summary counts them
+        Set<String> reported = new TreeSet<>();
+        for (RequestDiff d : report.diffs()) {
+            for (int t : d.tokensDiffering()) {
+                reported.add(d.id() + "@" + t);
+            }
+        }
+        assertEquals(expected, reported);
+        assertTrue(
+                report.summaryLine()
+                        .contains("output differs on " + expected.size() + " tokens of "
+                                + routedTo(PERTURBED_EXPERT).size() + " requests"),
+                report.summaryLine());
+    }
+
+    @Test
     void aPerturbationWithinTheToleranceHasTheSameRoutingAndPasses() throws Exception {
         // Given the same perturbed expert, When asserted with a tolerance far above its effect
         Path other = perturbed("perturbed-within", "experts." + PERTURBED_EXPERT + ".w2.weight", 1.001f);
@@ -217,6 +252,7 @@ class CassetteAssertionsTest {
         // Then it passes, the perturbed requests counted as within tolerance, not identical
         assertEquals(routedTo(PERTURBED_EXPERT).size(), report.count(RequestDiff.Verdict.WITHIN_TOLERANCE));
         assertEquals(REQUESTS - routedTo(PERTURBED_EXPERT).size(), report.count(RequestDiff.Verdict.IDENTICAL));
+        assertTrue(report.diffs().stream().allMatch(d -> d.tokensDiffering().length == 0), "none beyond it");
     }
 
     @Test
