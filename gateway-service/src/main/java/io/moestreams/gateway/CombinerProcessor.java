@@ -54,7 +54,6 @@ final class CombinerProcessor implements Processor<String, byte[], String, Speci
     private final GatewayConfig config;
     private final InFlightLedger ledger;
     private final long retentionMs;
-    private final long doneRetentionMs;
     private final String manifestsTopic;
     private final String resultsTopic;
     private final Deserializer<DispatchManifest> manifestDeserializer;
@@ -86,11 +85,6 @@ final class CombinerProcessor implements Processor<String, byte[], String, Speci
         this.config = config;
         this.ledger = ledger;
         this.retentionMs = Math.max(60_000, config.defaultTimeout().toMillis());
-        // With direct manifests a gateway that crashed between sending a manifest and committing sends it again when
-        // it is back: answered ids are remembered as long as the gateway remembers request ids.
-        this.doneRetentionMs = config.directManifests()
-                ? Math.max(retentionMs, config.dedupeRetention().toMillis())
-                : retentionMs;
         this.manifestsTopic = manifestsTopic;
         this.resultsTopic = resultsTopic;
         this.manifestDeserializer = manifestDeserializer;
@@ -175,31 +169,9 @@ final class CombinerProcessor implements Processor<String, byte[], String, Speci
             LOGGER.debug("Ignoring a duplicate manifest of {}", id);
             return;
         }
-        if (m.getExpired() != null) {
-            answerExpired(m);
-            return;
-        }
         manifests.put(id, m);
         timers.put(CombinerKeys.timer(m.getDeadlineMs(), CombinerKeys.DEADLINE, id), id);
         tryComplete(m, arrivals.get(id));
-    }
-
-    /** A request whose deadline had passed before the gateway could dispatch it: TIMEOUT with the gateway's reason. */
-    private void answerExpired(DispatchManifest m) {
-        String id = m.getRequestId();
-        long now = context.currentSystemTimeMs();
-        context.forward(
-                new Record<>(id, Responses.expired(id, m.getExpired(), m.getReceivedAtMs(), now), now),
-                CombinerTopology.SINK);
-        responses.get(ResponseStatus.TIMEOUT).increment();
-        latency.record(Math.max(0, now - m.getReceivedAtMs()), TimeUnit.MILLISECONDS);
-        deleteResults(id); // a result of this id can only be a stray one
-        arrivals.delete(id);
-        done.put(id, now);
-        timers.put(CombinerKeys.timer(now + doneRetentionMs, CombinerKeys.PURGE_DONE, id), id);
-        if (config.eagerCommit()) {
-            context.commit();
-        }
     }
 
     /** {@code raw} is the record's value as read, stored as is (decoded again only when the request completes). */
@@ -289,7 +261,7 @@ final class CombinerProcessor implements Processor<String, byte[], String, Speci
         manifests.delete(id);
         timers.delete(CombinerKeys.timer(m.getDeadlineMs(), CombinerKeys.DEADLINE, id));
         done.put(id, now);
-        timers.put(CombinerKeys.timer(now + doneRetentionMs, CombinerKeys.PURGE_DONE, id), id);
+        timers.put(CombinerKeys.timer(now + retentionMs, CombinerKeys.PURGE_DONE, id), id);
         ledger.settled(id);
         // The response is on the latency path: commit at the end of this Streams loop iteration (batched under
         // load) instead of waiting for the commit interval.

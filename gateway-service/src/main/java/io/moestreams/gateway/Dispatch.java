@@ -101,28 +101,6 @@ record Dispatch(List<DispatchBlock> blocks, DispatchManifest manifest, int[] tok
         return new Dispatch(List.copyOf(blocks), manifest, perWire, dropped.size());
     }
 
-    /**
-     * The manifest of a request whose deadline had passed before it could be dispatched: nothing to wait for; the
-     * combiner answers it TIMEOUT with {@code reason}.
-     */
-    static DispatchManifest expired(
-            String id, int seqLen, int d, long deadlineMs, long receivedAtMs, String fingerprint, String reason) {
-        return DispatchManifest.newBuilder()
-                .setRequestId(id)
-                .setSeqLen(seqLen)
-                .setHiddenSize(d)
-                .setDeadlineMs(deadlineMs)
-                .setReceivedAtMs(receivedAtMs)
-                .setExperts(List.of())
-                .setTokenExperts(List.of())
-                .setTokenWeights(Tensors.f32(new float[0], 0))
-                .setDropped(List.of())
-                .setSharedExperts(List.of())
-                .setFingerprint(fingerprint)
-                .setExpired(reason)
-                .build();
-    }
-
     private static DispatchBlock block(
             String id,
             int wireId,

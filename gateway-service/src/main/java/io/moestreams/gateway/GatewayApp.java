@@ -48,7 +48,6 @@ public final class GatewayApp implements AutoCloseable {
     private final InFlightLedger ledger;
     private final ClusterInFlight cluster;
     private final LoadRecorder load;
-    private final DirectManifests direct;
     private final Admin admin;
     private final List<KafkaStreamsMetrics> streamsMetrics;
     private final CountDownLatch intakeStarted;
@@ -63,7 +62,6 @@ public final class GatewayApp implements AutoCloseable {
             InFlightLedger ledger,
             ClusterInFlight cluster,
             LoadRecorder load,
-            DirectManifests direct,
             Admin admin,
             List<KafkaStreamsMetrics> streamsMetrics,
             CountDownLatch intakeStarted,
@@ -76,7 +74,6 @@ public final class GatewayApp implements AutoCloseable {
         this.ledger = ledger;
         this.cluster = cluster;
         this.load = load;
-        this.direct = direct;
         this.admin = admin;
         this.streamsMetrics = streamsMetrics;
         this.intakeStarted = intakeStarted;
@@ -92,7 +89,6 @@ public final class GatewayApp implements AutoCloseable {
     public static GatewayApp start(GatewayConfig config, MeterRegistry meters) {
         MoeModel model = MoeModel.load(config.modelDir(), config.modelLayer(), ExpertSelection.none(), null);
         Admin admin = null;
-        DirectManifests direct = null;
         try {
             Topics topics = new Topics(config.topicPrefix());
             SchemaRegistryClient registry = SchemaRegistryClient.create(config.schemaRegistryUrl(), config.kafka());
@@ -117,9 +113,8 @@ public final class GatewayApp implements AutoCloseable {
             // What every response was computed with (router and expert tensors as stored, routing config): hashed
             // from the files without ND4J, so it equals the fingerprint moe reference and moe replay compute.
             String fingerprint = LayerFingerprint.of(config.modelDir(), config.modelLayer());
-            direct = config.directManifests() ? DirectManifests.of(config, typed) : null;
             Topology gating = GatewayTopology.build(
-                    config, topics, typed, model.config(), model.router(), fingerprint, ledger, load, direct, meters);
+                    config, topics, typed, model.config(), model.router(), fingerprint, ledger, load, meters);
             Topology combining = CombinerTopology.build(config, topics, typed, ledger, meters);
             String clusterId = clusterId(admin);
             KafkaStreams intake =
@@ -177,16 +172,12 @@ public final class GatewayApp implements AutoCloseable {
                     ledger,
                     cluster,
                     load,
-                    direct,
                     admin,
                     streamsMetrics,
                     intakeStarted,
                     combinerStarted,
                     failed);
         } catch (RuntimeException e) {
-            if (direct != null) {
-                direct.close();
-            }
             if (admin != null) {
                 admin.close(Duration.ofSeconds(5));
             }
@@ -343,9 +334,6 @@ public final class GatewayApp implements AutoCloseable {
                 .withTimeout(Duration.ofSeconds(15));
         intake.close(leave);
         combiner.close(leave);
-        if (direct != null) {
-            direct.close(); // after the intake: its last sends are acknowledged
-        }
         streamsMetrics.forEach(KafkaStreamsMetrics::close);
         load.close();
         admin.close(Duration.ofSeconds(5));

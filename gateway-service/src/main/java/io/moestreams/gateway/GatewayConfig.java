@@ -39,9 +39,6 @@ import java.util.TreeSet;
  *     for the session timeout
  * @param eagerCommit           commit at the end of every Streams loop iteration that dispatched or answered a
  *     request (low latency); false leaves commits to {@code commit.interval.ms} (fewer, larger transactions)
- * @param directManifests       true ({@code moe.gateway.manifests=direct}, the default): the intake sends each manifest
- *     outside its transaction and waits for the acknowledgement, so the combiner sees it without waiting for the
- *     intake's commit ({@link DirectManifests}); false ({@code transactional}): manifests are part of the transaction
  * @param wireDtype             dtype of the hidden rows dispatched to experts (F32 exact; BF16/F16 halve the bytes)
  * @param kafka                 Kafka client properties, passed through unchanged
  * @param modelLayer            the MoE layer of a Hugging Face checkpoint directory ({@code moe.model.layer}), or
@@ -75,7 +72,6 @@ public record GatewayConfig(
         Path stateDir,
         String instanceId,
         boolean eagerCommit,
-        boolean directManifests,
         DType wireDtype,
         Map<String, String> kafka,
         String modelLayer,
@@ -107,7 +103,6 @@ public record GatewayConfig(
     public static final String INSTANCE_ID = "moe.gateway.instance-id";
     public static final String WIRE_DTYPE = CommonKeys.WIRE_DTYPE;
     public static final String EAGER_COMMIT = "moe.gateway.eager-commit";
-    public static final String MANIFESTS = "moe.gateway.manifests";
     public static final String FLOW_CONTROL = "moe.gateway.flow-control";
     public static final String FLOW_REFRESH_MS = "moe.gateway.flow-refresh-ms";
     public static final String EXPERT_GROUP_PREFIX = CommonKeys.EXPERT_GROUP_PREFIX;
@@ -138,7 +133,6 @@ public record GatewayConfig(
         d.put(STATE_DIR, null);
         d.put(INSTANCE_ID, null);
         d.put(EAGER_COMMIT, "true");
-        d.put(MANIFESTS, "direct");
         d.put(WIRE_DTYPE, "F32");
         d.put(FLOW_CONTROL, "cluster");
         d.put(FLOW_REFRESH_MS, "250");
@@ -245,7 +239,6 @@ public record GatewayConfig(
                 state == null ? null : Path.of(state),
                 c.stringOrNull(INSTANCE_ID),
                 c.bool(EAGER_COMMIT),
-                directManifests(c.string(MANIFESTS)),
                 wireDtype(c.string(WIRE_DTYPE)),
                 c.kafkaProperties(),
                 c.stringOrNull(MODEL_LAYER),
@@ -263,15 +256,6 @@ public record GatewayConfig(
             case "cluster" -> true;
             case "local" -> false;
             default -> throw new ConfigException(FLOW_CONTROL, "expected cluster or local, found '" + value + "'");
-        };
-    }
-
-    /** Parses {@code moe.gateway.manifests}: {@code direct} (true) or {@code transactional} (false). */
-    static boolean directManifests(String value) {
-        return switch (value.trim().toLowerCase(Locale.ROOT)) {
-            case "direct" -> true;
-            case "transactional" -> false;
-            default -> throw new ConfigException(MANIFESTS, "expected direct or transactional, found '" + value + "'");
         };
     }
 
@@ -297,8 +281,7 @@ public record GatewayConfig(
                 + ", expertPartitions=" + expertPartitions + ", sharedExpertPartitions=" + sharedExpertPartitions
                 + ", replicationFactor=" + replicationFactor
                 + ", dedupeRetention=" + dedupeRetention + ", stateDir=" + stateDir + ", instanceId=" + instanceId
-                + ", eagerCommit=" + eagerCommit + ", manifests=" + (directManifests ? "direct" : "transactional")
-                + ", wireDtype=" + wireDtype
+                + ", eagerCommit=" + eagerCommit + ", wireDtype=" + wireDtype
                 + ", flowControl=" + (clusterFlowControl ? "cluster" : "local") + ", flowRefresh=" + flowRefresh
                 + ", expertGroupPrefix=" + expertGroupPrefix + ", loadWindow=" + loadWindow + ", loadPublish="
                 + loadPublish + ", loadRetention=" + loadRetention + ", kafka keys="

@@ -42,7 +42,6 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Specif
     private final InFlightLedger ledger;
     private final RoutingObserver observer;
     private final RequestValidator validator;
-    private final ManifestOut direct;
     private final Counter accepted;
     private final Counter rejected;
     private final Counter expired;
@@ -52,7 +51,6 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Specif
 
     private ProcessorContext<String, SpecificRecord> context;
     private RequestIds seen;
-    private ManifestOut manifests;
 
     GatewayProcessor(
             GatewayConfig config,
@@ -62,7 +60,6 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Specif
             Deserializer<InferenceRequest> requestDeserializer,
             InFlightLedger ledger,
             RoutingObserver observer,
-            ManifestOut direct,
             MeterRegistry meters) {
         this.config = config;
         this.model = model;
@@ -71,7 +68,6 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Specif
         this.requestDeserializer = requestDeserializer;
         this.ledger = ledger;
         this.observer = observer;
-        this.direct = direct;
         this.validator = new RequestValidator(model.hiddenSize(), config.maxSeqLen());
         this.accepted = MoeMeter.GATEWAY_REQUESTS.counter(meters, "accepted");
         this.rejected = MoeMeter.GATEWAY_REQUESTS.counter(meters, "rejected");
@@ -89,9 +85,6 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Specif
     @Override
     public void init(ProcessorContext<String, SpecificRecord> context) {
         this.context = context;
-        this.manifests = direct != null
-                ? direct
-                : (id, m, ts) -> context.forward(new Record<>(id, m, ts), GatewayTopology.MANIFEST_SINK);
         this.seen = new RequestIds(
                 context.getStateStore(GatewayTopology.REQUEST_IDS_STORE),
                 context.getStateStore(GatewayTopology.REQUEST_IDS_BY_TIME_STORE));
@@ -106,7 +99,7 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Specif
     public void process(Record<byte[], byte[]> record) {
         handle(record);
         // Commit at the end of this Streams loop iteration (batched under load) instead of waiting for the commit
-        // interval: with transactional manifests the combiner (read_committed) waits for this commit.
+        // interval: the combiner reads manifests read_committed, so this commit is on the latency path.
         if (config.eagerCommit()) {
             context.commit();
         }
@@ -154,13 +147,9 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Specif
             expired.increment();
             String reason =
                     "deadlineMs: " + request.getDeadlineMs() + " had already passed when the request arrived at " + now;
-            // answered by the combiner, like every request that passed validation: should this request have been
-            // dispatched before a crash (its manifest sent directly), the combiner keeps that first manifest
-            int seqLen = rows.length / model.hiddenSize();
-            manifests.send(
-                    id,
-                    Dispatch.expired(id, seqLen, model.hiddenSize(), deadline, receivedAt, fingerprint, reason),
-                    now);
+            context.forward(
+                    new Record<>(id, Responses.expired(id, reason, receivedAt, now), now),
+                    GatewayTopology.RESPONSE_SINK);
             return;
         }
         int seqLen = rows.length / model.hiddenSize();
@@ -178,12 +167,11 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Specif
                 deadline,
                 receivedAt,
                 fingerprint);
-        // blocks first: they go out while the manifest waits for its acknowledgement (direct manifests)
         for (DispatchBlock block : dispatch.blocks()) {
             context.forward(new Record<>(id, block, now), GatewayTopology.DISPATCH_SINK);
             dispatchedTokens[block.getExpert()].increment(block.getPositions().size());
         }
-        manifests.send(id, dispatch.manifest(), now);
+        context.forward(new Record<>(id, dispatch.manifest(), now), GatewayTopology.MANIFEST_SINK);
         droppedTokens.increment(dispatch.droppedTokens());
         ledger.dispatched(id, dispatch.tokensPerWire(), deadline);
         accepted.increment();

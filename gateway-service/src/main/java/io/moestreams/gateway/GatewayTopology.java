@@ -26,9 +26,6 @@ import org.apache.kafka.streams.state.Stores;
  *                                                                 ├─► gateway-response-sink   ─► responses (REJECTED)
  *                                                                 └─► gateway-dead-letter-sink ─► dead-letter
  * </pre>
- *
- * <p>With direct manifests ({@code moe.gateway.manifests=direct}, the default) the processor sends each manifest
- * itself, outside the transaction ({@link DirectManifests}), and the topology has no manifest sink.
  */
 public final class GatewayTopology {
 
@@ -52,14 +49,10 @@ public final class GatewayTopology {
             String fingerprint,
             InFlightLedger ledger,
             MeterRegistry meters) {
-        return build(config, topics, typed, model, router, fingerprint, ledger, RoutingObserver.NONE, null, meters);
+        return build(config, topics, typed, model, router, fingerprint, ledger, RoutingObserver.NONE, meters);
     }
 
-    /**
-     * The topology with an observer of every routed request (the expert load record).
-     *
-     * @param directManifests where manifests go outside the transaction, or null: through the manifest sink
-     */
+    /** The topology with an observer of every routed request (the expert load record). */
     public static Topology build(
             GatewayConfig config,
             Topics topics,
@@ -69,7 +62,6 @@ public final class GatewayTopology {
             String fingerprint,
             InFlightLedger ledger,
             RoutingObserver observer,
-            ManifestOut directManifests,
             MeterRegistry meters) {
         Topology topology = new Topology();
         topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), topics.requests());
@@ -83,7 +75,6 @@ public final class GatewayTopology {
                         typed.requests().valueSerde().deserializer(),
                         ledger,
                         observer,
-                        directManifests,
                         meters),
                 SOURCE);
         topology.addStateStore(
@@ -109,9 +100,7 @@ public final class GatewayTopology {
                 new StringSerializer(),
                 values,
                 PROCESSOR);
-        if (directManifests == null) {
-            topology.addSink(MANIFEST_SINK, topics.manifests(), new StringSerializer(), values, PROCESSOR);
-        }
+        topology.addSink(MANIFEST_SINK, topics.manifests(), new StringSerializer(), values, PROCESSOR);
         topology.addSink(RESPONSE_SINK, topics.responses(), new StringSerializer(), values, PROCESSOR);
         topology.addSink(DEAD_LETTER_SINK, topics.deadLetter(), new StringSerializer(), values, PROCESSOR);
         return topology;

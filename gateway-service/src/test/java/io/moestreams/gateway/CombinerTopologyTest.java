@@ -639,75 +639,9 @@ class CombinerTopologyTest {
     }
 
     @Test
-    void expiredManifestIsAnsweredTimeoutWithTheGatewaysReasonOnce() {
-        // Given the manifest the gateway sends for a request whose deadline had passed on arrival
-        start(Map.of());
-        String reason = "deadlineMs: 5 had already passed when the request arrived at " + T0;
-        DispatchManifest m = Dispatch.expired("late", 3, D, T0 - 1, T0 - 20, "sha256:x", reason);
-
-        // When it arrives, and again (a gateway that crashed before its commit sends it twice)
-        pipe(m);
-        pipe(m);
-
-        // Then exactly one TIMEOUT response carries the gateway's reason and no output
-        InferenceResponse resp = single();
-        assertEquals(ResponseStatus.TIMEOUT, resp.getStatus());
-        assertEquals(reason, resp.getError());
-        assertNull(resp.getOutput());
-        assertEquals(List.of(), resp.getMissingExperts());
-        assertEquals(T0 - 20, resp.getReceivedAtMs());
-        assertEquals(1.0, responsesCounted(ResponseStatus.TIMEOUT));
-        assertEquals(1.0, counter("moe.combiner.duplicates"));
-        assertEquals(0, storeSize(driver.getKeyValueStore(CombinerTopology.MANIFESTS_STORE)));
-    }
-
-    @Test
-    void anExpiredManifestAfterTheDispatchedOneOfTheSameRequestIsIgnored() {
-        // Given a request dispatched with a direct manifest by a gateway that crashed before committing, and the
-        // restarted gateway finding the request's deadline passed when it processes it again
-        start(Map.of());
-        Request r = mixed("crashed", 21);
-        pipe(r.manifest());
-        pipe(Dispatch.expired(r.id(), 8, D, T0 - 1, T0, "sha256:x", "deadlineMs: passed"));
-
-        // When the results of the first dispatch arrive
-        r.resultsInExpertOrder().forEach(this::pipe);
-
-        // Then the request is answered once, from the first manifest
-        assertOk(r, single());
-        assertEquals(0.0, responsesCounted(ResponseStatus.TIMEOUT));
-    }
-
-    @Test
-    void withDirectManifestsTheDoneMarkerOutlivesTheResultRetentionUntilTheDedupeRetention() {
-        // Given direct manifests (the default) with request ids remembered for 5 minutes, and a completed request
-        long dedupeMs = 5 * 60_000;
-        start(Map.of(GatewayConfig.DEDUPE_RETENTION_MS, Long.toString(dedupeMs)));
-        Request r = mixed("long-done", 22);
-        pipe(r.manifest());
-        r.resultsInExpertOrder().forEach(this::pipe);
-        assertOk(r, single());
-        KeyValueStore<String, Long> done = driver.getKeyValueStore(CombinerTopology.DONE_STORE);
-
-        // When the result retention passes, and its manifest comes again (sent again by a restarted gateway)
-        driver.advanceWallClockTime(Duration.ofMillis(RETENTION_MS + 100));
-        pipe(r.manifest());
-        r.resultsInExpertOrder().forEach(this::pipe);
-
-        // Then the marker is still there and nothing more is answered
-        assertEquals(T0, done.get("long-done"));
-        assertTrue(responses.isEmpty());
-
-        // And it is purged once the dedupe retention passes
-        driver.advanceWallClockTime(Duration.ofMillis(dedupeMs));
-        assertNull(done.get("long-done"));
-    }
-
-    @Test
     void completedRequestLeavesOnlyItsDoneMarkerWhichIsPurgedAfterRetention() {
-        // Given transactional manifests (a duplicate manifest cannot come after the intake's commit) and a
-        // completed request
-        start(Map.of(GatewayConfig.MANIFESTS, "transactional"));
+        // Given a completed request
+        start(Map.of());
         Request r = mixed("done", 14);
         pipe(r.manifest());
         r.resultsInExpertOrder().forEach(this::pipe);

@@ -354,27 +354,24 @@ class GatewayTopologyTest {
     }
 
     @Test
-    void deadlineAlreadyPassedOnArrivalGoesToTheCombinerAsAnExpiredManifestWithoutDispatch() {
+    void deadlineAlreadyPassedOnArrivalIsAnsweredTimeoutWithoutDispatch() {
         // Given a request whose deadline lies before the gateway's clock
         float[] rows = randomRows(2, 33);
 
         // When it is sent
         pipe("r-late", requestBytes("r-late", Tensors.f32(rows, 2, D), GatewayTestSupport.T0 - 1));
 
-        // Then one expired manifest tells the combiner to answer TIMEOUT, nothing is dispatched, it is not bad input
-        // (the combiner answers it, so a request dispatched before a gateway crash is never answered twice)
-        List<DispatchManifest> ms = manifests.readValuesToList();
-        assertEquals(1, ms.size());
-        DispatchManifest m = ms.get(0);
-        assertEquals("r-late", m.getRequestId());
-        assertTrue(m.getExpired() != null && m.getExpired().startsWith("deadlineMs:"), m.getExpired());
-        assertEquals(List.of(), m.getExperts());
-        assertEquals(2, m.getSeqLen());
-        assertEquals(FINGERPRINT, m.getFingerprint());
+        // Then it is answered TIMEOUT at once, nothing is dispatched, and it is not bad input
+        List<KeyValue<String, InferenceResponse>> rs = responses.readKeyValuesToList();
+        assertEquals(1, rs.size());
+        assertEquals(ResponseStatus.TIMEOUT, rs.get(0).value.getStatus());
+        assertTrue(
+                rs.get(0).value.getError().startsWith("deadlineMs:"),
+                rs.get(0).value.getError());
         for (int e = 0; e < E; e++) {
             assertTrue(expertTopics.get(e).isEmpty(), "no block for expert " + e);
         }
-        assertTrue(responses.isEmpty(), "the combiner answers it");
+        assertTrue(manifests.isEmpty());
         assertTrue(deadLetters.isEmpty());
         assertEquals(1.0, counter("moe.gateway.requests", "outcome", "expired"));
     }
@@ -630,50 +627,6 @@ class GatewayTopologyTest {
         assertTrue(deadLetters.isEmpty());
         assertTrue(responses.isEmpty());
         assertEquals(acceptedBefore + 1, counter("moe.gateway.requests", "outcome", "accepted"));
-    }
-
-    @Test
-    void withDirectManifestsTheManifestBypassesTheTopologyAndTheBlocksStillGoThroughIt() {
-        // Given the topology built with a direct manifest channel (moe.gateway.manifests=direct)
-        driver.close();
-        List<DispatchManifest> direct = new ArrayList<>();
-        GatewayConfig config =
-                GatewayTestSupport.config(topics.prefix(), model.directory(), stateDir.resolve("direct"), Map.of());
-        Topology t = GatewayTopology.build(
-                config,
-                topics,
-                typed,
-                model.config(),
-                model.router(),
-                FINGERPRINT,
-                ledger,
-                RoutingObserver.NONE,
-                (id, m, ts) -> direct.add(m),
-                meters);
-        driver = GatewayTestSupport.driver(t, config, config.applicationId());
-        requests = driver.createInputTopic(topics.requests(), new StringSerializer(), new ByteArraySerializer());
-        List<TestOutputTopic<String, DispatchBlock>> blocks = new ArrayList<>();
-        for (int e = 0; e < E; e++) {
-            blocks.add(driver.createOutputTopic(
-                    topics.expert(e),
-                    new StringDeserializer(),
-                    typed.expert(e).valueSerde().deserializer()));
-        }
-
-        // When a valid request arrives
-        pipe("r-direct", requestBytes("r-direct", Tensors.f32(randomRows(3, 44), 3, D), null));
-
-        // Then its manifest went to the direct channel, the topology has no manifest sink, and its blocks were
-        // dispatched through the topology
-        assertEquals(1, direct.size());
-        assertEquals("r-direct", direct.get(0).getRequestId());
-        assertNull(direct.get(0).getExpired());
-        assertFalse(GatewayTestSupport.describe(t).containsKey(GatewayTopology.MANIFEST_SINK));
-        int dispatched = 0;
-        for (TestOutputTopic<String, DispatchBlock> b : blocks) {
-            dispatched += b.readValuesToList().size();
-        }
-        assertEquals(direct.get(0).getExperts().size(), dispatched);
     }
 
     // ---------------------------------------------------------------------------------------------
