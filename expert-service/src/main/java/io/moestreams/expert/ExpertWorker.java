@@ -86,6 +86,7 @@ final class ExpertWorker implements Runnable {
     private final CompletableFuture<String> failed;
     private volatile KafkaConsumer<String, byte[]> consumer;
     private float[] out = new float[0];
+    private boolean serving;
 
     ExpertWorker(
             ExpertConfig config,
@@ -260,6 +261,14 @@ final class ExpertWorker implements Runnable {
         }
         tokens.increment(n);
         blocks.increment(batch.items().size());
+        if (!serving && n > 0) {
+            serving = true;
+            LOGGER.info(
+                    "Expert {} worker {} serving: first batch of {} token(s) sent",
+                    served.name(),
+                    config.workerId(),
+                    n);
+        }
         batch.clear();
     }
 

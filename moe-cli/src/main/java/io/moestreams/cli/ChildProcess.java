@@ -4,7 +4,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.time.LocalTime;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -86,6 +89,20 @@ public final class ChildProcess implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start " + name + ": " + command.get(0), e);
         }
+        mark("started, pid " + process.pid());
+    }
+
+    /** A line of the parent's own in the log (the child appends too), so restarts and kills can be told apart. */
+    private void mark(String what) {
+        try {
+            Files.writeString(
+                    log,
+                    "--- " + LocalTime.now().truncatedTo(ChronoUnit.MILLIS) + " " + name + " " + what + " ---\n",
+                    StandardOpenOption.CREATE,
+                    StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            // the marker is a diagnostic aid only
+        }
     }
 
     /** SIGKILL: no shutdown hook runs, nothing is flushed or committed. Returns when the process is gone. */
@@ -97,6 +114,7 @@ public final class ChildProcess implements AutoCloseable {
         if (!process.waitFor(30, TimeUnit.SECONDS)) {
             throw new IllegalStateException(name + " survived SIGKILL for 30 s");
         }
+        mark("killed (SIGKILL), pid " + process.pid());
     }
 
     /** SIGTERM, then waits for the exit (the service drains and leaves its groups). */
