@@ -44,6 +44,21 @@ final class LocalPipeline implements AutoCloseable {
     }
 
     /**
+     * The {@code MOE_*} environment variables: they tune the embedded pipeline as they tune {@code moe gateway} and
+     * {@code moe expert} (e.g. {@code MOE_GATEWAY_EAGER_COMMIT}); {@code KAFKA_*} ones are left out, they are meant
+     * for a real cluster, not for the embedded broker.
+     */
+    private static Map<String, String> moeEnv() {
+        Map<String, String> env = new LinkedHashMap<>();
+        System.getenv().forEach((k, v) -> {
+            if (k.startsWith("MOE_")) {
+                env.put(k, v);
+            }
+        });
+        return env;
+    }
+
+    /**
      * Starts the gateway (and waits until it is RUNNING) and one expert process per entry of {@code expertGroups}
      * (expert specs such as {@code 0-3} or {@code 4-7,shared}).
      *
@@ -86,7 +101,7 @@ final class LocalPipeline implements AutoCloseable {
             g.put(GatewayConfig.EXPERT_GROUP_PREFIX, e.get(ExpertConfig.GROUP_PREFIX));
             g.putAll(gatewayExtra);
             p.gateway = GatewayApp.start(
-                    GatewayConfig.from(LayeredConfig.load(GatewayConfig.defaults(), null, Map.of(), g)), meters);
+                    GatewayConfig.from(LayeredConfig.load(GatewayConfig.defaults(), null, moeEnv(), g)), meters);
             for (String group : expertGroups) {
                 p.startExperts(group);
             }
@@ -125,7 +140,7 @@ final class LocalPipeline implements AutoCloseable {
         e.putAll(expertExtra);
         e.putAll(extra);
         ExpertService service = ExpertService.start(
-                ExpertConfig.from(LayeredConfig.load(ExpertConfig.defaults(), null, Map.of(), e)), meters);
+                ExpertConfig.from(LayeredConfig.load(ExpertConfig.defaults(), null, moeEnv(), e)), meters);
         experts.add(service);
         return service;
     }
