@@ -68,6 +68,13 @@ final class CombinerProcessor implements Processor<String, byte[], String, Speci
 
     private ProcessorContext<String, SpecificRecord> context;
     private CatchUp catchUp;
+    /**
+     * How long the latest expert result waited before it was processed: the combiner's backlog, which decides eager
+     * commits. Not the manifests' wait: a manifest carries its request's timestamp, and in a closed loop it is the
+     * manifest (read_committed, after the intake's commit) that completes a request whose results came first.
+     */
+    private long resultBacklogMs;
+
     private KeyValueStore<String, DispatchManifest> manifests;
     private KeyValueStore<String, byte[]> results;
     private KeyValueStore<Bytes, String> timers;
@@ -138,6 +145,7 @@ final class CombinerProcessor implements Processor<String, byte[], String, Speci
             onManifest(m);
         } else if (value instanceof ExpertResult r) {
             resultLag.record(lag, TimeUnit.MILLISECONDS);
+            resultBacklogMs = lag;
             onResult(r, record.value());
         }
     }
@@ -263,9 +271,9 @@ final class CombinerProcessor implements Processor<String, byte[], String, Speci
         done.put(id, now);
         timers.put(CombinerKeys.timer(now + retentionMs, CombinerKeys.PURGE_DONE, id), id);
         ledger.settled(id);
-        // The response is on the latency path: commit at the end of this Streams loop iteration (batched under
-        // load) instead of waiting for the commit interval.
-        if (config.eagerCommit()) {
+        // The response is on the latency path: commit at the end of this Streams loop iteration instead of waiting
+        // for the commit interval - unless the combiner is working through a backlog of results (GatewayConfig).
+        if (config.commitEagerly(resultBacklogMs)) {
             context.commit();
         }
     }

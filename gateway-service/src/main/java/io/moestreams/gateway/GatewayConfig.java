@@ -39,6 +39,9 @@ import java.util.TreeSet;
  *     for the session timeout
  * @param eagerCommit           commit at the end of every Streams loop iteration that dispatched or answered a
  *     request (low latency); false leaves commits to {@code commit.interval.ms} (fewer, larger transactions)
+ * @param eagerCommitMaxLag     eager commits are requested only for records at most this old (their Kafka
+ *     timestamp): an older record means a backlog, which is worked off with commits every {@code
+ *     commit.interval.ms} instead of one transaction per request (throughput under bursts)
  * @param wireDtype             dtype of the hidden rows dispatched to experts (F32 exact; BF16/F16 halve the bytes)
  * @param kafka                 Kafka client properties, passed through unchanged
  * @param modelLayer            the MoE layer of a Hugging Face checkpoint directory ({@code moe.model.layer}), or
@@ -72,6 +75,7 @@ public record GatewayConfig(
         Path stateDir,
         String instanceId,
         boolean eagerCommit,
+        Duration eagerCommitMaxLag,
         DType wireDtype,
         Map<String, String> kafka,
         String modelLayer,
@@ -103,6 +107,7 @@ public record GatewayConfig(
     public static final String INSTANCE_ID = "moe.gateway.instance-id";
     public static final String WIRE_DTYPE = CommonKeys.WIRE_DTYPE;
     public static final String EAGER_COMMIT = "moe.gateway.eager-commit";
+    public static final String EAGER_COMMIT_MAX_LAG_MS = "moe.gateway.eager-commit-max-lag-ms";
     public static final String FLOW_CONTROL = "moe.gateway.flow-control";
     public static final String FLOW_REFRESH_MS = "moe.gateway.flow-refresh-ms";
     public static final String EXPERT_GROUP_PREFIX = CommonKeys.EXPERT_GROUP_PREFIX;
@@ -133,6 +138,7 @@ public record GatewayConfig(
         d.put(STATE_DIR, null);
         d.put(INSTANCE_ID, null);
         d.put(EAGER_COMMIT, "true");
+        d.put(EAGER_COMMIT_MAX_LAG_MS, "200");
         d.put(WIRE_DTYPE, "F32");
         d.put(FLOW_CONTROL, "cluster");
         d.put(FLOW_REFRESH_MS, "250");
@@ -183,6 +189,9 @@ public record GatewayConfig(
         if (instanceId != null && (instanceId.isBlank() || !instanceId.matches("[A-Za-z0-9._-]{1,200}"))) {
             throw new ConfigException(
                     INSTANCE_ID, "expected 1..200 characters of [A-Za-z0-9._-], found '" + instanceId + "'");
+        }
+        if (eagerCommitMaxLag == null || eagerCommitMaxLag.isNegative()) {
+            throw new ConfigException(EAGER_COMMIT_MAX_LAG_MS, "expected >= 0 ms");
         }
         if (wireDtype == null) {
             throw new ConfigException(WIRE_DTYPE, "expected one of F32, BF16, F16");
@@ -239,6 +248,7 @@ public record GatewayConfig(
                 state == null ? null : Path.of(state),
                 c.stringOrNull(INSTANCE_ID),
                 c.bool(EAGER_COMMIT),
+                Duration.ofMillis(c.longValue(EAGER_COMMIT_MAX_LAG_MS, 0, Long.MAX_VALUE / 4)),
                 wireDtype(c.string(WIRE_DTYPE)),
                 c.kafkaProperties(),
                 c.stringOrNull(MODEL_LAYER),
@@ -281,11 +291,20 @@ public record GatewayConfig(
                 + ", expertPartitions=" + expertPartitions + ", sharedExpertPartitions=" + sharedExpertPartitions
                 + ", replicationFactor=" + replicationFactor
                 + ", dedupeRetention=" + dedupeRetention + ", stateDir=" + stateDir + ", instanceId=" + instanceId
-                + ", eagerCommit=" + eagerCommit + ", wireDtype=" + wireDtype
+                + ", eagerCommit=" + eagerCommit + ", eagerCommitMaxLag=" + eagerCommitMaxLag + ", wireDtype="
+                + wireDtype
                 + ", flowControl=" + (clusterFlowControl ? "cluster" : "local") + ", flowRefresh=" + flowRefresh
                 + ", expertGroupPrefix=" + expertGroupPrefix + ", loadWindow=" + loadWindow + ", loadPublish="
                 + loadPublish + ", loadRetention=" + loadRetention + ", kafka keys="
                 + new TreeSet<>(kafka.keySet()) + "]";
+    }
+
+    /**
+     * Whether a record that waited {@code lagMs} before it was processed should request a commit at the end of this
+     * Streams loop iteration: eager commits are on and the record is not part of a backlog.
+     */
+    public boolean commitEagerly(long lagMs) {
+        return eagerCommit && lagMs <= eagerCommitMaxLag.toMillis();
     }
 
     /** Partitions of the topic of expert {@code e}. */

@@ -75,6 +75,32 @@ class GatewayConfigTest {
     }
 
     @Test
+    void eagerCommitsStopAtRecordsOlderThanTheLagBound() {
+        // Given the defaults (eager commits, up to 200 ms of lag) and a config with eager commits off
+        GatewayConfig eager = load(null, Map.of(), required());
+        GatewayConfig off = withOverride(GatewayConfig.EAGER_COMMIT, "false");
+
+        // When records that waited for different times are judged
+        // Then only records that waited at most 200 ms are committed eagerly, and none with eager commits off
+        assertEquals(Duration.ofMillis(200), eager.eagerCommitMaxLag());
+        assertTrue(eager.commitEagerly(0));
+        assertTrue(eager.commitEagerly(200));
+        assertFalse(eager.commitEagerly(201));
+        assertTrue(eager.commitEagerly(-200), "a record stamped by a clock ahead of ours is not a backlog");
+        assertFalse(off.commitEagerly(0));
+    }
+
+    @Test
+    void aNegativeEagerCommitLagIsRefusedNamingTheKey() {
+        // Given a negative lag bound
+        // When the config is built
+        ConfigException e = badValue(GatewayConfig.EAGER_COMMIT_MAX_LAG_MS, "-1");
+
+        // Then the error names the key
+        assertMentions(e, GatewayConfig.EAGER_COMMIT_MAX_LAG_MS);
+    }
+
+    @Test
     void laterLayersWinDefaultsThenFileThenEnvThenOverrides(@TempDir Path dir) throws IOException {
         // Given a setting only in the file, one in file and env, and one in file, env and overrides
         Path file = dir.resolve("gateway.properties");
