@@ -65,6 +65,8 @@ final class CombinerProcessor implements Processor<String, byte[], String, Speci
     private final Timer latency;
     private final Timer manifestLag;
     private final Timer resultLag;
+    private final Counter eagerCommits;
+    private final Counter backlogCommits;
 
     private ProcessorContext<String, SpecificRecord> context;
     private CatchUp catchUp;
@@ -105,6 +107,8 @@ final class CombinerProcessor implements Processor<String, byte[], String, Speci
         this.latency = MoeMeter.COMBINER_LATENCY.timer(meters);
         this.manifestLag = MoeMeter.COMBINER_INPUT_LAG.timer(meters, "manifest");
         this.resultLag = MoeMeter.COMBINER_INPUT_LAG.timer(meters, "result");
+        this.eagerCommits = MoeMeter.GATEWAY_COMMITS.counter(meters, "combiner", "eager");
+        this.backlogCommits = MoeMeter.GATEWAY_COMMITS.counter(meters, "combiner", "backlog");
     }
 
     @Override
@@ -275,6 +279,9 @@ final class CombinerProcessor implements Processor<String, byte[], String, Speci
         // for the commit interval - unless the combiner is working through a backlog of results (GatewayConfig).
         if (config.commitEagerly(resultBacklogMs)) {
             context.commit();
+            eagerCommits.increment();
+        } else if (config.eagerCommit()) {
+            backlogCommits.increment();
         }
     }
 

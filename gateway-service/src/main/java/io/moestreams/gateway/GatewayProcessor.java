@@ -47,6 +47,8 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Specif
     private final Counter expired;
     private final Counter droppedTokens;
     private final Timer inputLag;
+    private final Counter eagerCommits;
+    private final Counter backlogCommits;
     private final Counter[] dispatchedTokens;
 
     private ProcessorContext<String, SpecificRecord> context;
@@ -74,6 +76,8 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Specif
         this.expired = MoeMeter.GATEWAY_REQUESTS.counter(meters, "expired");
         this.droppedTokens = MoeMeter.GATEWAY_TOKENS_DROPPED.counter(meters);
         this.inputLag = MoeMeter.GATEWAY_INPUT_LAG.timer(meters);
+        this.eagerCommits = MoeMeter.GATEWAY_COMMITS.counter(meters, "intake", "eager");
+        this.backlogCommits = MoeMeter.GATEWAY_COMMITS.counter(meters, "intake", "backlog");
         int targets = model.numExperts() + model.numSharedExperts();
         this.dispatchedTokens = new Counter[targets];
         for (int w = 0; w < targets; w++) {
@@ -103,6 +107,9 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Specif
         // transaction per request would halve what the gateway can take (README, "Latency or throughput").
         if (config.commitEagerly(context.currentSystemTimeMs() - record.timestamp())) {
             context.commit();
+            eagerCommits.increment();
+        } else if (config.eagerCommit()) {
+            backlogCommits.increment();
         }
     }
 

@@ -1,5 +1,6 @@
 package io.moestreams.gateway;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,6 +12,7 @@ import io.moestreams.core.model.MoeModel;
 import io.moestreams.schemas.Tensors;
 import io.moestreams.schemas.Topics;
 import io.moestreams.schemas.TypedTopics;
+import io.moestreams.schemas.metrics.MoeMeter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Map;
@@ -63,8 +65,10 @@ class EagerCommitTest {
         // When it dispatches a request written 5 ms ago
         intake.process("r1", NOW - 5);
 
-        // Then it asked for a commit
+        // Then it asked for a commit, and counted it as eager
         assertTrue(intake.context.committed(), "a caught-up intake commits each dispatched request at once");
+        assertEquals(1.0, intake.commits("eager"));
+        assertEquals(0.0, intake.commits("backlog"));
     }
 
     @Test
@@ -75,8 +79,10 @@ class EagerCommitTest {
         // When it dispatches a request written 2 s ago (a burst it is working through)
         intake.process("r1", NOW - 2_000);
 
-        // Then it left the commit to the commit interval
+        // Then it left the commit to the commit interval, and counted the answer as one worked off in a backlog
         assertFalse(intake.context.committed(), "a request from a backlog must not cost a transaction of its own");
+        assertEquals(0.0, intake.commits("eager"));
+        assertEquals(1.0, intake.commits("backlog"));
     }
 
     @Test
@@ -106,6 +112,7 @@ class EagerCommitTest {
     /** A gateway processor on a mock context, its stores in memory, the wall clock at {@link #NOW}. */
     private static final class Intake {
         final MockProcessorContext<String, SpecificRecord> context = new MockProcessorContext<>();
+        final SimpleMeterRegistry meters = new SimpleMeterRegistry();
         final GatewayProcessor processor;
         final TypedTopics typed;
 
@@ -121,7 +128,7 @@ class EagerCommitTest {
                     typed.requests().valueSerde().deserializer(),
                     new InFlightLedger(model.config().numExperts(), 5_000),
                     RoutingObserver.NONE,
-                    new SimpleMeterRegistry());
+                    meters);
             KeyValueStore<String, Long> ids = Stores.keyValueStoreBuilder(
                             Stores.inMemoryKeyValueStore(GatewayTopology.REQUEST_IDS_STORE),
                             Serdes.String(),
@@ -140,6 +147,10 @@ class EagerCommitTest {
             context.addStateStore(byTime);
             context.setCurrentSystemTimeMs(NOW);
             processor.init(context);
+        }
+
+        double commits(String mode) {
+            return MoeMeter.GATEWAY_COMMITS.counter(meters, "intake", mode).count();
         }
 
         void process(String id, long writtenAtMs) {

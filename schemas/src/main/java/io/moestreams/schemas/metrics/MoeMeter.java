@@ -46,6 +46,13 @@ public enum MoeMeter {
             Kind.GAUGE,
             "tokens queued for each expert across all gateway instances, as cluster flow control estimates them",
             "expert"),
+    GATEWAY_COMMITS(
+            "moe.gateway.commits",
+            Kind.COUNTER,
+            "answers after which the intake or the combiner asked for a commit at once (eager) or left it to"
+                    + " commit.interval.ms because it was working off a backlog (backlog)",
+            "stage",
+            "mode"),
     LOAD_TOKENS(
             "moe.load.tokens",
             Kind.GAUGE,
