@@ -65,8 +65,7 @@ final class CombinerProcessor implements Processor<String, byte[], String, Speci
     private final Timer latency;
     private final Timer manifestLag;
     private final Timer resultLag;
-    private final Counter eagerCommits;
-    private final Counter backlogCommits;
+    private final EagerCommits commits;
 
     private ProcessorContext<String, SpecificRecord> context;
     private CatchUp catchUp;
@@ -107,8 +106,7 @@ final class CombinerProcessor implements Processor<String, byte[], String, Speci
         this.latency = MoeMeter.COMBINER_LATENCY.timer(meters);
         this.manifestLag = MoeMeter.COMBINER_INPUT_LAG.timer(meters, "manifest");
         this.resultLag = MoeMeter.COMBINER_INPUT_LAG.timer(meters, "result");
-        this.eagerCommits = MoeMeter.GATEWAY_COMMITS.counter(meters, "combiner", "eager");
-        this.backlogCommits = MoeMeter.GATEWAY_COMMITS.counter(meters, "combiner", "backlog");
+        this.commits = new EagerCommits(config, meters, "combiner");
     }
 
     @Override
@@ -277,12 +275,7 @@ final class CombinerProcessor implements Processor<String, byte[], String, Speci
         ledger.settled(id);
         // The response is on the latency path: commit at the end of this Streams loop iteration instead of waiting
         // for the commit interval - unless the combiner is working through a backlog of results (GatewayConfig).
-        if (config.commitEagerly(resultBacklogMs)) {
-            context.commit();
-            eagerCommits.increment();
-        } else if (config.eagerCommit()) {
-            backlogCommits.increment();
-        }
+        commits.answered(context, resultBacklogMs);
     }
 
     private void fireTimers(long now) {

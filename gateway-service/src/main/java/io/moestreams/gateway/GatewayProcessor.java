@@ -47,8 +47,7 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Specif
     private final Counter expired;
     private final Counter droppedTokens;
     private final Timer inputLag;
-    private final Counter eagerCommits;
-    private final Counter backlogCommits;
+    private final EagerCommits commits;
     private final Counter[] dispatchedTokens;
 
     private ProcessorContext<String, SpecificRecord> context;
@@ -76,8 +75,7 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Specif
         this.expired = MoeMeter.GATEWAY_REQUESTS.counter(meters, "expired");
         this.droppedTokens = MoeMeter.GATEWAY_TOKENS_DROPPED.counter(meters);
         this.inputLag = MoeMeter.GATEWAY_INPUT_LAG.timer(meters);
-        this.eagerCommits = MoeMeter.GATEWAY_COMMITS.counter(meters, "intake", "eager");
-        this.backlogCommits = MoeMeter.GATEWAY_COMMITS.counter(meters, "intake", "backlog");
+        this.commits = new EagerCommits(config, meters, "intake");
         int targets = model.numExperts() + model.numSharedExperts();
         this.dispatchedTokens = new Counter[targets];
         for (int w = 0; w < targets; w++) {
@@ -105,12 +103,7 @@ final class GatewayProcessor implements Processor<byte[], byte[], String, Specif
         // Commit at the end of this Streams loop iteration instead of waiting for the commit interval: the combiner
         // reads manifests read_committed, so this commit is on the latency path. Not for a backlog (a burst): a
         // transaction per request would halve what the gateway can take (README, "Latency or throughput").
-        if (config.commitEagerly(context.currentSystemTimeMs() - record.timestamp())) {
-            context.commit();
-            eagerCommits.increment();
-        } else if (config.eagerCommit()) {
-            backlogCommits.increment();
-        }
+        commits.answered(context, context.currentSystemTimeMs() - record.timestamp());
     }
 
     private void handle(Record<byte[], byte[]> record) {
