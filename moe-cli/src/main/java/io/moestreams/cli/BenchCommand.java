@@ -112,6 +112,16 @@ final class BenchCommand implements Callable<Integer> {
             description = "With --pipeline: run the gateway and the expert workers as separate OS processes.")
     boolean processes;
 
+    @Option(
+            names = "--kafka-floor",
+            negatable = true,
+            defaultValue = "true",
+            fallbackValue = "true",
+            description =
+                    "--pipeline: first measure the floor of the pipeline's hops on the same broker with bare Kafka"
+                            + " clients, no model (default ${DEFAULT-VALUE}; --no-kafka-floor skips it).")
+    boolean kafkaFloor;
+
     @Option(names = "--hidden", description = "--core, --skew: d (default 1024).")
     Integer hidden;
 
@@ -254,6 +264,7 @@ final class BenchCommand implements Callable<Integer> {
                 openLoopLoad,
                 maxBatchTokens,
                 processes,
+                kafkaFloor,
                 workdir,
                 settings);
         Map<String, Object> report = new PipelineBench(o, System.out).run();

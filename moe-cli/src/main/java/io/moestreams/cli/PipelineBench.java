@@ -54,8 +54,12 @@ final class PipelineBench {
             double openLoopLoad,
             int maxBatchTokens,
             boolean processes,
+            boolean kafkaFloor,
             Path workdir,
             Map<String, String> serviceSettings) {}
+
+    /** Untimed round trips of each Kafka floor chain before the timed ones. */
+    private static final int FLOOR_WARM_UP = 300;
 
     private final Options options;
     private final PrintStream out;
@@ -100,6 +104,7 @@ final class PipelineBench {
             ModelGenerator.generateMixtral(modelDir, d, f, options.experts(), 7);
         }
         SplittableRandom random = new SplittableRandom(d * 31L + f);
+        long floorP50 = options.kafkaFloor() ? kafkaFloor(stack, d, prefix, r) : -1;
         try (Services services = startServices(stack, modelDir, prefix);
                 LoadClient client = new LoadClient(
                         stack.bootstrapServers(), stack.schemaRegistryUrl(), new Topics(prefix), Map.of())) {
@@ -109,6 +114,11 @@ final class PipelineBench {
             long[] closed = closedLoop(client, services, d, random);
             r.put("closedLoopMs", percentiles(closed));
             out.printf("closed loop (%d requests, one at a time): %s%n", closed.length, describe(closed));
+            if (floorP50 > 0) {
+                long p50 = pct(sorted(closed), 0.50);
+                r.put("closedLoopP50OverKafkaFloor", round((double) p50 / floorP50));
+                out.printf("  closed-loop p50 / Kafka floor p50 = %.1f%n", (double) p50 / floorP50);
+            }
 
             int burstRequests = Math.max(50, options.burstTokens() / options.requestTokens());
             Map<String, Long> bytesBefore = brokerBytes(stack.bootstrapServers(), prefix);
@@ -161,8 +171,46 @@ final class PipelineBench {
                     "in-process batched layer (batches of %d rows) on the same tokens: %.0f tokens/s;"
                             + " pipeline / in-process = %.2f%n",
                     options.maxBatchTokens(), layerTps, pipelineTps / layerTps);
+            // The CPU-bound ceiling: with every core busy at the CPU the burst spent per token, the pipeline could
+            // not go faster than cores / (CPU per token); a measured ratio near it means CPU, not waiting, bounds it.
+            double cpuPerToken =
+                    cpu.values().stream().mapToDouble(v -> (Double) v).sum();
+            int cores = Runtime.getRuntime().availableProcessors();
+            double ceiling = cores * 1e6 / cpuPerToken / layerTps;
+            r.put("cpuMicrosPerTokenAllProcesses", round(cpuPerToken));
+            r.put("cpuBoundCeilingOfRatio", round(ceiling));
+            out.printf(
+                    "  CPU-bound ceiling: %d cores / %.0f µs of CPU per token (all processes) = %.0f tokens/s,"
+                            + " %.2f of the in-process layer; measured %.2f%n",
+                    cores, cpuPerToken, cores * 1e6 / cpuPerToken, ceiling, pipelineTps / layerTps);
         }
         return r;
+    }
+
+    /**
+     * Measures {@link KafkaFloor} before the services start, so it has the machine to itself; returns its p50 (the
+     * chain shaped as the pipeline) in nanoseconds.
+     */
+    private long kafkaFloor(EmbeddedStack stack, int d, String prefix, Map<String, Object> r) throws Exception {
+        int payload = options.requestTokens() * d * Float.BYTES;
+        KafkaFloor.Result floor = new KafkaFloor(stack.bootstrapServers(), "floor-" + prefix, Map.of())
+                .measure(payload, FLOOR_WARM_UP, options.closedLoopRequests(), System.err);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("asPipeline", percentiles(floor.asPipelineNanos()));
+        m.put("oneExactlyOnceHop", percentiles(floor.oneHopNanos()));
+        m.put("transactionCommit", percentiles(floor.commitNanos()));
+        r.put("kafkaFloorMs", m);
+        out.printf(
+                "Kafka floor (bare Kafka clients on the same broker, no model, %d requests of %d bytes one at a time):%n"
+                        + "  shaped as the pipeline (two exactly-once hops in series): %s%n"
+                        + "  one exactly-once hop: %s%n"
+                        + "  one transaction commit (offsets + end): %s%n",
+                options.closedLoopRequests(),
+                payload,
+                describe(floor.asPipelineNanos()),
+                describe(floor.oneHopNanos()),
+                describe(floor.commitNanos()));
+        return pct(sorted(floor.asPipelineNanos()), 0.50);
     }
 
     private long[] closedLoop(LoadClient client, Services services, int d, SplittableRandom random) throws Exception {
@@ -447,6 +495,12 @@ final class PipelineBench {
         Map<String, Object> p = percentiles(nanos);
         return String.format(
                 "p50 %s ms, p90 %s ms, p99 %s ms, max %s ms", p.get("p50"), p.get("p90"), p.get("p99"), p.get("max"));
+    }
+
+    private static long[] sorted(long[] values) {
+        long[] s = values.clone();
+        Arrays.sort(s);
+        return s;
     }
 
     private static long pct(long[] sorted, double p) {
