@@ -73,29 +73,18 @@ final class KafkaFloor {
     Result measure(int payloadBytes, int warmUp, int requests, PrintStream progress) throws Exception {
         createTopics(List.of("in", "a", "b", "out", "in1", "out1"));
         List<Long> commits = new ArrayList<>();
+        Load load = new Load(payloadBytes, warmUp, requests, progress);
         long[] asPipeline;
         try (Hops hops = new Hops(commits)) {
             hops.exactlyOnce(topic("in"), topic("a"), "x");
             hops.committedRelay(topic("a"), topic("b"), "r");
             hops.exactlyOnce(topic("b"), topic("out"), "y");
-            asPipeline = closedLoop(
-                    topic("in"),
-                    topic("out"),
-                    payloadBytes,
-                    warmUp,
-                    requests,
-                    new ProgressBar(progress, "floor, as pipeline", requests));
+            asPipeline = closedLoop("floor, as pipeline", "in", "out", load);
         }
         long[] oneHop;
         try (Hops hops = new Hops(commits)) {
             hops.exactlyOnce(topic("in1"), topic("out1"), "z");
-            oneHop = closedLoop(
-                    topic("in1"),
-                    topic("out1"),
-                    payloadBytes,
-                    warmUp,
-                    requests,
-                    new ProgressBar(progress, "floor, one hop", requests));
+            oneHop = closedLoop("floor, one hop", "in1", "out1", load);
         }
         long[] c;
         synchronized (commits) {
@@ -120,9 +109,15 @@ final class KafkaFloor {
         }
     }
 
-    private long[] closedLoop(String in, String out, int payloadBytes, int warmUp, int requests, ProgressBar bar)
-            throws Exception {
-        byte[] payload = new byte[payloadBytes];
+    /** What the client sends through a chain: payload size, untimed and timed requests, where progress goes. */
+    private record Load(int payloadBytes, int warmUp, int requests, PrintStream progress) {}
+
+    private long[] closedLoop(String label, String inName, String outName, Load load) throws Exception {
+        String in = topic(inName);
+        String out = topic(outName);
+        int requests = load.requests();
+        ProgressBar bar = new ProgressBar(load.progress(), label, requests);
+        byte[] payload = new byte[load.payloadBytes()];
         long[] latencies = new long[requests];
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(consumerProps(null, "read_committed"));
                 KafkaProducer<String, byte[]> producer = new KafkaProducer<>(producerProps(null))) {
@@ -130,7 +125,7 @@ final class KafkaFloor {
             consumer.assign(List.of(tp));
             consumer.seekToEnd(List.of(tp));
             consumer.position(tp);
-            for (int i = -warmUp; i < requests; i++) {
+            for (int i = -load.warmUp(); i < requests; i++) {
                 String id = Integer.toString(i);
                 long t0 = System.nanoTime();
                 producer.send(new ProducerRecord<>(in, id, payload)).get(30, TimeUnit.SECONDS);
@@ -147,11 +142,14 @@ final class KafkaFloor {
     /** Waits for the record keyed {@code id}; any other record means a request came back twice or out of order. */
     private static void awaitRecord(KafkaConsumer<String, byte[]> consumer, String id, long t0) {
         while (true) {
-            for (ConsumerRecord<String, byte[]> r : consumer.poll(POLL)) {
-                if (!r.key().equals(id)) {
-                    throw new IllegalStateException("floor chain returned record " + r.key() + " while waiting for "
-                            + id + ": a hop lost or duplicated a record");
+            ConsumerRecords<String, byte[]> records = consumer.poll(POLL);
+            for (ConsumerRecord<String, byte[]> r : records) {
+                if (!r.key().equals(id) || records.count() > 1) {
+                    throw new IllegalStateException("floor chain returned record " + r.key() + " (" + records.count()
+                            + " at once) while waiting for " + id + ": a hop lost or duplicated a record");
                 }
+            }
+            if (!records.isEmpty()) {
                 return;
             }
             if (System.nanoTime() - t0 > TimeUnit.SECONDS.toNanos(30)) {
