@@ -1,6 +1,7 @@
 package io.moestreams.cli;
 
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -13,19 +14,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
  * The latency floor of the pipeline's hop structure on the broker it runs on, measured with bare Kafka clients: no
@@ -51,19 +45,21 @@ final class KafkaFloor {
 
     private static final Duration POLL = Duration.ofMillis(100);
 
-    private final String bootstrap;
+    private final FloorHop.Clients clients;
     private final String prefix;
-    private final Map<String, Object> clientProps;
+    private final Path processLogs;
 
     /**
      * @param bootstrap   the cluster
      * @param prefix      prefix of the topics, consumer groups and transactional ids it creates
-     * @param clientProps Kafka client properties for every client (security), passed through unchanged
+     * @param clientProps Kafka client properties for the clients of this JVM (security), passed through unchanged
+     * @param processLogs null: the hops are threads of this JVM; else each hop runs in a JVM of its own (as the
+     *                    services do with {@code --processes}), logging there; their commit times are then not seen
      */
-    KafkaFloor(String bootstrap, String prefix, Map<String, Object> clientProps) {
-        this.bootstrap = bootstrap;
+    KafkaFloor(String bootstrap, String prefix, Map<String, Object> clientProps, Path processLogs) {
+        this.clients = new FloorHop.Clients(bootstrap, clientProps);
         this.prefix = prefix;
-        this.clientProps = Map.copyOf(clientProps);
+        this.processLogs = processLogs;
     }
 
     /**
@@ -76,14 +72,14 @@ final class KafkaFloor {
         Load load = new Load(payloadBytes, warmUp, requests, progress);
         long[] asPipeline;
         try (Hops hops = new Hops(commits)) {
-            hops.exactlyOnce(topic("in"), topic("a"), "x");
-            hops.committedRelay(topic("a"), topic("b"), "r");
-            hops.exactlyOnce(topic("b"), topic("out"), "y");
+            hops.add(FloorHop.Kind.EXACTLY_ONCE, topic("in"), topic("a"), "x");
+            hops.add(FloorHop.Kind.COMMITTED_RELAY, topic("a"), topic("b"), "r");
+            hops.add(FloorHop.Kind.EXACTLY_ONCE, topic("b"), topic("out"), "y");
             asPipeline = closedLoop("floor, as pipeline", "in", "out", load);
         }
         long[] oneHop;
         try (Hops hops = new Hops(commits)) {
-            hops.exactlyOnce(topic("in1"), topic("out1"), "z");
+            hops.add(FloorHop.Kind.EXACTLY_ONCE, topic("in1"), topic("out1"), "z");
             oneHop = closedLoop("floor, one hop", "in1", "out1", load);
         }
         long[] c;
@@ -98,8 +94,8 @@ final class KafkaFloor {
     }
 
     private void createTopics(List<String> names) throws InterruptedException, ExecutionException, TimeoutException {
-        Map<String, Object> p = new HashMap<>(clientProps);
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        Map<String, Object> p = new HashMap<>(clients.props());
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, clients.bootstrap());
         try (Admin admin = Admin.create(p)) {
             List<NewTopic> topics = new ArrayList<>();
             for (String n : names) {
@@ -119,8 +115,8 @@ final class KafkaFloor {
         ProgressBar bar = new ProgressBar(load.progress(), label, requests);
         byte[] payload = new byte[load.payloadBytes()];
         long[] latencies = new long[requests];
-        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(consumerProps(null, "read_committed"));
-                KafkaProducer<String, byte[]> producer = new KafkaProducer<>(producerProps(null))) {
+        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(clients.consumer(null, "read_committed"));
+                KafkaProducer<String, byte[]> producer = new KafkaProducer<>(clients.producer(null))) {
             TopicPartition tp = new TopicPartition(out, 0);
             consumer.assign(List.of(tp));
             consumer.seekToEnd(List.of(tp));
@@ -158,38 +154,15 @@ final class KafkaFloor {
         }
     }
 
-    private Map<String, Object> consumerProps(String group, String isolation) {
-        Map<String, Object> p = new HashMap<>(clientProps);
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        if (group != null) {
-            p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
-        }
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, isolation);
-        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
-        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-        return p;
-    }
-
-    private Map<String, Object> producerProps(String transactionalId) {
-        Map<String, Object> p = new HashMap<>(clientProps);
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(ProducerConfig.LINGER_MS_CONFIG, 0);
-        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-        if (transactionalId != null) {
-            p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
-        }
-        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
-        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
-        return p;
-    }
-
-    /** The hop threads of one chain; closing stops and joins them and rethrows the first failure. */
+    /**
+     * The hops of one chain, as threads of this JVM or (with a log directory) each in a process of its own; closing
+     * stops them and rethrows the first failure of a thread.
+     */
     private final class Hops implements AutoCloseable {
 
         private final List<Long> commits;
         private final List<Thread> threads = new ArrayList<>();
+        private final List<ChildProcess> children = new ArrayList<>();
         private final AtomicBoolean running = new AtomicBoolean(true);
         private final List<Throwable> failures = new ArrayList<>();
 
@@ -197,66 +170,32 @@ final class KafkaFloor {
             this.commits = commits;
         }
 
-        /** Consume, produce and commit the consumed offsets in one transaction per poll. */
-        void exactlyOnce(String in, String out, String name) {
+        void add(FloorHop.Kind kind, String in, String out, String name) {
             String group = prefix + "hop-" + name;
-            start(name, () -> {
-                try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(consumerProps(group, "read_committed"));
-                        KafkaProducer<String, byte[]> p = new KafkaProducer<>(producerProps(group))) {
-                    p.initTransactions();
-                    c.subscribe(List.of(in));
-                    while (running.get()) {
-                        ConsumerRecords<String, byte[]> records = c.poll(POLL);
-                        if (records.isEmpty()) {
-                            continue;
-                        }
-                        p.beginTransaction();
-                        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-                        for (ConsumerRecord<String, byte[]> r : records) {
-                            p.send(new ProducerRecord<>(out, r.key(), r.value()));
-                            offsets.put(
-                                    new TopicPartition(r.topic(), r.partition()),
-                                    new OffsetAndMetadata(r.offset() + 1));
-                        }
-                        long t0 = System.nanoTime();
-                        p.sendOffsetsToTransaction(offsets, c.groupMetadata());
-                        p.commitTransaction();
-                        long took = System.nanoTime() - t0;
-                        synchronized (commits) {
-                            commits.add(took);
-                        }
-                    }
-                }
-            });
-        }
-
-        /** Read committed records, forward them with an idempotent producer, commit offsets once they are acked. */
-        void committedRelay(String in, String out, String name) {
-            String group = prefix + "hop-" + name;
-            start(name, () -> {
-                try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(consumerProps(group, "read_committed"));
-                        KafkaProducer<String, byte[]> p = new KafkaProducer<>(producerProps(null))) {
-                    c.subscribe(List.of(in));
-                    while (running.get()) {
-                        ConsumerRecords<String, byte[]> records = c.poll(POLL);
-                        if (records.isEmpty()) {
-                            continue;
-                        }
-                        for (ConsumerRecord<String, byte[]> r : records) {
-                            p.send(new ProducerRecord<>(out, r.key(), r.value()));
-                        }
-                        p.flush();
-                        c.commitAsync();
-                    }
-                }
-            });
-        }
-
-        private void start(String name, Runnable body) {
+            if (processLogs != null) {
+                children.add(ChildProcess.start(
+                        "floor-hop-" + name,
+                        List.of("-Xmx256m", "-XX:+UseParallelGC"),
+                        List.of(
+                                "floor-hop",
+                                "--kind=" + kind,
+                                "--bootstrap-servers=" + clients.bootstrap(),
+                                "--in=" + in,
+                                "--out=" + out,
+                                "--group=" + group),
+                        Map.of(),
+                        processLogs));
+                return;
+            }
+            FloorHop hop = new FloorHop(clients, in, out, group);
             Thread t = new Thread(
                     () -> {
                         try {
-                            body.run();
+                            hop.run(kind, running::get, nanos -> {
+                                synchronized (commits) {
+                                    commits.add(nanos);
+                                }
+                            });
                         } catch (RuntimeException e) {
                             synchronized (failures) {
                                 failures.add(e);
@@ -272,6 +211,7 @@ final class KafkaFloor {
         @Override
         public void close() {
             running.set(false);
+            children.forEach(ChildProcess::close);
             for (Thread t : threads) {
                 try {
                     t.join(TimeUnit.SECONDS.toMillis(30));

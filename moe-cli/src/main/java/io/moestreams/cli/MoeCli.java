@@ -28,6 +28,7 @@ import picocli.CommandLine.Command;
             GenerateModelCommand.class,
             GenerateRequestsCommand.class,
             BenchCommand.class,
+            FloorHopCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class MoeCli implements Runnable {

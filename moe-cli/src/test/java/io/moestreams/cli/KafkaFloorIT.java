@@ -8,6 +8,8 @@ import io.moestreams.embedded.SharedStack;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -22,6 +24,7 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The Kafka floor of {@code moe bench --pipeline} on the real embedded broker: every request travels both chains and
@@ -42,7 +45,7 @@ class KafkaFloorIT {
         String prefix = "floorit" + System.nanoTime() + ".";
 
         // When the floor is measured with 20 requests of 1 KB after 5 untimed ones
-        KafkaFloor.Result result = new KafkaFloor(stack.bootstrapServers(), prefix, Map.of())
+        KafkaFloor.Result result = new KafkaFloor(stack.bootstrapServers(), prefix, Map.of(), null)
                 .measure(
                         1024,
                         WARM_UP,
@@ -61,13 +64,42 @@ class KafkaFloorIT {
         // the warm-up requests included: the client sends the next request only after the last one came back
         assertEquals(3 * (REQUESTS + WARM_UP), result.commitNanos().length);
         // and each output topic holds every request exactly once, committed (read_committed sees all of them)
+        assertEachOutputHoldsEveryRequestOnce(stack.bootstrapServers(), prefix);
+    }
+
+    @Test
+    void withEveryHopInAProcessOfItsOwnEveryRequestStillCrossesBothChainsOnce(@TempDir Path logs) throws Exception {
+        // Given the embedded broker, a fresh prefix and the hops as separate JVMs (as with --processes)
+        EmbeddedStack stack = SharedStack.get();
+        String prefix = "floorprocit" + System.nanoTime() + ".";
+
+        // When the floor is measured
+        KafkaFloor.Result result = new KafkaFloor(stack.bootstrapServers(), prefix, Map.of(), logs)
+                .measure(
+                        1024,
+                        WARM_UP,
+                        REQUESTS,
+                        new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+
+        // Then both chains timed every request, each hop ran in its own process (its log exists), and the commits
+        // of other processes are not reported as if they were seen
+        assertEquals(REQUESTS, result.asPipelineNanos().length);
+        assertEquals(REQUESTS, result.oneHopNanos().length);
+        assertEquals(0, result.commitNanos().length);
+        for (String hop : List.of("x", "r", "y", "z")) {
+            assertTrue(Files.exists(logs.resolve("floor-hop-" + hop + ".log")), hop);
+        }
+        // and each output topic holds every request exactly once, committed
+        assertEachOutputHoldsEveryRequestOnce(stack.bootstrapServers(), prefix);
+    }
+
+    private static void assertEachOutputHoldsEveryRequestOnce(String bootstrap, String prefix) {
+        List<String> expected = new ArrayList<>();
+        for (int i = -WARM_UP; i < REQUESTS; i++) {
+            expected.add(Integer.toString(i));
+        }
         for (String out : List.of("out", "out1")) {
-            List<String> keys = committedKeys(stack.bootstrapServers(), prefix + out);
-            List<String> expected = new ArrayList<>();
-            for (int i = -WARM_UP; i < REQUESTS; i++) {
-                expected.add(Integer.toString(i));
-            }
-            assertEquals(expected, keys, out);
+            assertEquals(expected, committedKeys(bootstrap, prefix + out), out);
         }
     }
 
