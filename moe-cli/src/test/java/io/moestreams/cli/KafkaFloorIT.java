@@ -45,21 +45,10 @@ class KafkaFloorIT {
         String prefix = "floorit" + System.nanoTime() + ".";
 
         // When the floor is measured with 20 requests of 1 KB after 5 untimed ones
-        KafkaFloor.Result result = new KafkaFloor(stack.bootstrapServers(), prefix, Map.of(), null)
-                .measure(
-                        1024,
-                        WARM_UP,
-                        REQUESTS,
-                        new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        KafkaFloor.Result result = measure(stack, prefix, null);
 
         // Then both chains timed every request
-        assertEquals(REQUESTS, result.asPipelineNanos().length);
-        assertEquals(REQUESTS, result.oneHopNanos().length);
-        for (long[] chain : List.of(result.asPipelineNanos(), result.oneHopNanos())) {
-            for (long nanos : chain) {
-                assertTrue(nanos > 0, "a measured round trip is positive");
-            }
-        }
+        assertBothChainsTimedEveryRequest(result);
         // and three exactly-once hops (two on the pipeline-shaped chain, one alone) committed once per request,
         // the warm-up requests included: the client sends the next request only after the last one came back
         assertEquals(3 * (REQUESTS + WARM_UP), result.commitNanos().length);
@@ -74,23 +63,36 @@ class KafkaFloorIT {
         String prefix = "floorprocit" + System.nanoTime() + ".";
 
         // When the floor is measured
-        KafkaFloor.Result result = new KafkaFloor(stack.bootstrapServers(), prefix, Map.of(), logs)
-                .measure(
-                        1024,
-                        WARM_UP,
-                        REQUESTS,
-                        new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        KafkaFloor.Result result = measure(stack, prefix, logs);
 
         // Then both chains timed every request, each hop ran in its own process (its log exists), and the commits
         // of other processes are not reported as if they were seen
-        assertEquals(REQUESTS, result.asPipelineNanos().length);
-        assertEquals(REQUESTS, result.oneHopNanos().length);
+        assertBothChainsTimedEveryRequest(result);
         assertEquals(0, result.commitNanos().length);
         for (String hop : List.of("x", "r", "y", "z")) {
             assertTrue(Files.exists(logs.resolve("floor-hop-" + hop + ".log")), hop);
         }
         // and each output topic holds every request exactly once, committed
         assertEachOutputHoldsEveryRequestOnce(stack.bootstrapServers(), prefix);
+    }
+
+    private static KafkaFloor.Result measure(EmbeddedStack stack, String prefix, Path logs) throws Exception {
+        return new KafkaFloor(stack.bootstrapServers(), prefix, Map.of(), logs)
+                .measure(
+                        1024,
+                        WARM_UP,
+                        REQUESTS,
+                        new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+    }
+
+    private static void assertBothChainsTimedEveryRequest(KafkaFloor.Result result) {
+        assertEquals(REQUESTS, result.asPipelineNanos().length);
+        assertEquals(REQUESTS, result.oneHopNanos().length);
+        for (long[] chain : List.of(result.asPipelineNanos(), result.oneHopNanos())) {
+            for (long nanos : chain) {
+                assertTrue(nanos > 0, "a measured round trip is positive");
+            }
+        }
     }
 
     private static void assertEachOutputHoldsEveryRequestOnce(String bootstrap, String prefix) {
