@@ -23,8 +23,9 @@ import org.apache.kafka.common.TopicPartition;
 
 /**
  * The latency floor of the pipeline's hop structure on the broker it runs on, measured with bare Kafka clients: no
- * model, no Kafka Streams, no Avro, each hop a thread that copies the record on (docs/architecture.md, "Delivery
- * guarantees per hop", and the README's "Where the floor is").
+ * model, no Kafka Streams, no Avro, each hop a {@link FloorHop} that copies the record on, as a thread of this JVM or
+ * as a process of its own (docs/architecture.md, "Delivery guarantees per hop", and the README's "Where the floor
+ * is").
  *
  * <p>Two chains, each driven one request at a time by a client that sends and waits for its own record back:
  *

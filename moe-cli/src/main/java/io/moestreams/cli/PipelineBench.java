@@ -490,8 +490,7 @@ final class PipelineBench {
     }
 
     private static Map<String, Object> percentiles(long[] nanos) {
-        long[] s = nanos.clone();
-        Arrays.sort(s);
+        long[] s = sorted(nanos);
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("p50", round(pct(s, 0.50) / 1e6));
         m.put("p90", round(pct(s, 0.90) / 1e6));
