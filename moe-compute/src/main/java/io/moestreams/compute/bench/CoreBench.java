@@ -30,6 +30,10 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class CoreBench {
 
     static final int RUNS = 5;
+
+    /** Untimed calls before each timed run, in seconds (see {@link #interleavedMedians}). */
+    static final double SETTLE_SECONDS = 0.2;
+
     private static final double DEFAULT_RUN_SECONDS = 0.4;
 
     private CoreBench() {}
@@ -120,7 +124,10 @@ public final class CoreBench {
 
     /**
      * Median seconds per call of each task. Each task is warmed up for about one run (which also sizes its
-     * runs), then the timed runs alternate between the tasks so that both see the same machine load.
+     * runs), then the timed runs alternate between the tasks so that both see the same machine load. Every timed run
+     * comes after {@value #SETTLE_SECONDS} s of untimed calls of the same task: OpenBLAS's worker threads spin for
+     * about 0.1 s after a multi-threaded call (its THREAD_TIMEOUT, 2^28 cycles) and would otherwise take a core from
+     * the task timed next (measured: the expert was 20-35 % slower right after the raw sgemm than after an idle pause).
      */
     private static double[] interleavedMedians(double runSeconds, Runnable[] setUps, Runnable... tasks) {
         long budget = (long) (runSeconds * 1e9);
@@ -140,6 +147,10 @@ public final class CoreBench {
         for (int r = 0; r < RUNS; r++) {
             for (int k = 0; k < tasks.length; k++) {
                 setUps[k].run();
+                long settle = System.nanoTime();
+                while (System.nanoTime() - settle < SETTLE_SECONDS * 1e9) {
+                    tasks[k].run();
+                }
                 long t0 = System.nanoTime();
                 for (long i = 0; i < perRun[k]; i++) {
                     tasks[k].run();

@@ -11,7 +11,7 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 /**
  * A gpt-oss expert: G = min(X·gateᵀ + bg, limit), U = clamp(X·upᵀ + bu, -limit, limit),
  * H = (U + 1) ⊙ G ⊙ σ(alpha·G), Y = H·downᵀ + bd (modeling_gpt_oss.py, GptOssExperts); each product a
- * {@link FixedOrderGemm} per part.
+ * {@link FixedOrderGemm} per part, the element-wise ops split over the GEMM threads by column ranges.
  */
 public final class ClampedSwigluFfn extends Nd4jExpertFfn {
 
@@ -20,7 +20,7 @@ public final class ClampedSwigluFfn extends Nd4jExpertFfn {
     private INDArray down;
     private INDArray gateBias;
     private INDArray upBias;
-    private INDArray downBias;
+    private final float[] downBias;
     private final FloatPointer gateP;
     private final FloatPointer upP;
     private final FloatPointer downP;
@@ -41,7 +41,7 @@ public final class ClampedSwigluFfn extends Nd4jExpertFfn {
         this.down = weight(name + " down", w.down(), d, f);
         this.gateBias = bias(name + " gate bias", w.gateBias(), f);
         this.upBias = bias(name + " up bias", w.upBias(), f);
-        this.downBias = bias(name + " down bias", w.downBias(), d);
+        this.downBias = w.downBias() == null ? null : w.downBias().clone();
         this.gateP = pointer(gate);
         this.upP = pointer(up);
         this.downP = pointer(down);
@@ -60,31 +60,35 @@ public final class ClampedSwigluFfn extends Nd4jExpertFfn {
     }
 
     @Override
-    void compute(RowPlan plan) {
+    void compute(RowPlan plan, Sink sink) {
         int d = hiddenSize();
         int f = intermediateSize();
         int m = plan.total();
-        eachTask(plan, f, (p, c) -> {
+        eachTask(plan, f, 2, (p, c) -> {
             FixedOrderGemm.rowsTimesWeights(plan, input(), gateP, d, f, g, 1f, p, c);
             FixedOrderGemm.rowsTimesWeights(plan, input(), upP, d, f, u, 1f, p, c);
         });
-        counted(plan.parts() * FixedOrderGemm.chunks(f));
-        INDArray a = g.columnMajor(m);
-        INDArray b = u.columnMajor(m);
-        INDArray t = s.columnMajor(m);
-        addBias(a, gateBias);
-        addBias(b, upBias);
-        Transforms.min(a, limit, false);
-        Transforms.min(b, limit, false);
-        Transforms.max(b, -limit, false);
-        b.addi(1.0);
-        a.muli(alpha, t);
-        Nd4j.getExecutioner().exec(new Sigmoid(t, t));
-        a.muli(t);
-        multiplyInPlace(a, b);
-        counted(6);
-        eachTask(plan, d, (p, c) -> FixedOrderGemm.columnsTimesWeights(plan, g, downP, f, d, output(), 1f, p, c));
-        addBias(output().columnMajor(m), downBias);
+        int calls = (gateBias == null ? 0 : 1) + (upBias == null ? 0 : 1) + 8;
+        eachColumnRange(f, calls, (j0, columns) -> {
+            INDArray a = g.block(m, 0, m, j0, columns);
+            INDArray b = u.block(m, 0, m, j0, columns);
+            INDArray t = s.block(m, 0, m, j0, columns);
+            if (gateBias != null) {
+                addBias(a, gateBias, j0);
+            }
+            if (upBias != null) {
+                addBias(b, upBias, j0);
+            }
+            Transforms.min(a, limit, false);
+            Transforms.min(b, limit, false);
+            Transforms.max(b, -limit, false);
+            b.addi(1.0);
+            a.muli(alpha, t);
+            Nd4j.getExecutioner().exec(new Sigmoid(t, t));
+            a.muli(t);
+            a.muli(b);
+        });
+        projectOut(plan, g, downP, f, 1f, downBias, sink);
     }
 
     @Override
@@ -97,12 +101,10 @@ public final class ClampedSwigluFfn extends Nd4jExpertFfn {
         release(down);
         release(gateBias);
         release(upBias);
-        release(downBias);
         gate = null;
         up = null;
         down = null;
         gateBias = null;
         upBias = null;
-        downBias = null;
     }
 }

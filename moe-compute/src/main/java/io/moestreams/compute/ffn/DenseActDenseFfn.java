@@ -6,7 +6,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * A SwitchTransformers expert (DenseActDense): out = wo · act(wi·x), evaluated for n rows at once as
- * H = act(X·wiᵀ), Y = H·woᵀ, each product a {@link FixedOrderGemm} per part.
+ * H = act(X·wiᵀ), Y = H·woᵀ, each product a {@link FixedOrderGemm} per part, the activation split over the GEMM
+ * threads by column ranges.
  */
 public final class DenseActDenseFfn extends Nd4jExpertFfn {
 
@@ -32,13 +33,13 @@ public final class DenseActDenseFfn extends Nd4jExpertFfn {
     }
 
     @Override
-    void compute(RowPlan plan) {
+    void compute(RowPlan plan, Sink sink) {
         int d = hiddenSize();
         int f = intermediateSize();
         int m = plan.total();
-        eachTask(plan, f, (p, c) -> FixedOrderGemm.rowsTimesWeights(plan, input(), wiP, d, f, h, 1f, p, c));
-        float alpha = activate(h.columnMajor(m), m);
-        eachTask(plan, d, (p, c) -> FixedOrderGemm.columnsTimesWeights(plan, h, woP, f, d, output(), alpha, p, c));
+        eachTask(plan, f, 1, (p, c) -> FixedOrderGemm.rowsTimesWeights(plan, input(), wiP, d, f, h, 1f, p, c));
+        eachColumnRange(f, activationCalls(), (j0, columns) -> activate(h.block(m, 0, m, j0, columns), m, j0, columns));
+        projectOut(plan, h, woP, f, activationFactor(), null, sink);
     }
 
     @Override

@@ -31,10 +31,25 @@ final class FixedOrderGemm {
         return (out + CHUNK - 1) / CHUNK;
     }
 
-    /** Runs {@code task(part, chunk)} for every part of the plan and every column chunk of {@code out}, concurrently. */
+    /** The first output column of a chunk. */
+    static int firstColumn(int chunk) {
+        return chunk * CHUNK;
+    }
+
+    /** The columns of a chunk of an output with {@code out} columns ({@value #CHUNK}, the last one fewer). */
+    static int columns(int out, int chunk) {
+        return Math.min(CHUNK, out - chunk * CHUNK);
+    }
+
+    /**
+     * Runs {@code task(part, chunk)} for every part of the plan and every column chunk of {@code out}, concurrently,
+     * chunk by chunk: the parts of one chunk are handed out one after the other, so threads that work on the same
+     * chunk at the same time read its weights from memory once and share them in the cache (a weight matrix is far
+     * larger than the cache).
+     */
     static void forEach(RowPlan plan, int out, int maxThreads, PartChunk task) {
-        int chunks = chunks(out);
-        Nd4jSupport.forEach(plan.parts() * chunks, maxThreads, t -> task.run(t / chunks, t % chunks));
+        int parts = plan.parts();
+        Nd4jSupport.forEach(parts * chunks(out), maxThreads, t -> task.run(t % parts, t / parts));
     }
 
     /** One (part, column chunk) task. */

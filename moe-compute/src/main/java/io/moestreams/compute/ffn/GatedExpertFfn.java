@@ -8,7 +8,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * A gated MLP expert (mixtral w1/w3/w2, the qwen / deepseek / olmoe gate_proj/up_proj/down_proj, granitemoe's
  * input_linear halves): out = down · (act(gate·x + bg) ⊙ (up·x + bu)) + bd, evaluated for n rows at once as
  * G = X·gateᵀ, U = X·upᵀ, G = act(G) ⊙ U, Y = G·downᵀ (biases added per column when present), each product a
- * {@link FixedOrderGemm} per part.
+ * {@link FixedOrderGemm} per part, the element-wise ops split over the GEMM threads by column ranges.
  */
 public final class GatedExpertFfn extends Nd4jExpertFfn {
 
@@ -17,7 +17,7 @@ public final class GatedExpertFfn extends Nd4jExpertFfn {
     private INDArray down;
     private INDArray gateBias;
     private INDArray upBias;
-    private INDArray downBias;
+    private final float[] downBias;
     private final FloatPointer gateP;
     private final FloatPointer upP;
     private final FloatPointer downP;
@@ -34,7 +34,7 @@ public final class GatedExpertFfn extends Nd4jExpertFfn {
         this.down = weight(name + " down", w.down(), d, f);
         this.gateBias = bias(name + " gate bias", w.gateBias(), f);
         this.upBias = bias(name + " up bias", w.upBias(), f);
-        this.downBias = bias(name + " down bias", w.downBias(), d);
+        this.downBias = w.downBias() == null ? null : w.downBias().clone();
         this.gateP = pointer(gate);
         this.upP = pointer(up);
         this.downP = pointer(down);
@@ -49,29 +49,28 @@ public final class GatedExpertFfn extends Nd4jExpertFfn {
     }
 
     @Override
-    void compute(RowPlan plan) {
+    void compute(RowPlan plan, Sink sink) {
         int d = hiddenSize();
         int f = intermediateSize();
         int m = plan.total();
-        eachTask(plan, f, (p, c) -> {
+        eachTask(plan, f, 2, (p, c) -> {
             FixedOrderGemm.rowsTimesWeights(plan, input(), gateP, d, f, g, 1f, p, c);
             FixedOrderGemm.rowsTimesWeights(plan, input(), upP, d, f, u, 1f, p, c);
         });
-        counted(plan.parts() * FixedOrderGemm.chunks(f));
-        INDArray a = g.columnMajor(m);
-        INDArray b = u.columnMajor(m);
-        if (gateBias != null) {
-            addBias(a, gateBias);
-        }
-        if (upBias != null) {
-            addBias(b, upBias);
-        }
-        float alpha = activate(a, m);
-        multiplyInPlace(a, b);
-        eachTask(plan, d, (p, c) -> FixedOrderGemm.columnsTimesWeights(plan, g, downP, f, d, output(), alpha, p, c));
-        if (downBias != null) {
-            addBias(output().columnMajor(m), downBias);
-        }
+        int calls = (gateBias == null ? 0 : 1) + (upBias == null ? 0 : 1) + activationCalls() + 1;
+        eachColumnRange(f, calls, (j0, columns) -> {
+            INDArray a = g.block(m, 0, m, j0, columns);
+            INDArray b = u.block(m, 0, m, j0, columns);
+            if (gateBias != null) {
+                addBias(a, gateBias, j0);
+            }
+            if (upBias != null) {
+                addBias(b, upBias, j0);
+            }
+            activate(a, m, j0, columns);
+            a.muli(b);
+        });
+        projectOut(plan, g, downP, f, activationFactor(), downBias, sink);
     }
 
     @Override
@@ -83,12 +82,10 @@ public final class GatedExpertFfn extends Nd4jExpertFfn {
         release(down);
         release(gateBias);
         release(upBias);
-        release(downBias);
         gate = null;
         up = null;
         down = null;
         gateBias = null;
         upBias = null;
-        downBias = null;
     }
 }

@@ -20,12 +20,16 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * <p><b>Bit-exact and batch-invariant:</b> the output bits of row i depend only on {@code rows[i]}, {@code scale[i]}
  * and the weights — not on n, on the other rows or on i. The rows are laid out by a {@link RowPlan} (zero guard rows
  * around each part), every matrix product is a {@link FixedOrderGemm} part, the element-wise ops work value by value
- * and the gate weight is applied in Java (one F32 multiplication) while the rows are copied out. So an expert worker's
- * micro-batch of many requests computes each request's rows exactly as {@code moe reference} computes them alone
- * (docs/architecture.md, "Bit-exact outputs").
+ * and the output bias and the gate weight are applied in Java (one F32 addition, one F32 multiplication) while the
+ * rows are copied out. So an expert worker's micro-batch of many requests computes each request's rows exactly as
+ * {@code moe reference} computes them alone (docs/architecture.md, "Bit-exact outputs").
  *
- * <p>A forward over n rows issues a fixed sequence of element-wise ops and one GEMM chain per part (parts: see
- * {@link RowPlan}; {@link #nativeCallsLastForward()} reports the count). Not thread-safe.
+ * <p>A forward over n rows is a fixed sequence of concurrent steps: GEMM tasks, each one (part, column chunk) of a
+ * product (see {@link FixedOrderGemm}); the element-wise ops over the hidden layer, split into one contiguous range of
+ * whole column chunks per GEMM thread (one ND4J op per range and op, so their per-call cost does not grow with the
+ * batch); and the output product, whose tasks also copy their block out. So the element-wise work runs on every GEMM
+ * thread, and the native calls per forward depend only on the parts and the weights' shapes ({@link
+ * #nativeCallsLastForward()} reports them). Not thread-safe.
  */
 public abstract sealed class Nd4jExpertFfn implements ExpertFfn
         permits GatedExpertFfn, DenseActDenseFfn, ClampedSwigluFfn {
@@ -36,6 +40,8 @@ public abstract sealed class Nd4jExpertFfn implements ExpertFfn
     private static final double GELU_TANH_CUBIC = 0.044715;
     /** Rows copied out together (keeps the column-major reads within a few cache lines). */
     private static final int OUT_TILE = 8;
+    /** Per GEMM thread: the output block being copied out (grown as needed, never shrunk). */
+    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
 
     private final ExpertRef ref;
     private final int hiddenSize;
@@ -45,7 +51,6 @@ public abstract sealed class Nd4jExpertFfn implements ExpertFfn
     private final Panel input;
     private final Panel output;
     private final Panel geluTmp;
-    private float[] scratch = new float[0];
     private int nativeCalls;
     private int lastNativeCalls;
     private RowPlan lastPlan;
@@ -146,8 +151,7 @@ public abstract sealed class Nd4jExpertFfn implements ExpertFfn
         ensureCapacity(plan.total());
         nativeCalls = 0;
         load(plan, rows);
-        compute(plan);
-        store(plan, scale, out);
+        compute(plan, new Sink(out, scale));
         lastPlan = plan;
         lastNativeCalls = nativeCalls;
     }
@@ -166,30 +170,54 @@ public abstract sealed class Nd4jExpertFfn implements ExpertFfn
         }
     }
 
-    /** Copies the real rows out of the column-major output, multiplying each by its gate weight (one F32 product). */
-    private void store(RowPlan plan, float[] scale, float[] out) {
+    /** Where a forward's rows go: {@code out[row·d + j] = (y + bias[j]) · scale[row]} (scale null: no gate weight). */
+    record Sink(float[] out, float[] scale) {}
+
+    /**
+     * Y = alpha · H · Wᵀ (+ bias) for the hidden panel H ({@code [m, in]}, column-major), W row-major {@code [d, in]}:
+     * each task computes one (part, column chunk) block of the output panel and copies that block's real rows into the
+     * sink.
+     */
+    final void projectOut(RowPlan plan, Panel h, FloatPointer w, int in, float alpha, float[] bias, Sink sink) {
+        int d = hiddenSize;
+        eachTask(plan, d, 2, (p, c) -> {
+            FixedOrderGemm.columnsTimesWeights(plan, h, w, in, d, output, alpha, p, c);
+            storeBlock(plan, p, c, bias, sink);
+        });
+    }
+
+    /**
+     * Copies the real rows of one (part, column chunk) block of the column-major output into the row-major sink,
+     * adding the bias (one F32 addition) and multiplying each row by its gate weight (one F32 multiplication).
+     */
+    private void storeBlock(RowPlan plan, int part, int chunk, float[] bias, Sink sink) {
         int d = hiddenSize;
         int m = plan.total();
-        int values = m * d;
-        if (scratch.length < values) {
-            scratch = new float[Math.max(values, scratch.length * 2)];
+        int j0 = FixedOrderGemm.firstColumn(chunk);
+        int columns = FixedOrderGemm.columns(d, chunk);
+        int count = plan.count()[part];
+        int firstRow = plan.first()[part];
+        // from the block's first real value to its last: the rows of other parts in between come along
+        int length = (columns - 1) * m + count;
+        float[] y = SCRATCH.get();
+        if (y.length < length) {
+            y = new float[Math.max(length, y.length * 2)];
+            SCRATCH.set(y);
         }
-        output.get(scratch, values);
-        nativeCalls++;
-        float[] y = scratch;
-        for (int p = 0; p < plan.parts(); p++) {
-            int firstRow = plan.first()[p];
-            int count = plan.count()[p];
-            int interior = plan.interior(p);
-            for (int r0 = 0; r0 < count; r0 += OUT_TILE) {
-                int r1 = Math.min(count, r0 + OUT_TILE);
-                for (int j = 0; j < d; j++) {
-                    int column = j * m + interior;
-                    for (int r = r0; r < r1; r++) {
-                        int row = firstRow + r;
-                        float v = y[column + r];
-                        out[row * d + j] = scale == null ? v : v * scale[row];
+        output.get((long) j0 * m + plan.interior(part), y, length);
+        float[] out = sink.out();
+        float[] scale = sink.scale();
+        for (int r0 = 0; r0 < count; r0 += OUT_TILE) {
+            int r1 = Math.min(count, r0 + OUT_TILE);
+            for (int j = 0; j < columns; j++) {
+                int column = j * m;
+                for (int r = r0; r < r1; r++) {
+                    int row = firstRow + r;
+                    float v = y[column + r];
+                    if (bias != null) {
+                        v += bias[j0 + j];
                     }
+                    out[row * d + j0 + j] = scale == null ? v : v * scale[row];
                 }
             }
         }
@@ -213,10 +241,10 @@ public abstract sealed class Nd4jExpertFfn implements ExpertFfn
     abstract void ensureHiddenCapacity(int rows);
 
     /**
-     * The input panel holds the plan's rows (row-major); writes expert(rows) (unscaled) into the output panel
-     * (column-major), using this class's helpers for the native calls.
+     * The input panel holds the plan's rows (row-major); computes the hidden layer and ends with {@link #projectOut},
+     * which writes expert(rows), scaled by the gate weights, into the sink.
      */
-    abstract void compute(RowPlan plan);
+    abstract void compute(RowPlan plan, Sink sink);
 
     final Panel input() {
         return input;
@@ -228,60 +256,77 @@ public abstract sealed class Nd4jExpertFfn implements ExpertFfn
 
     /**
      * Runs {@code task(part, chunk)} for every part of the plan and every column chunk of an output with {@code out}
-     * columns, concurrently, and counts one native call per task.
+     * columns, concurrently, and counts {@code callsPerTask} native calls per task.
      */
-    final void eachTask(RowPlan plan, int out, FixedOrderGemm.PartChunk task) {
+    final void eachTask(RowPlan plan, int out, int callsPerTask, FixedOrderGemm.PartChunk task) {
         FixedOrderGemm.forEach(plan, out, parallelism, task);
-        nativeCalls += plan.parts() * FixedOrderGemm.chunks(out);
-    }
-
-    /** Counts {@code calls} native calls issued by the subclass. */
-    final void counted(int calls) {
-        nativeCalls += calls;
-    }
-
-    /** c += bias per column, on a column-major panel (bias [cols, 1]). */
-    final void addBias(INDArray c, INDArray bias) {
-        c.addiColumnVector(bias);
-        nativeCalls++;
-    }
-
-    /** a ⊙= b. */
-    final void multiplyInPlace(INDArray a, INDArray b) {
-        a.muli(b);
-        nativeCalls++;
+        nativeCalls += plan.parts() * FixedOrderGemm.chunks(out) * callsPerTask;
     }
 
     /**
-     * Applies the activation to h in place, up to a constant factor that the caller passes as alpha to the next
-     * GEMM: exact GELU is computed as h ⊙ (1 + erf(h/√2)) with the 0.5 folded into alpha (exact, a power of two).
-     *
-     * @return the factor still to apply (0.5 for gelu, 1 otherwise)
+     * Runs {@code task(firstColumn, columns)} over contiguous ranges of whole column chunks of an output with
+     * {@code out} columns, one range per GEMM thread (at most one per chunk), concurrently, and counts
+     * {@code callsPerRange} native calls per range. For element-wise ops: which thread computes a value never changes
+     * it.
      */
-    final float activate(INDArray h, int m) {
+    final void eachColumnRange(int out, int callsPerRange, ColumnRange task) {
+        int chunks = FixedOrderGemm.chunks(out);
+        int ranges = Math.min(parallelism, chunks);
+        Nd4jSupport.forEach(ranges, ranges, r -> {
+            int first = FixedOrderGemm.firstColumn(chunks * r / ranges);
+            int end = Math.min(out, FixedOrderGemm.firstColumn(chunks * (r + 1) / ranges));
+            task.run(first, end - first);
+        });
+        nativeCalls += ranges * callsPerRange;
+    }
+
+    /** One range of columns. */
+    @FunctionalInterface
+    interface ColumnRange {
+        void run(int firstColumn, int columns);
+    }
+
+    /** block += bias per column, for a block whose first column is {@code firstColumn} (bias [out, 1]). */
+    static void addBias(INDArray block, INDArray bias, int firstColumn) {
+        long columns = block.size(0);
+        block.addiColumnVector(Nd4j.create(bias.data(), new long[] {columns, 1}, new long[] {1, 1}, firstColumn, 'c'));
+    }
+
+    /** Native calls of {@link #activate}. */
+    final int activationCalls() {
+        return switch (activation) {
+            case SILU, RELU -> 1;
+            case GELU -> 4;
+            case GELU_TANH -> 8;
+        };
+    }
+
+    /**
+     * The constant factor {@link #activate} leaves out, for the caller to pass as alpha to the next GEMM: exact GELU
+     * is computed as h ⊙ (1 + erf(h/√2)) with the 0.5 folded into alpha (exact, a power of two).
+     */
+    final float activationFactor() {
+        return activation == Activation.GELU || activation == Activation.GELU_TANH ? 0.5f : 1f;
+    }
+
+    /**
+     * Applies the activation, up to {@link #activationFactor()}, in place to a range of columns of the hidden panel (all
+     * m buffer rows), on the calling thread.
+     */
+    final void activate(INDArray h, int m, int firstColumn, int columns) {
         switch (activation) {
-            case SILU -> {
-                Nd4j.getExecutioner().exec(new Swish(h, h));
-                nativeCalls++;
-                return 1f;
-            }
-            case RELU -> {
-                Transforms.relu(h, false);
-                nativeCalls++;
-                return 1f;
-            }
+            case SILU -> Nd4j.getExecutioner().exec(new Swish(h, h));
+            case RELU -> Transforms.relu(h, false);
             case GELU -> {
-                INDArray t = geluTmp.columnMajor(m);
+                INDArray t = geluTmp.block(m, 0, m, firstColumn, columns);
                 h.muli(INV_SQRT2, t);
                 Nd4j.getExecutioner().exec(new Erf(t, t));
                 t.addi(1.0);
                 h.muli(t);
-                nativeCalls += 4;
-                return 0.5f;
             }
             case GELU_TANH -> {
-                // 0.5·h·(1 + tanh(√(2/π)·(h + 0.044715·h³))), the 0.5 folded into alpha
-                INDArray t = geluTmp.columnMajor(m);
+                // 0.5·h·(1 + tanh(√(2/π)·(h + 0.044715·h³))), the 0.5 in activationFactor()
+                INDArray t = geluTmp.block(m, 0, m, firstColumn, columns);
                 h.mul(h, t);
                 t.muli(h);
                 t.muli(GELU_TANH_CUBIC);
@@ -290,8 +335,6 @@ public abstract sealed class Nd4jExpertFfn implements ExpertFfn
                 Transforms.tanh(t, false);
                 t.addi(1.0);
                 h.muli(t);
-                nativeCalls += 8;
-                return 0.5f;
             }
             default -> throw new IllegalStateException("unknown activation " + activation);
         }

@@ -59,6 +59,16 @@ final class Panel implements AutoCloseable {
         return view;
     }
 
+    /**
+     * Rows [first, first + rows) of columns [firstColumn, firstColumn + columns) of the column-major {@code [m, cols]}
+     * matrix, as a c-order {@code [columns, rows]} view (strides m, 1): one GEMM task's block, for element-wise ops on
+     * the thread that computed it.
+     */
+    INDArray block(int m, int first, int rows, int firstColumn, int columns) {
+        return Nd4j.create(
+                full.data(), new long[] {columns, rows}, new long[] {m, 1}, (long) firstColumn * m + first, 'c');
+    }
+
     /** A pointer to value {@code offset}: a new object, safe to hand to another thread. */
     FloatPointer at(long offset) {
         return new FloatPointer(pointer).position(offset);
@@ -78,9 +88,9 @@ final class Panel implements AutoCloseable {
         }
     }
 
-    /** Copies the first {@code length} values into {@code dst}. */
-    void get(float[] dst, int length) {
-        pointer.position(0).get(dst, 0, length);
+    /** Copies {@code length} values from value {@code offset} into {@code dst}; safe to call from several threads. */
+    void get(long offset, float[] dst, int length) {
+        at(offset).get(dst, 0, length);
     }
 
     private void release() {
