@@ -50,23 +50,14 @@ public final class GatedExpertFfn extends Nd4jExpertFfn {
 
     @Override
     void compute(RowPlan plan, Sink sink) {
-        int d = hiddenSize();
         int f = intermediateSize();
         int m = plan.total();
-        eachTask(plan, f, 2, (p, c) -> {
-            FixedOrderGemm.rowsTimesWeights(plan, input(), gateP, d, f, g, 1f, p, c);
-            FixedOrderGemm.rowsTimesWeights(plan, input(), upP, d, f, u, 1f, p, c);
-        });
-        int calls = (gateBias == null ? 0 : 1) + (upBias == null ? 0 : 1) + activationCalls() + 1;
+        gateAndUp(plan, gateP, upP, f, g, u);
+        int calls = biasCalls(gateBias, upBias) + activationCalls() + 1;
         eachColumnRange(f, calls, (j0, columns) -> {
             INDArray a = g.block(m, 0, m, j0, columns);
             INDArray b = u.block(m, 0, m, j0, columns);
-            if (gateBias != null) {
-                addBias(a, gateBias, j0);
-            }
-            if (upBias != null) {
-                addBias(b, upBias, j0);
-            }
+            addBiases(a, gateBias, b, upBias, j0);
             activate(a, m, j0, columns);
             a.muli(b);
         });

@@ -286,6 +286,33 @@ public abstract sealed class Nd4jExpertFfn implements ExpertFfn
         void run(int firstColumn, int columns);
     }
 
+    /**
+     * The two input products of a gated expert, G = X·gateᵀ and U = X·upᵀ (both {@code [m, out]}, column-major), one
+     * task per (part, column chunk) computing both of its blocks.
+     */
+    final void gateAndUp(RowPlan plan, FloatPointer gate, FloatPointer up, int out, Panel g, Panel u) {
+        int d = hiddenSize;
+        eachTask(plan, out, 2, (p, c) -> {
+            FixedOrderGemm.rowsTimesWeights(plan, input, gate, d, out, g, 1f, p, c);
+            FixedOrderGemm.rowsTimesWeights(plan, input, up, d, out, u, 1f, p, c);
+        });
+    }
+
+    /** Adds the gate and up biases (either may be null) to blocks of G and U whose first column is firstColumn. */
+    static void addBiases(INDArray g, INDArray gateBias, INDArray u, INDArray upBias, int firstColumn) {
+        if (gateBias != null) {
+            addBias(g, gateBias, firstColumn);
+        }
+        if (upBias != null) {
+            addBias(u, upBias, firstColumn);
+        }
+    }
+
+    /** Native calls of {@link #addBiases}. */
+    static int biasCalls(INDArray gateBias, INDArray upBias) {
+        return (gateBias == null ? 0 : 1) + (upBias == null ? 0 : 1);
+    }
+
     /** block += bias per column, for a block whose first column is {@code firstColumn} (bias [out, 1]). */
     static void addBias(INDArray block, INDArray bias, int firstColumn) {
         long columns = block.size(0);
