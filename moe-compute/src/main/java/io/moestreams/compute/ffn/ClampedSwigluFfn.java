@@ -66,9 +66,9 @@ public final class ClampedSwigluFfn extends Nd4jExpertFfn {
         gateAndUp(plan, gateP, upP, f, g, u);
         int calls = biasCalls(gateBias, upBias) + 8;
         eachColumnRange(f, calls, (j0, columns) -> {
-            INDArray a = g.block(m, 0, m, j0, columns);
-            INDArray b = u.block(m, 0, m, j0, columns);
-            INDArray t = s.block(m, 0, m, j0, columns);
+            INDArray a = g.columns(m, j0, columns);
+            INDArray b = u.columns(m, j0, columns);
+            INDArray t = s.columns(m, j0, columns);
             addBiases(a, gateBias, b, upBias, j0);
             Transforms.min(a, limit, false);
             Transforms.min(b, limit, false);

@@ -38,7 +38,7 @@ public final class DenseActDenseFfn extends Nd4jExpertFfn {
         int f = intermediateSize();
         int m = plan.total();
         eachTask(plan, f, 1, (p, c) -> FixedOrderGemm.rowsTimesWeights(plan, input(), wiP, d, f, h, 1f, p, c));
-        eachColumnRange(f, activationCalls(), (j0, columns) -> activate(h.block(m, 0, m, j0, columns), m, j0, columns));
+        eachColumnRange(f, activationCalls(), (j0, columns) -> activate(h.columns(m, j0, columns), m, j0, columns));
         projectOut(plan, h, woP, f, activationFactor(), null, sink);
     }
 

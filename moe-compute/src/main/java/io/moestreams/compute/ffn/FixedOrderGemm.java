@@ -65,13 +65,13 @@ final class FixedOrderGemm {
     static void rowsTimesWeights(
             RowPlan plan, Panel x, FloatPointer w, int in, int out, Panel c, float alpha, int part, int chunk) {
         long base = plan.base()[part];
-        long j0 = (long) chunk * CHUNK;
+        long j0 = firstColumn(chunk);
         openblas_nolapack.cblas_sgemm(
                 CblasColMajor,
                 CblasTrans,
                 CblasNoTrans,
                 plan.height()[part],
-                (int) Math.min(CHUNK, out - j0),
+                columns(out, chunk),
                 in,
                 alpha,
                 x.at(base * in),
@@ -90,13 +90,13 @@ final class FixedOrderGemm {
     static void columnsTimesWeights(
             RowPlan plan, Panel a, FloatPointer w, int in, int out, Panel c, float alpha, int part, int chunk) {
         long base = plan.base()[part];
-        long j0 = (long) chunk * CHUNK;
+        long j0 = firstColumn(chunk);
         openblas_nolapack.cblas_sgemm(
                 CblasColMajor,
                 CblasNoTrans,
                 CblasNoTrans,
                 plan.height()[part],
-                (int) Math.min(CHUNK, out - j0),
+                columns(out, chunk),
                 in,
                 alpha,
                 a.at(base),

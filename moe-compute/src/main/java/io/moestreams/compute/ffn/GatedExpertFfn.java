@@ -55,8 +55,8 @@ public final class GatedExpertFfn extends Nd4jExpertFfn {
         gateAndUp(plan, gateP, upP, f, g, u);
         int calls = biasCalls(gateBias, upBias) + activationCalls() + 1;
         eachColumnRange(f, calls, (j0, columns) -> {
-            INDArray a = g.block(m, 0, m, j0, columns);
-            INDArray b = u.block(m, 0, m, j0, columns);
+            INDArray a = g.columns(m, j0, columns);
+            INDArray b = u.columns(m, j0, columns);
             addBiases(a, gateBias, b, upBias, j0);
             activate(a, m, j0, columns);
             a.muli(b);

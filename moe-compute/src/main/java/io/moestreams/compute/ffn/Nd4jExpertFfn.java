@@ -345,7 +345,7 @@ public abstract sealed class Nd4jExpertFfn implements ExpertFfn
             case SILU -> Nd4j.getExecutioner().exec(new Swish(h, h));
             case RELU -> Transforms.relu(h, false);
             case GELU -> {
-                INDArray t = geluTmp.block(m, 0, m, firstColumn, columns);
+                INDArray t = geluTmp.columns(m, firstColumn, columns);
                 h.muli(INV_SQRT2, t);
                 Nd4j.getExecutioner().exec(new Erf(t, t));
                 t.addi(1.0);
@@ -353,7 +353,7 @@ public abstract sealed class Nd4jExpertFfn implements ExpertFfn
             }
             case GELU_TANH -> {
                 // 0.5·h·(1 + tanh(√(2/π)·(h + 0.044715·h³))), the 0.5 in activationFactor()
-                INDArray t = geluTmp.block(m, 0, m, firstColumn, columns);
+                INDArray t = geluTmp.columns(m, firstColumn, columns);
                 h.mul(h, t);
                 t.muli(h);
                 t.muli(GELU_TANH_CUBIC);

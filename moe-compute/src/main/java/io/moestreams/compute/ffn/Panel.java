@@ -18,8 +18,6 @@ final class Panel implements AutoCloseable {
     private INDArray full;
     private FloatPointer pointer;
     private int capacity;
-    private INDArray view;
-    private int viewRows = -1;
 
     Panel(int cols) {
         this.cols = cols;
@@ -43,30 +41,15 @@ final class Panel implements AutoCloseable {
         }
         pointer = new FloatPointer(full.data().addressPointer());
         capacity = rows;
-        viewRows = -1;
-        view = null;
     }
 
     /**
-     * The first {@code m·cols} values as the column-major {@code [m, cols]} matrix, i.e. a c-order {@code [cols, m]}
-     * array (row j holds column j of the matrix), for element-wise ops and column broadcasts.
+     * Columns [firstColumn, firstColumn + columns) of the column-major {@code [m, cols]} matrix (all m rows), as a
+     * c-order {@code [columns, m]} view: contiguous, for element-wise ops and column broadcasts over a range of
+     * columns.
      */
-    INDArray columnMajor(int m) {
-        if (m != viewRows) {
-            view = Nd4j.create(full.data(), new long[] {cols, m}, new long[] {m, 1}, 0L, 'c');
-            viewRows = m;
-        }
-        return view;
-    }
-
-    /**
-     * Rows [first, first + rows) of columns [firstColumn, firstColumn + columns) of the column-major {@code [m, cols]}
-     * matrix, as a c-order {@code [columns, rows]} view (strides m, 1): one GEMM task's block, for element-wise ops on
-     * the thread that computed it.
-     */
-    INDArray block(int m, int first, int rows, int firstColumn, int columns) {
-        return Nd4j.create(
-                full.data(), new long[] {columns, rows}, new long[] {m, 1}, (long) firstColumn * m + first, 'c');
+    INDArray columns(int m, int firstColumn, int columns) {
+        return Nd4j.create(full.data(), new long[] {columns, m}, new long[] {m, 1}, (long) firstColumn * m, 'c');
     }
 
     /** A pointer to value {@code offset}: a new object, safe to hand to another thread. */
@@ -98,7 +81,6 @@ final class Panel implements AutoCloseable {
             full.close();
         }
         full = null;
-        view = null;
         pointer = null;
         capacity = 0;
     }
